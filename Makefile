@@ -1,0 +1,44 @@
+# pullback — make test / make demo work on a fresh machine (they create .venv on first use).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: test demo bench bench-quick lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test,demo]"
+	touch $@
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test,demo,bench]" || $(BIN)/python -m pip install -q -e ".[test,demo]"
+	touch $@
+
+test: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests
+
+demo: $(DEMO_STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python examples/demo.py
+
+bench: $(BENCH_STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m benchmarks.run
+
+bench-quick: $(BENCH_STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m benchmarks.run --quick
+
+lint: | $(BIN)/python
+	$(BIN)/python -m pip install -q ruff
+	$(BIN)/ruff check src tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -1,0 +1,436 @@
+"""The functional API: grad, vjp, jvp and the transformations built from them."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .core.ad import jvp_flat, vjp_flat
+from .core.trace import Tracer
+from .core.tree import tree_flatten, tree_map, tree_unflatten
+from .errors import (
+    ArgnumsError,
+    CotangentError,
+    HasAuxError,
+    NonDifferentiableInputError,
+    NonScalarOutputError,
+)
+from .primitives import elementwise as ew
+from .primitives._util import dtype_of, shape_of
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _as_value(x: Any) -> Any:
+    """A leaf as something with shape and dtype: tracers (of outer transformations) stay as they are."""
+    if isinstance(x, (Tracer, np.ndarray, np.generic)):
+        return x
+    return np.asarray(x)
+
+
+def _check_differentiable(leaves: Sequence, who: str, where: str) -> None:
+    for x in leaves:
+        dt = dtype_of(x)
+        if dt.kind not in "fc":
+            raise NonDifferentiableInputError(
+                f"{who} requires floating-point (or complex) inputs, but {where} has dtype {dt}. "
+                "Pass a float array (e.g. x.astype(float), or 1.0 instead of 1), or keep the integer "
+                "argument out of argnums."
+            )
+
+
+def _output_leaf(x: Any) -> Any:
+    """A result handed back to the user: a plain (writable) ndarray or NumPy scalar, or an outer tracer."""
+    if isinstance(x, Tracer):
+        return x
+    if isinstance(x, np.ndarray):
+        return x if x.flags.writeable else x.copy()
+    if isinstance(x, np.generic):
+        return x
+    return np.asarray(x)
+
+
+def _zeros_like(x: Any) -> np.ndarray:
+    return np.zeros(shape_of(x), dtype_of(x))
+
+
+def _fit_ct(g: Any, like: Any) -> Any:
+    """A cotangent for input `like`: zeros when symbolically zero, else shape- and dtype-matched."""
+    if g is None:
+        return _zeros_like(like)
+    return _output_leaf(ew.fit(g, like))
+
+
+def _argnums_tuple(argnums, nargs: int, who: str) -> tuple[tuple[int, ...], bool]:
+    single = isinstance(argnums, (int, np.integer))
+    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ArgnumsError(
+                f"{who}: argnums={argnums!r} but the function was called with {nargs} positional "
+                f"argument(s); argnums must index them (0 … {nargs - 1})."
+            )
+    return tuple(a % nargs for a in nums), single
+
+
+def _split_aux(out: Any, has_aux: bool, who: str):
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise HasAuxError(
+            f"{who}(..., has_aux=True) expects the function to return a pair (output, aux), "
+            f"but it returned {type(out).__name__}. Return `out, aux`, or drop has_aux=True."
+        )
+    return out[0], out[1]
+
+
+def _lower_aux(aux: Any, trace_types=()) -> Any:
+    """Auxiliary outputs leave the transformation as values: strip this level's tracers."""
+
+    def lower(x):
+        from .core.ad import JVPTracer, ReverseTracer
+
+        while isinstance(x, (JVPTracer, ReverseTracer)) and not x._trace.active:
+            x = x.aval
+        return _output_leaf(x) if not isinstance(x, Tracer) else x
+
+    return tree_map(lower, aux)
+
+
+class _Flat:
+    """Wrap fun(*args) as a function of the flat leaves of the args selected by argnums."""
+
+    def __init__(self, fun, args, kwargs, argnums, has_aux, who):
+        self.fun, self.args, self.kwargs = fun, list(args), kwargs
+        self.argnums, self.has_aux, self.who = argnums, has_aux, who
+        diff = tuple(args[i] for i in argnums)
+        leaves, self.in_tree = tree_flatten(diff)
+        self.in_leaves = [_as_value(x) for x in leaves]
+        self.out_tree = None
+        self.aux = None
+
+    def __call__(self, flat: list) -> list:
+        diff = tree_unflatten(self.in_tree, flat)
+        args = list(self.args)
+        for i, v in zip(self.argnums, diff):
+            args[i] = v
+        out, aux = _split_aux(self.fun(*args, **self.kwargs), self.has_aux, self.who)
+        self.aux = aux
+        leaves, self.out_tree = tree_flatten(out)
+        return [_as_value(x) for x in leaves]
+
+
+# ----------------------------------------------------------------------------- vjp / jvp
+
+
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
+    """(fun(*primals), vjp_fn) where vjp_fn(ct) = (ctᵀ ∂fun/∂primals[0], ...), one per primal."""
+    flat = _Flat(fun, primals, {}, tuple(range(len(primals))), has_aux, "vjp")
+    _check_differentiable(flat.in_leaves, "vjp", "an input")
+    outs, pullback = vjp_flat(flat, flat.in_leaves)
+    out_tree, in_tree, in_leaves = flat.out_tree, flat.in_tree, flat.in_leaves
+
+    def vjp_fn(ct: Any) -> tuple:
+        ct_leaves, ct_tree = tree_flatten(ct)
+        if ct_tree != out_tree:
+            raise CotangentError(
+                f"vjp_fn expected a cotangent with the structure of the output, {out_tree}, "
+                f"but got {ct_tree}."
+            )
+        checked = []
+        for c, o in zip(ct_leaves, outs):
+            c = _as_value(c)
+            if shape_of(c) != shape_of(o):
+                raise CotangentError(
+                    f"vjp_fn got a cotangent of shape {shape_of(c)} for an output of shape {shape_of(o)}; "
+                    "the cotangent must have exactly the output's shape."
+                )
+            if dtype_of(c).kind == "c" and dtype_of(o).kind != "c":
+                raise CotangentError(
+                    f"vjp_fn got a complex cotangent ({dtype_of(c)}) for a real output ({dtype_of(o)})."
+                )
+            if dtype_of(c).kind not in "fc":
+                raise CotangentError(
+                    f"vjp_fn got a cotangent of dtype {dtype_of(c)}; cotangents must be floating point "
+                    f"like the output ({dtype_of(o)})."
+                )
+            checked.append(c)
+        gs = pullback(checked)
+        return tuple(tree_unflatten(in_tree, [_fit_ct(g, x) for g, x in zip(gs, in_leaves)]))
+
+    out = tree_unflatten(out_tree, [_output_leaf(o) for o in outs])
+    if has_aux:
+        return out, vjp_fn, _lower_aux(flat.aux)
+    return out, vjp_fn
+
+
+def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
+    """(fun(*primals), ∂fun · tangents): push tangents forward through fun."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples (or lists) of arguments")
+    if len(primals) != len(tangents):
+        raise CotangentError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
+    flat = _Flat(fun, primals, {}, tuple(range(len(primals))), False, "jvp")
+    t_leaves, t_tree = tree_flatten(tuple(tangents))
+    if t_tree != flat.in_tree:
+        raise CotangentError(f"jvp: tangents have structure {t_tree} but primals have {flat.in_tree}")
+    _check_differentiable(flat.in_leaves, "jvp", "a primal")
+    ts = []
+    for t, p in zip(t_leaves, flat.in_leaves):
+        t = _as_value(t)
+        if shape_of(t) != shape_of(p):
+            raise CotangentError(f"jvp: a tangent has shape {shape_of(t)} but its primal has shape {shape_of(p)}")
+        if dtype_of(t) != dtype_of(p):
+            if dtype_of(t).kind == "c" and dtype_of(p).kind != "c":
+                raise CotangentError(f"jvp: complex tangent ({dtype_of(t)}) for a real primal ({dtype_of(p)})")
+            t = ew.convert(t, dtype=dtype_of(p))
+        ts.append(t)
+    outs, t_outs = jvp_flat(flat, flat.in_leaves, ts)
+    out = tree_unflatten(flat.out_tree, [_output_leaf(o) for o in outs])
+    t_out = tree_unflatten(
+        flat.out_tree, [_zeros_like(o) if t is None else _output_leaf(t) for o, t in zip(outs, t_outs)]
+    )
+    return out, t_out
+
+
+def linearize(fun: Callable, *primals: Any):
+    """(fun(*primals), f_jvp) with f_jvp(*tangents) = ∂fun · tangents at primals.
+
+    f_jvp re-runs forward mode at the fixed primals on each call (the staged version
+    that stores only the linear part comes with pullback.jit).
+    """
+    out, _ = jvp(fun, primals, tuple(tree_map(_zeros_like, p) for p in primals))
+
+    def f_jvp(*tangents):
+        return jvp(fun, primals, tangents)[1]
+
+    return out, f_jvp
+
+
+def linear_transpose(fun: Callable, *primals_like: Any) -> Callable:
+    """The transpose of a linear function: ct ↦ (funᵀ ct, ...), shaped like primals_like."""
+    zeros = tuple(tree_map(lambda x: _zeros_like(_as_value(x)), p) for p in primals_like)
+    _, vjp_fn = vjp(fun, *zeros)
+    return vjp_fn
+
+
+# ----------------------------------------------------------------------------- gradients
+
+
+def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
+    """fun and its gradient with respect to the argnums arguments, in one reverse pass."""
+
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args, **kwargs):
+        nums, single = _argnums_tuple(argnums, len(args), "grad")
+        flat = _Flat(fun, args, kwargs, nums, has_aux, "grad")
+        for i in nums:
+            leaves, _ = tree_flatten(args[i])
+            _check_differentiable([_as_value(x) for x in leaves], "grad", f"argument {i}")
+        outs, pullback = vjp_flat(flat, flat.in_leaves)
+        if len(outs) != 1 or shape_of(outs[0]) != ():
+            shapes = [shape_of(o) for o in outs]
+            raise NonScalarOutputError(
+                f"grad requires the function to return a scalar, but it returned "
+                f"{'shape ' + str(shapes[0]) if len(shapes) == 1 else f'{len(shapes)} arrays'}. "
+                "Use pullback.jacrev or pullback.vjp for non-scalar outputs, or reduce the output "
+                "(e.g. np.sum) first."
+            )
+        out = outs[0]
+        if dtype_of(out).kind == "c":
+            raise NonScalarOutputError(
+                f"grad requires a real-valued output, but the function returned {dtype_of(out)}. "
+                "Take np.real / np.abs of it, or use pullback.vjp with a complex cotangent."
+            )
+        ct = np.ones((), dtype_of(out)) if dtype_of(out).kind == "f" else np.ones((), np.float64)
+        gs = pullback([ct])
+        grads = tree_unflatten(flat.in_tree, [_fit_ct(g, x) for g, x in zip(gs, flat.in_leaves)])
+        g = grads[0] if single else tuple(grads)
+        value = _output_leaf(out)
+        if has_aux:
+            return (value, _lower_aux(flat.aux)), g
+        return value, g
+
+    return value_and_grad_fun
+
+
+def grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
+    """∇fun with respect to the argnums arguments (fun must return a real scalar)."""
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        (value, g) = vg(*args, **kwargs)
+        if has_aux:
+            return g, value[1]
+        return g
+
+    return grad_fun
+
+
+def stop_gradient(x: Any) -> Any:
+    """x as a constant: no derivative flows through it, in any transformation."""
+    return tree_map(ew.stop_gradient, x)
+
+
+# ----------------------------------------------------------------------------- jacobians
+
+
+def _basis(x: Any):
+    """Unit arrays e_i shaped like x, in C order."""
+    size = int(np.prod(shape_of(x)))
+    eye = np.eye(size, dtype=dtype_of(x))
+    for i in range(size):
+        yield eye[i].reshape(shape_of(x))
+
+
+def _stack_rows(rows: list, lead_shape: tuple, tail_shape: tuple, dtype) -> Any:
+    """Stack per-direction results into an array of shape lead_shape + tail_shape."""
+    from . import numpy as pnp
+
+    if not rows:
+        return np.zeros(lead_shape + tail_shape, dtype)
+    return pnp.reshape(pnp.stack(rows), lead_shape + tail_shape)
+
+
+def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
+    """The Jacobian by reverse mode, one vjp per output element: shape out.shape + in.shape."""
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        nums, single = _argnums_tuple(argnums, len(args), "jacrev")
+
+        def f(*diff):
+            full = list(args)
+            for i, d in zip(nums, diff):
+                full[i] = d
+            return fun(*full, **kwargs)
+
+        res = vjp(f, *(args[i] for i in nums), has_aux=has_aux)
+        out, vjp_fn = res[0], res[1]
+        out_leaves, out_tree = tree_flatten(out)
+        in_leaves, in_tree = tree_flatten(tuple(args[i] for i in nums))
+        in_leaves = [_as_value(x) for x in in_leaves]
+        per_out = []
+        for k, o in enumerate(out_leaves):
+            rows = []
+            for e in _basis(o):
+                cts = [e if j == k else _zeros_like(ol) for j, ol in enumerate(out_leaves)]
+                rows.append(tree_flatten(vjp_fn(tree_unflatten(out_tree, cts)))[0])
+            per_in = [
+                _stack_rows([r[m] for r in rows], shape_of(o), shape_of(x), dtype_of(x))
+                for m, x in enumerate(in_leaves)
+            ]
+            jac_in = tree_unflatten(in_tree, per_in)
+            per_out.append(jac_in[0] if single else jac_in)
+        jac = tree_unflatten(out_tree, per_out)
+        return (jac, res[2]) if has_aux else jac
+
+    return jac_fun
+
+
+def jacfwd(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
+    """The Jacobian by forward mode, one jvp per input element: shape out.shape + in.shape."""
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        nums, single = _argnums_tuple(argnums, len(args), "jacfwd")
+        aux_box = []
+
+        def f(*diff):
+            full = list(args)
+            for i, d in zip(nums, diff):
+                full[i] = d
+            out, aux = _split_aux(fun(*full, **kwargs), has_aux, "jacfwd")
+            aux_box[:] = [aux]
+            return out
+
+        primals = tuple(args[i] for i in nums)
+        in_leaves, in_tree = tree_flatten(primals)
+        in_leaves = [_as_value(x) for x in in_leaves]
+        cols_per_in = []
+        out_leaves = out_tree = None
+        for m, x in enumerate(in_leaves):
+            cols = []
+            for e in _basis(x):
+                ts = [e if j == m else _zeros_like(xl) for j, xl in enumerate(in_leaves)]
+                out, t_out = jvp(f, primals, tree_unflatten(in_tree, ts))
+                out_leaves, out_tree = tree_flatten(out)
+                cols.append(tree_flatten(t_out)[0])
+            cols_per_in.append(cols)
+        if out_leaves is None:  # every input is empty: evaluate once for the output's shape
+            out = f(*primals)
+            out_leaves, out_tree = tree_flatten(out)
+        per_out = []
+        for k, o in enumerate(out_leaves):
+            per_in = []
+            for m, x in enumerate(in_leaves):
+                cols = [c[k] for c in cols_per_in[m]]
+                j = _stack_rows(cols, shape_of(x), shape_of(o), dtype_of(o))
+                nx, no = len(shape_of(x)), len(shape_of(o))
+                per_in.append(_move_front_to_back(j, nx, no))
+            jac_in = tree_unflatten(in_tree, per_in)
+            per_out.append(jac_in[0] if single else jac_in)
+        jac = tree_unflatten(out_tree, per_out)
+        return (jac, _lower_aux(aux_box[0])) if has_aux else jac
+
+    return jac_fun
+
+
+def _move_front_to_back(j, nx: int, no: int):
+    """(in.shape + out.shape) → (out.shape + in.shape)."""
+    from . import numpy as pnp
+
+    if nx == 0 or no == 0:
+        return j
+    return pnp.transpose(j, tuple(range(nx, nx + no)) + tuple(range(nx)))
+
+
+jacobian = jacrev
+
+
+def hessian(fun: Callable, argnums=0) -> Callable:
+    """∂²fun: jacfwd of jacrev (forward-over-reverse)."""
+    return jacfwd(jacrev(fun, argnums), argnums)
+
+
+# ----------------------------------------------------------------------------- products
+
+
+def hvp(fun: Callable, primals: Sequence, tangents: Sequence, mode: str = "fwd"):
+    """(∇fun(primals), ∇²fun · tangents). mode="fwd": jvp of grad (forward-over-reverse);
+    mode="rev": vjp of grad (reverse-over-reverse, using the symmetry of the Hessian)."""
+    argnums = tuple(range(len(primals)))
+    g = grad(fun, argnums=argnums)
+    if mode == "fwd":
+        gv, hv = jvp(g, tuple(primals), tuple(tangents))
+    elif mode == "rev":
+        gv, vjp_fn = vjp(g, *primals)
+        hv = vjp_fn(tuple(tangents))
+    else:
+        raise ValueError(f"hvp: mode must be 'fwd' or 'rev', not {mode!r}")
+    if len(primals) == 1:
+        return gv[0], hv[0]
+    return gv, hv
+
+
+def jvp_by_vjp(fun: Callable, primals: Sequence, tangents: Sequence):
+    """(fun(*primals), ∂fun · tangents) from two reverse passes and no forward mode.
+
+    u ↦ vjp_fn(u) = Jᵀu is linear, so its own vjp at any u, applied to v, is (Jᵀ)ᵀ v = J v.
+    """
+    out, vjp_fn = vjp(fun, *primals)
+    u0 = tree_map(_zeros_like, out)
+    _, vjp_of_vjp = vjp(vjp_fn, u0)
+    (jv,) = vjp_of_vjp(tuple(tangents))
+    return out, jv
+
+
+def ggnvp(model: Callable, loss: Callable, params: Any, v: Any) -> Any:
+    """Generalised Gauss–Newton product Jᵀ H J v, J = ∂model/∂params, H = ∇²loss at model(params)."""
+    z, jv = jvp(model, (params,), (v,))
+    _, hjv = hvp(loss, (z,), (jv,))
+    _, vjp_fn = vjp(model, params)
+    return vjp_fn(hjv)[0]

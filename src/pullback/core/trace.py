@@ -1,0 +1,199 @@
+"""Traces, tracers and the trace stack.
+
+A *trace* is one interpreter of primitives (forward mode, reverse mode, staging...).
+Traces are stacked: the stack lives in a `contextvars` variable, so threads and
+async tasks each see their own. A trace's *level* is its depth in the stack; a
+*tracer* is a value being followed by one trace. When a primitive is applied,
+the argument whose trace has the highest level decides who interprets it; that
+trace computes on the values one level down (which may be tracers of lower
+traces), which is what keeps nested derivatives apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import itertools
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..errors import EscapedTracerError, TracerConversionError, UnsupportedFunctionError
+
+_STACK: contextvars.ContextVar[tuple] = contextvars.ContextVar("pullback_trace_stack", default=())
+_IDS = itertools.count()
+
+
+class Trace:
+    """Base interpreter. Subclasses implement process_primitive and friends."""
+
+    __slots__ = ("level", "active", "id")
+
+    def __init__(self, level: int):
+        self.level = level
+        self.active = True
+        self.id = next(_IDS)
+
+    # Subclasses define:
+    #   process_primitive(prim, args, params) -> output (tracer or value)
+    #   process_custom(rule, args) -> outputs, for custom-derivative functions
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(level={self.level})"
+
+
+@contextlib.contextmanager
+def new_trace(trace_type: type, *args: Any) -> Iterator[Trace]:
+    """Push a new trace of `trace_type` on this context's stack for the duration of the block."""
+    stack = _STACK.get()
+    trace = trace_type(len(stack), *args)
+    token = _STACK.set(stack + (trace,))
+    try:
+        yield trace
+    finally:
+        trace.active = False
+        _STACK.reset(token)
+
+
+def current_level() -> int:
+    return len(_STACK.get())
+
+
+def find_top_trace(args) -> Trace | None:
+    """The highest-level trace among the tracers in `args`, or None if there are none."""
+    top = None
+    level = -1
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if t.level > level:
+                top, level = t, t.level
+    if top is not None and not top.active:
+        raise EscapedTracerError(
+            f"a traced value from a finished transformation ({top!r}) was used after it ended. "
+            "Return values out of the transformed function instead of keeping them in globals "
+            "or closures, or wrap them with pullback.stop_gradient."
+        )
+    return top
+
+
+# Filled by the pullback.numpy layer: how NumPy's own functions map onto ours.
+UFUNC_HANDLERS: dict[Any, Callable] = {}
+ARRAY_FUNCTION_HANDLERS: dict[Any, Callable] = {}
+
+
+class Tracer:
+    """A value followed by a trace. Behaves like an ndarray; array methods are attached by pullback.numpy."""
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+    __hash__ = None  # like ndarray: mutable-looking values are not hashable
+
+    # Subclasses hold `aval`: the value one level down (a plain array or a lower tracer).
+
+    @property
+    def shape(self) -> tuple:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.aval.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.aval.shape, dtype=np.int64))
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object (a 0-d traced array)")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def concrete(self) -> Any:
+        """The plain NumPy value under all tracers, for control flow (no derivative flows)."""
+        v = self.aval
+        while isinstance(v, Tracer):
+            v = v.aval
+        return v
+
+    def __bool__(self) -> bool:
+        return bool(self.concrete())
+
+    def _no_conversion(self, what: str):
+        raise TracerConversionError(
+            f"{what} was applied to a traced value {self!r}; the result would carry no derivative. "
+            "Keep the value as an array and use pullback.numpy operations on it, or wrap it in "
+            "pullback.stop_gradient(x) and convert that if you really mean a constant."
+        )
+
+    def __float__(self):
+        self._no_conversion("float()")
+
+    def __int__(self):
+        self._no_conversion("int()")
+
+    def __complex__(self):
+        self._no_conversion("complex()")
+
+    def __index__(self):
+        if np.issubdtype(self.dtype, np.integer):
+            return int(self.concrete())
+        self._no_conversion("using it as an index")
+
+    def item(self, *args):
+        self._no_conversion(".item()")
+
+    def tolist(self):
+        self._no_conversion(".tolist()")
+
+    def __array__(self, dtype=None, copy=None):
+        raise TracerConversionError(
+            f"a traced value {self!r} was converted to a plain numpy.ndarray "
+            "(np.asarray, np.array or a NumPy function without a pullback version); "
+            "the derivative would be lost. Use pullback.numpy (import pullback.numpy as np) "
+            "for this operation, or wrap the value in pullback.stop_gradient(x) to treat it as a constant."
+        )
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        handler = UFUNC_HANDLERS.get(ufunc)
+        if handler is None:
+            raise UnsupportedFunctionError(
+                f"numpy.{ufunc.__name__} was applied to a traced value, and pullback has no "
+                f"derivative for it. Use a function from pullback.numpy instead."
+            )
+        if kwargs.get("out") is not None:
+            raise UnsupportedFunctionError(
+                f"numpy.{ufunc.__name__}(..., out=...) on a traced value: in-place output "
+                "arrays cannot be traced. Drop out= and use the returned value."
+            )
+        kwargs.pop("out", None)
+        return handler(method, *inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = ARRAY_FUNCTION_HANDLERS.get(func)
+        if handler is None:
+            name = getattr(func, "__module__", "numpy") + "." + getattr(func, "__name__", str(func))
+            raise UnsupportedFunctionError(
+                f"{name} was applied to a traced value, and pullback has no differentiable "
+                "version of it yet. Use pullback.numpy's functions (import pullback.numpy as np), "
+                "or wrap the input in pullback.stop_gradient if no derivative is needed."
+            )
+        return handler(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, level={self._trace.level})"
+
+
+def full_lower(x: Any) -> Any:
+    """Strip every tracer from x (no derivative flows through the result)."""
+    while isinstance(x, Tracer):
+        x = x.aval
+    return x

@@ -1,0 +1,308 @@
+"""Custom derivative rules: custom_vjp and custom_jvp (JAX semantics) and Function (torch style).
+
+A custom call is applied like a primitive: the top trace among its arguments
+interprets it, through two hooks every rule object provides:
+- ``fwd(primals) -> (outputs, bwd)`` for reverse mode, bwd(cts, needs) -> input cts;
+- ``jvp(primals, tangents) -> (outputs, output tangents)`` for forward mode.
+A rule given only one direction gets the other by transposition (seed 002): the
+reverse rule is linear in the cotangent, so its own vjp is the forward rule, and the
+same holds the other way round. Rules must be written with pullback operations for
+that (and for higher-order derivatives) to work.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import numpy as np
+
+from .core.ad import vjp_flat
+from .core.trace import find_top_trace
+from .core.tree import tree_flatten, tree_unflatten
+from .errors import CustomRuleError
+from .primitives._util import dtype_of, shape_of
+
+
+def _zeros(x):
+    return np.zeros(shape_of(x), dtype_of(x))
+
+
+def _transpose_linear(linear_fun: Callable[[list], list], at: list, cts: list) -> list:
+    """Apply the transpose of a linear function of a flat list (evaluated around `at`) to `cts`."""
+    _, pullback = vjp_flat(linear_fun, at)
+    return pullback(cts)
+
+
+def _flatten_result(value: Any, n: int, who: str) -> list:
+    """A rule's per-input result (tuple with one entry per input, None for zero) as a flat list."""
+    if not isinstance(value, (tuple, list)) or len(value) != n:
+        raise CustomRuleError(
+            f"{who} must return a tuple with one entry per differentiable input ({n}), "
+            f"got {type(value).__name__}{'' if not isinstance(value, (tuple, list)) else f' of length {len(value)}'}."
+        )
+    return list(value)
+
+
+class _Call:
+    """One application of a custom function to arguments: knows which leaves are differentiable."""
+
+    def __init__(self, args: tuple, nondiff_argnums: tuple):
+        self.args = args
+        self.nondiff_argnums = nondiff_argnums
+        self.diff_pos = [i for i in range(len(args)) if i not in nondiff_argnums]
+        self.leaves, self.in_tree = tree_flatten(tuple(args[i] for i in self.diff_pos))
+        self.out_tree = None
+
+    def rebuild(self, leaves: list) -> list:
+        args = list(self.args)
+        for i, v in zip(self.diff_pos, tree_unflatten(self.in_tree, leaves)):
+            args[i] = v
+        return args
+
+    def nondiff(self) -> list:
+        return [self.args[i] for i in self.nondiff_argnums]
+
+    def flat_out(self, out: Any) -> list:
+        leaves, tree = tree_flatten(out)
+        if self.out_tree is not None and tree != self.out_tree:
+            raise CustomRuleError(f"custom rule output structure {tree} differs from the function's {self.out_tree}")
+        self.out_tree = tree
+        return leaves
+
+    def input_cts(self, per_arg: list) -> list:
+        """Per-argument cotangents (None allowed) → flat leaf cotangents (None for zero)."""
+        out = []
+        for arg_ct, arg in zip(per_arg, (self.args[i] for i in self.diff_pos)):
+            arg_leaves, _ = tree_flatten(arg)
+            if arg_ct is None:
+                out.extend([None] * len(arg_leaves))
+            else:
+                ct_leaves, _ = tree_flatten(arg_ct)
+                out.extend(ct_leaves if len(ct_leaves) == len(arg_leaves) else [None] * len(arg_leaves))
+        return out
+
+
+def _apply(rule_obj, call: _Call) -> Any:
+    top = find_top_trace(call.leaves)
+    outs = top.process_custom(rule_obj, call.leaves)
+    return tree_unflatten(call.out_tree, outs)
+
+
+# ----------------------------------------------------------------------------- custom_vjp
+
+
+class custom_vjp:
+    """A function with a user-defined reverse rule (JAX semantics).
+
+        @custom_vjp
+        def f(x): ...
+        def f_fwd(x): return f(x), residuals
+        def f_bwd(residuals, ct): return (ct_x,)      # one entry per argument
+        f.defvjp(f_fwd, f_bwd)
+
+    Arguments in nondiff_argnums are passed to f_bwd first and get no cotangent.
+    Under forward mode, the jvp is the transpose of f_bwd (it is linear in ct).
+    """
+
+    def __init__(self, fun: Callable, nondiff_argnums: tuple = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd_rule = self.bwd_rule = None
+
+    def defvjp(self, fwd: Callable, bwd: Callable) -> None:
+        self.fwd_rule, self.bwd_rule = fwd, bwd
+
+    def __call__(self, *args: Any) -> Any:
+        if self.fwd_rule is None:
+            raise CustomRuleError(f"custom_vjp function {self.__name__!r} is used before defvjp(fwd, bwd) was called")
+        call = _Call(args, self.nondiff_argnums)
+        if find_top_trace(call.leaves) is None:
+            return self.fun(*args)
+        return _apply(_CustomVJPRule(self, call), call)
+
+
+class _CustomVJPRule:
+    def __init__(self, cv: custom_vjp, call: _Call):
+        self.cv, self.call = cv, call
+
+    def _fwd(self, primals):
+        res = self.cv.fwd_rule(*self.call.rebuild(primals))
+        if not (isinstance(res, tuple) and len(res) == 2):
+            raise CustomRuleError("the fwd rule of a custom_vjp must return a pair (output, residuals)")
+        out, residuals = res
+        return self.call.flat_out(out), residuals
+
+    def _bwd(self, residuals, cts: list) -> list:
+        ct_tree = tree_unflatten(self.call.out_tree, cts)
+        per_arg = self.cv.bwd_rule(*self.call.nondiff(), residuals, ct_tree)
+        return self.call.input_cts(_flatten_result(per_arg, len(self.call.diff_pos), "a custom_vjp bwd rule"))
+
+    def fwd(self, primals):
+        outs, residuals = self._fwd(primals)
+        return outs, lambda cts, needs: self._bwd(residuals, list(cts))
+
+    def jvp(self, primals, tangents):
+        outs, residuals = self._fwd(primals)
+        if all(t is None for t in tangents):
+            return outs, [None] * len(outs)
+        t_outs = _transpose_linear(lambda cts: self._bwd(residuals, cts), [_zeros(o) for o in outs], tangents)
+        return outs, t_outs
+
+
+# ----------------------------------------------------------------------------- custom_jvp
+
+
+class custom_jvp:
+    """A function with a user-defined forward rule (JAX semantics).
+
+        @custom_jvp
+        def f(x): ...
+        @f.defjvp
+        def f_jvp(primals, tangents): return f(*primals), tangent_out
+
+    Under reverse mode the vjp is the transpose of the rule's tangent map (linear in tangents).
+    """
+
+    def __init__(self, fun: Callable, nondiff_argnums: tuple = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp_rule = None
+
+    def defjvp(self, jvp_rule: Callable) -> Callable:
+        self.jvp_rule = jvp_rule
+        return jvp_rule
+
+    def __call__(self, *args: Any) -> Any:
+        if self.jvp_rule is None:
+            raise CustomRuleError(f"custom_jvp function {self.__name__!r} is used before defjvp(rule) was called")
+        call = _Call(args, self.nondiff_argnums)
+        if find_top_trace(call.leaves) is None:
+            return self.fun(*args)
+        return _apply(_CustomJVPRule(self, call), call)
+
+
+class _CustomJVPRule:
+    def __init__(self, cj: custom_jvp, call: _Call):
+        self.cj, self.call = cj, call
+
+    def _rule(self, primals, tangents):
+        call = self.call
+        p_args = [call.rebuild(primals)[i] for i in call.diff_pos]
+        t_args = [call.rebuild(tangents)[i] for i in call.diff_pos]
+        res = self.cj.jvp_rule(*call.nondiff(), tuple(p_args), tuple(t_args))
+        if not (isinstance(res, tuple) and len(res) == 2):
+            raise CustomRuleError("a custom_jvp rule must return a pair (primal_out, tangent_out)")
+        out, t_out = res
+        return call.flat_out(out), call.flat_out(t_out)
+
+    def jvp(self, primals, tangents):
+        tangents = [_zeros(p) if t is None else t for p, t in zip(primals, tangents)]
+        return self._rule(primals, tangents)
+
+    def fwd(self, primals):
+        # The primal output comes from the function itself one level down, where the
+        # custom rule applies again if that level is a transformation too.
+        outs = self.call.flat_out(self.cj(*self.call.rebuild(primals)))
+
+        def bwd(cts, needs):
+            zeros = [_zeros(p) for p in primals]
+            return _transpose_linear(lambda ts: self._rule(primals, ts)[1], zeros, list(cts))
+
+        return outs, bwd
+
+
+# ----------------------------------------------------------------------------- Function
+
+
+class FunctionCtx:
+    """The `ctx` of a Function: save_for_backward / saved_tensors, needs_input_grad, free attributes."""
+
+    def __init__(self):
+        self.saved_tensors: tuple = ()
+        self.needs_input_grad: tuple = ()
+
+    def save_for_backward(self, *values: Any) -> None:
+        self.saved_tensors = values
+
+    def save_for_forward(self, *values: Any) -> None:
+        self.saved_tensors = values
+
+
+class Function:
+    """A torch.autograd.Function-style primitive:
+
+        class Exp(pb.Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = np.exp(x); ctx.save_for_backward(y); return y
+            @staticmethod
+            def backward(ctx, g):
+                (y,) = ctx.saved_tensors; return g * y
+        Exp.apply(x)
+
+    backward returns one gradient per forward input (None for none). An optional
+    `jvp(ctx, *tangents)` staticmethod serves forward mode; without it forward mode
+    uses the transpose of backward. forward/backward use pullback.numpy so that
+    higher derivatives work.
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any) -> Any:  # pragma: no cover - overridden
+        raise CustomRuleError("a pullback.Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grads: Any) -> Any:  # pragma: no cover - overridden
+        raise CustomRuleError("a pullback.Function subclass must define backward(ctx, *grad_outputs)")
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        from .core.trace import Tracer
+
+        nondiff = tuple(i for i, a in enumerate(args) if not isinstance(a, Tracer))
+        call = _Call(args, nondiff)
+        if not call.diff_pos:
+            return cls.forward(FunctionCtx(), *args)
+        return _apply(_FunctionRule(cls, call), call)
+
+
+class _FunctionRule:
+    def __init__(self, cls: type, call: _Call):
+        self.cls, self.call = cls, call
+
+    def _forward(self, primals):
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(i in self.call.diff_pos for i in range(len(self.call.args)))
+        out = self.cls.forward(ctx, *self.call.rebuild(primals))
+        self.single = not isinstance(out, tuple)
+        return ctx, self.call.flat_out(out)
+
+    def _backward(self, ctx, cts: list) -> list:
+        grads = self.cls.backward(ctx, *cts)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        nargs = len(self.call.args)
+        if len(grads) != nargs:
+            raise CustomRuleError(
+                f"{self.cls.__name__}.backward returned {len(grads)} gradients for {nargs} forward inputs; "
+                "return one per input (None where there is none)."
+            )
+        return self.call.input_cts([grads[i] for i in self.call.diff_pos])
+
+    def fwd(self, primals):
+        ctx, outs = self._forward(primals)
+        return outs, lambda cts, needs: self._backward(ctx, list(cts))
+
+    def jvp(self, primals, tangents):
+        ctx, outs = self._forward(primals)
+        if all(t is None for t in tangents):
+            return outs, [None] * len(outs)
+        if hasattr(self.cls, "jvp"):
+            full = self.call.rebuild([_zeros(p) if t is None else t for p, t in zip(primals, tangents)])
+            t_args = [full[i] if i in self.call.diff_pos else None for i in range(len(full))]
+            t_out = self.cls.jvp(ctx, *t_args)
+            return outs, self.call.flat_out(t_out)
+        t_outs = _transpose_linear(lambda cts: self._backward(ctx, cts), [_zeros(o) for o in outs], tangents)
+        return outs, t_outs

@@ -1,0 +1,47 @@
+"""One hierarchy for every error pullback raises; each message says what to do."""
+
+from __future__ import annotations
+
+
+class PullbackError(Exception):
+    """Base class of all pullback errors."""
+
+
+class NonScalarOutputError(PullbackError, TypeError):
+    """`grad` was asked to differentiate a function whose output is not a scalar."""
+
+
+class NonDifferentiableInputError(PullbackError, TypeError):
+    """An integer, boolean or otherwise non-float input was marked for differentiation."""
+
+
+class CotangentError(PullbackError, ValueError):
+    """A cotangent (or tangent) does not match the shape, dtype or structure expected."""
+
+
+class TracerConversionError(PullbackError, TypeError):
+    """A traced value was handed to code that cannot see through it (plain NumPy, float(), ...)."""
+
+
+class UnsupportedFunctionError(PullbackError, NotImplementedError):
+    """A NumPy function or feature that pullback does not differentiate."""
+
+
+class HasAuxError(PullbackError, TypeError):
+    """A function declared with has_aux=True did not return an (output, aux) pair."""
+
+
+class ArgnumsError(PullbackError, ValueError):
+    """argnums names an argument the function was not called with."""
+
+
+class EscapedTracerError(PullbackError, RuntimeError):
+    """A traced value outlived the transformation that created it."""
+
+
+class PytreeError(PullbackError, TypeError):
+    """Two pytrees that must have the same structure do not."""
+
+
+class CustomRuleError(PullbackError, TypeError):
+    """A custom_vjp / custom_jvp / Function rule returned something malformed."""

@@ -1,0 +1,1 @@
+"""Primitive families: one module each; every rule of a primitive lives next to its implementation."""

@@ -1,0 +1,311 @@
+"""Elementwise primitives: arithmetic, the unary function table, comparisons, select, casts.
+
+Complex numbers follow JAX's convention: reverse-mode rules are transposes under
+the bilinear pairing ⟨u, v⟩ = Re Σ u·v, so a holomorphic f has VJP ct·f'(z), and
+grad of a real-valued f(x + iy) returns ∂f/∂x − i ∂f/∂y.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.primitive import Primitive, nondifferentiable
+from ._util import bool_rule, broadcast_rule, dtype_of, is_complex, same_rule, shape_of
+
+
+def fit(g, x):
+    """Make cotangent g match x: sum over broadcast axes, and cast (complex → real part) to x's dtype."""
+    from .shape import sum_to
+
+    xs = shape_of(x)
+    if g.shape != xs:
+        g = sum_to(g, shape=xs)
+    xd = dtype_of(x)
+    if g.dtype != xd and xd.kind in "fc":
+        g = convert(g, dtype=xd)
+    return g
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+add = Primitive(
+    "add", np.add, shape=broadcast_rule, linear=True,
+    jvps=[lambda t, out, x, y: t, lambda t, out, x, y: t],
+    vjps=[lambda ct, out, x, y: fit(ct, x), lambda ct, out, x, y: fit(ct, y)],
+    doc="x + y",
+)
+subtract = Primitive(
+    "subtract", np.subtract, shape=broadcast_rule, linear=True,
+    jvps=[lambda t, out, x, y: t, lambda t, out, x, y: negative(t)],
+    vjps=[lambda ct, out, x, y: fit(ct, x), lambda ct, out, x, y: fit(negative(ct), y)],
+    doc="x − y",
+)
+negative = Primitive(
+    "negative", np.negative, shape=same_rule, linear=True,
+    jvps=[lambda t, out, x: negative(t)],
+    vjps=[lambda ct, out, x: negative(ct)],
+    doc="−x",
+)
+multiply = Primitive(
+    "multiply", np.multiply, shape=broadcast_rule,
+    jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)],
+    vjps=[lambda ct, out, x, y: fit(multiply(ct, y), x), lambda ct, out, x, y: fit(multiply(ct, x), y)],
+    doc="x · y",
+)
+divide = Primitive(
+    "divide", np.true_divide, shape=broadcast_rule,
+    jvps=[lambda t, out, x, y: divide(t, y), lambda t, out, x, y: negative(multiply(t, divide(out, y)))],
+    vjps=[
+        lambda ct, out, x, y: fit(divide(ct, y), x),
+        lambda ct, out, x, y: fit(negative(multiply(ct, divide(out, y))), y),
+    ],
+    doc="x / y:  ∂/∂x = 1/y,  ∂/∂y = −out/y",
+)
+
+
+def _is_python_scalar(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _pow_dx(x, y):
+    """∂(xʸ)/∂x = y·xʸ⁻¹, taken as 0 where y == 0 (so 0⁰ has derivative 0, not nan)."""
+    if _is_python_scalar(y):
+        if y == 0:
+            return multiply(x, 0.0)
+        return multiply(float(y), power(x, y - 1))
+    return select(equal(y, 0), 0.0, multiply(y, power(x, subtract(y, 1))))
+
+
+def _pow_dy(x, out):
+    """∂(xʸ)/∂y = log(x)·out, taken as 0 where x == 0."""
+    safe = select(equal(x, 0), 1.0, x)
+    return multiply(log(safe), out)
+
+
+power = Primitive(
+    "power", np.power, shape=broadcast_rule,
+    jvps=[lambda t, out, x, y: multiply(t, _pow_dx(x, y)), lambda t, out, x, y: multiply(t, _pow_dy(x, out))],
+    vjps=[
+        lambda ct, out, x, y: fit(multiply(ct, _pow_dx(x, y)), x),
+        lambda ct, out, x, y: fit(multiply(ct, _pow_dy(x, out)), y),
+    ],
+    doc="xʸ",
+)
+
+
+def _tie_weight(x, y, dtype):
+    """1 where x beats y, ½ at ties, 0 elsewhere: maximum/minimum share the gradient equally at ties."""
+    return add(convert(greater(x, y), dtype=dtype), multiply(convert(equal(x, y), dtype=dtype), 0.5))
+
+
+def _extremum(name, np_fn, win):
+    def w(a, b, out):
+        return _tie_weight(a, b, dtype_of(out)) if win == "max" else _tie_weight(b, a, dtype_of(out))
+
+    return Primitive(
+        name, np_fn, shape=broadcast_rule,
+        jvps=[lambda t, out, x, y: multiply(t, w(x, y, out)), lambda t, out, x, y: multiply(t, w(y, x, out))],
+        vjps=[
+            lambda ct, out, x, y: fit(multiply(ct, w(x, y, out)), x),
+            lambda ct, out, x, y: fit(multiply(ct, w(y, x, out)), y),
+        ],
+        doc=f"elementwise {win}; at ties each argument gets half the derivative",
+    )
+
+
+maximum = _extremum("maximum", np.maximum, "max")
+minimum = _extremum("minimum", np.minimum, "min")
+
+
+def _hypot2(x, y):
+    return add(multiply(x, x), multiply(y, y))
+
+
+arctan2 = Primitive(
+    "arctan2", np.arctan2, shape=broadcast_rule,
+    jvps=[
+        lambda t, out, y, x: multiply(t, divide(x, _hypot2(x, y))),
+        lambda t, out, y, x: multiply(t, negative(divide(y, _hypot2(x, y)))),
+    ],
+    vjps=[
+        lambda ct, out, y, x: fit(multiply(ct, divide(x, _hypot2(x, y))), y),
+        lambda ct, out, y, x: fit(multiply(ct, negative(divide(y, _hypot2(x, y)))), x),
+    ],
+    doc="arctan2(y, x): ∂/∂y = x/(x²+y²), ∂/∂x = −y/(x²+y²)",
+)
+hypot = Primitive(
+    "hypot", np.hypot, shape=broadcast_rule,
+    jvps=[lambda t, out, x, y: multiply(t, divide(x, out)), lambda t, out, x, y: multiply(t, divide(y, out))],
+    vjps=[
+        lambda ct, out, x, y: fit(multiply(ct, divide(x, out)), x),
+        lambda ct, out, x, y: fit(multiply(ct, divide(y, out)), y),
+    ],
+    doc="√(x²+y²)",
+)
+
+# ----------------------------------------------------------------------------- unary table
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def _rsqrt1m(x):
+    """1/√(1 − x²)."""
+    return divide(1.0, sqrt(subtract(1.0, multiply(x, x))))
+
+
+# name -> (numpy function, derivative f'(x) written from x and out = f(x))
+UNARY_DERIVATIVES = {
+    "exp": (np.exp, lambda x, out: out),
+    "exp2": (np.exp2, lambda x, out: multiply(out, _LN2)),
+    "expm1": (np.expm1, lambda x, out: add(out, 1.0)),
+    "log": (np.log, lambda x, out: divide(1.0, x)),
+    "log2": (np.log2, lambda x, out: divide(1.0 / _LN2, x)),
+    "log10": (np.log10, lambda x, out: divide(1.0 / _LN10, x)),
+    "log1p": (np.log1p, lambda x, out: divide(1.0, add(x, 1.0))),
+    "sin": (np.sin, lambda x, out: cos(x)),
+    "cos": (np.cos, lambda x, out: negative(sin(x))),
+    "tan": (np.tan, lambda x, out: add(1.0, multiply(out, out))),
+    "arcsin": (np.arcsin, lambda x, out: _rsqrt1m(x)),
+    "arccos": (np.arccos, lambda x, out: negative(_rsqrt1m(x))),
+    "arctan": (np.arctan, lambda x, out: divide(1.0, add(1.0, multiply(x, x)))),
+    "sinh": (np.sinh, lambda x, out: cosh(x)),
+    "cosh": (np.cosh, lambda x, out: sinh(x)),
+    "tanh": (np.tanh, lambda x, out: subtract(1.0, multiply(out, out))),
+    "arcsinh": (np.arcsinh, lambda x, out: divide(1.0, sqrt(add(multiply(x, x), 1.0)))),
+    "arccosh": (np.arccosh, lambda x, out: divide(1.0, sqrt(subtract(multiply(x, x), 1.0)))),
+    "arctanh": (np.arctanh, lambda x, out: divide(1.0, subtract(1.0, multiply(x, x)))),
+    "sqrt": (np.sqrt, lambda x, out: divide(0.5, out)),
+    "cbrt": (np.cbrt, lambda x, out: divide(1.0 / 3.0, multiply(out, out))),
+    "square": (np.square, lambda x, out: multiply(x, 2.0)),
+    "reciprocal": (np.reciprocal, lambda x, out: negative(multiply(out, out))),
+}
+
+
+def _unary(name, np_fn, deriv):
+    return Primitive(
+        name, np_fn, shape=same_rule,
+        jvps=[lambda t, out, x: multiply(t, deriv(x, out))],
+        vjps=[lambda ct, out, x: multiply(ct, deriv(x, out))],
+        doc=f"{name}(x), elementwise",
+    )
+
+
+UNARY = {name: _unary(name, fn, d) for name, (fn, d) in UNARY_DERIVATIVES.items()}
+exp, log, sin, cos, sinh, cosh, sqrt = (UNARY[n] for n in ("exp", "log", "sin", "cos", "sinh", "cosh", "sqrt"))
+tanh, tan = UNARY["tanh"], UNARY["tan"]
+
+
+def _abs_jvp(t, out, x):
+    if is_complex(x):  # |z|' · t = Re(conj(z) t) / |z|
+        return divide(real(multiply(conj(x), t)), out)
+    return multiply(t, sign(x))
+
+
+def _abs_vjp(ct, out, x):
+    if is_complex(x):
+        return multiply(ct, divide(conj(x), select(equal(out, 0), 1.0, out)))
+    return multiply(ct, sign(x))
+
+
+absolute = Primitive(
+    "absolute", np.abs, shape=lambda x: (shape_of(x), np.abs(np.zeros((), dtype_of(x))).dtype),
+    jvps=[_abs_jvp], vjps=[_abs_vjp],
+    doc="|x|; derivative sign(x) (0 at 0); for complex z, conj(z)/|z| in JAX's convention",
+)
+
+# ----------------------------------------------------------------------------- complex parts
+
+
+def _to_dtype_of(ct, x):
+    return convert(ct, dtype=dtype_of(x)) if ct.dtype != dtype_of(x) else ct
+
+
+real = Primitive(
+    "real", np.real, shape=lambda x: (shape_of(x), np.real(np.zeros((), dtype_of(x))).dtype), linear=True,
+    jvps=[lambda t, out, x: real(t)],
+    vjps=[lambda ct, out, x: _to_dtype_of(ct, x)],
+    doc="Re x",
+)
+imag = Primitive(
+    "imag", np.imag, shape=lambda x: (shape_of(x), np.imag(np.zeros((), dtype_of(x))).dtype), linear=True,
+    jvps=[lambda t, out, x: imag(t)],
+    vjps=[lambda ct, out, x: multiply(_to_dtype_of(ct, x), -1j) if is_complex(x) else multiply(ct, 0.0)],
+    doc="Im x; its transpose is ct ↦ −i·ct",
+)
+conj = Primitive(
+    "conjugate", np.conjugate, shape=same_rule, linear=True,
+    jvps=[lambda t, out, x: conj(t)],
+    vjps=[lambda ct, out, x: conj(ct)],
+    doc="complex conjugate",
+)
+
+
+def _convert_impl(x, dtype):
+    return np.asarray(x).astype(dtype, copy=False) if not isinstance(x, np.generic) else x.astype(dtype)
+
+
+def _convert_back(ct, x):
+    xd = dtype_of(x)
+    if ct.dtype.kind == "c" and xd.kind != "c":
+        ct = real(ct)
+    return convert(ct, dtype=xd) if ct.dtype != xd else ct
+
+
+convert = Primitive(
+    "convert", _convert_impl, shape=lambda x, dtype: (shape_of(x), np.dtype(dtype)), linear=True,
+    jvps=[lambda t, out, x, dtype: convert(t, dtype=dtype)],
+    vjps=[lambda ct, out, x, dtype: _convert_back(ct, x)],
+    doc="x.astype(dtype) between inexact dtypes (complex → real keeps the real part)",
+)
+convert_nondiff = nondifferentiable(
+    "convert_nondiff", _convert_impl, shape=lambda x, dtype: (shape_of(x), np.dtype(dtype)),
+    doc="x.astype(dtype) to an integer or boolean dtype: the result carries no derivative",
+)
+
+# ----------------------------------------------------------------------------- select
+
+
+def _select_impl(cond, x, y):
+    return np.where(cond, x, y)
+
+
+select = Primitive(
+    "select", _select_impl,
+    shape=lambda c, x, y: (np.broadcast_shapes(shape_of(c), shape_of(x), shape_of(y)), broadcast_rule(x, y)[1]),
+    jvps=[None, lambda t, out, c, x, y: select(c, t, 0.0), lambda t, out, c, x, y: select(c, 0.0, t)],
+    vjps=[
+        None,
+        lambda ct, out, c, x, y: fit(select(c, ct, 0.0), x),
+        lambda ct, out, c, x, y: fit(select(c, 0.0, ct), y),
+    ],
+    doc="where(cond, x, y); the condition carries no derivative",
+)
+
+# ----------------------------------------------------------------------------- no derivative
+
+NONDIFF_BINARY = {
+    name: nondifferentiable(name, getattr(np, name), shape=bool_rule)
+    for name in (
+        "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
+        "logical_and", "logical_or", "logical_xor",
+    )
+}
+less, less_equal, greater, greater_equal, equal, not_equal = (
+    NONDIFF_BINARY[n] for n in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal")
+)
+
+# Piecewise-constant functions: their derivative is zero wherever it exists, so their
+# results are constants to every transformation.
+NONDIFF_UNARY = {
+    name: nondifferentiable(name, getattr(np, name), shape=same_rule)
+    for name in ("sign", "floor", "ceil", "rint", "trunc", "logical_not", "isnan", "isinf", "isfinite", "signbit")
+}
+sign = NONDIFF_UNARY["sign"]
+
+stop_gradient = nondifferentiable(
+    "stop_gradient", lambda x: x, shape=same_rule,
+    doc="identity whose result is a constant to every transformation",
+)

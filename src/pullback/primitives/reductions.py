@@ -1,0 +1,76 @@
+"""Reductions: sum (linear) and max/min (ties share the derivative equally).
+
+`axis` is always a sorted tuple of non-negative ints (or None for all axes); the
+pullback.numpy layer normalizes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.primitive import Primitive
+from ._util import dtype_of, shape_of
+from .elementwise import convert, divide, equal, multiply
+from .shape import broadcast_to, reshape
+
+
+def _kept_shape(shape, axis):
+    """The shape of a reduction over `axis` with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def _reduced_shape(shape, axis, keepdims):
+    if keepdims:
+        return _kept_shape(shape, axis)
+    if axis is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axis)
+
+
+def _expand(ct, x, axis, keepdims):
+    """Reshape a reduced value back to keepdims form, so it broadcasts against x."""
+    if keepdims:
+        return ct
+    return reshape(ct, shape=_kept_shape(shape_of(x), axis))
+
+
+def _sum_impl(x, axis, keepdims):
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _reduce_rule(x, axis, keepdims):
+    return _reduced_shape(shape_of(x), axis, keepdims), dtype_of(x)
+
+
+reduce_sum = Primitive(
+    "reduce_sum", _sum_impl, shape=_reduce_rule, linear=True,
+    jvps=[lambda t, out, x, axis, keepdims: reduce_sum(t, axis=axis, keepdims=keepdims)],
+    vjps=[lambda ct, out, x, axis, keepdims: broadcast_to(_expand(ct, x, axis, keepdims), shape=shape_of(x))],
+    doc="Σ over axis; transpose: broadcast back",
+)
+
+
+def _tie_share(x, out, axis, keepdims):
+    """Weights 1/(number of ties) at the positions that attain the extremum, 0 elsewhere."""
+    hit = convert(equal(x, _expand(out, x, axis, keepdims)), dtype=dtype_of(x))
+    return divide(hit, reduce_sum(hit, axis=axis, keepdims=True))
+
+
+def _extremum(name, np_fn):
+    def impl(x, axis, keepdims):
+        return np_fn(x, axis=axis, keepdims=keepdims)
+
+    return Primitive(
+        name, impl, shape=_reduce_rule,
+        jvps=[lambda t, out, x, axis, keepdims: reduce_sum(
+            multiply(t, _tie_share(x, out, axis, keepdims)), axis=axis, keepdims=keepdims)],
+        vjps=[lambda ct, out, x, axis, keepdims: multiply(
+            _expand(ct, x, axis, keepdims), _tie_share(x, out, axis, keepdims))],
+        doc=f"{name} over axis; when several entries tie for the extremum they share the derivative equally",
+    )
+
+
+reduce_max = _extremum("reduce_max", np.max)
+reduce_min = _extremum("reduce_min", np.min)

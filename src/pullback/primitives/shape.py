@@ -1,0 +1,171 @@
+"""Shape primitives: reshape, transpose, broadcast_to / sum_to, concatenate, getitem / add_at.
+
+All of them are linear: each reverse rule is the transpose (reshape ↔ reshape,
+broadcast_to ↔ sum_to, getitem ↔ add_at into zeros, concatenate ↔ slices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.primitive import Primitive
+from ._util import dtype_of, shape_of
+
+
+def _reshape_impl(x, shape):
+    return np.reshape(x, shape)
+
+
+reshape = Primitive(
+    "reshape", _reshape_impl, shape=lambda x, shape: (shape, dtype_of(x)), linear=True,
+    jvps=[lambda t, out, x, shape: reshape(t, shape=shape)],
+    vjps=[lambda ct, out, x, shape: reshape(ct, shape=shape_of(x))],
+    doc="x.reshape(shape) (shape fully specified, no -1)",
+)
+
+
+def _transpose_impl(x, axes):
+    return np.transpose(x, axes)
+
+
+def _inverse_perm(axes):
+    return tuple(int(i) for i in np.argsort(axes))
+
+
+transpose = Primitive(
+    "transpose", _transpose_impl,
+    shape=lambda x, axes: (tuple(shape_of(x)[a] for a in axes), dtype_of(x)), linear=True,
+    jvps=[lambda t, out, x, axes: transpose(t, axes=axes)],
+    vjps=[lambda ct, out, x, axes: transpose(ct, axes=_inverse_perm(axes))],
+    doc="permute axes",
+)
+
+
+def _broadcast_to_impl(x, shape):
+    return np.broadcast_to(x, shape)
+
+
+def _sum_to_impl(x, shape):
+    """Sum x down to `shape`, the inverse of broadcasting `shape` up to x.shape."""
+    x = np.asarray(x)
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1
+    )
+    if axes:
+        x = np.sum(x, axis=axes, keepdims=True)
+    return x.reshape(shape)
+
+
+broadcast_to = Primitive(
+    "broadcast_to", _broadcast_to_impl, shape=lambda x, shape: (shape, dtype_of(x)), linear=True,
+    jvps=[lambda t, out, x, shape: broadcast_to(t, shape=shape)],
+    vjps=[lambda ct, out, x, shape: sum_to(ct, shape=shape_of(x))],
+    doc="numpy.broadcast_to; transpose: sum_to",
+)
+sum_to = Primitive(
+    "sum_to", _sum_to_impl, shape=lambda x, shape: (shape, dtype_of(x)), linear=True,
+    jvps=[lambda t, out, x, shape: sum_to(t, shape=shape)],
+    vjps=[lambda ct, out, x, shape: broadcast_to(ct, shape=shape_of(x))],
+    doc="sum over the axes that broadcasting `shape` to x.shape would create; transpose: broadcast_to",
+)
+
+# ----------------------------------------------------------------------------- concatenate
+
+
+def _concat_impl(*xs, axis):
+    return np.concatenate(xs, axis=axis)
+
+
+def _concat_shape(*xs, axis):
+    shapes = [shape_of(x) for x in xs]
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    return tuple(out), np.result_type(*[dtype_of(x) for x in xs])
+
+
+def _concat_jvp(primals, tangents, out, axis):
+    if all(t is None for t in tangents):
+        return None
+    ts = [np.zeros(shape_of(p), dtype_of(out)) if t is None else t for p, t in zip(primals, tangents)]
+    return concatenate(*ts, axis=axis)
+
+
+def _concat_vjp(ct, out, primals, needs, axis):
+    from .elementwise import fit
+
+    gs, start = [], 0
+    nd = len(shape_of(out))
+    for p, need in zip(primals, needs):
+        n = shape_of(p)[axis]
+        if need:
+            idx = (slice(None),) * axis + (slice(start, start + n),) + (slice(None),) * (nd - axis - 1)
+            gs.append(fit(getitem(ct, idx=idx), p))
+        else:
+            gs.append(None)
+        start += n
+    return gs
+
+
+concatenate = Primitive(
+    "concatenate", _concat_impl, shape=_concat_shape, linear=True,
+    jvp=_concat_jvp, vjp=_concat_vjp,
+    doc="numpy.concatenate along a non-negative axis; transpose: slices of the cotangent",
+)
+
+# ----------------------------------------------------------------------------- indexing
+
+
+def _getitem_impl(x, idx):
+    return np.asarray(x)[idx]
+
+
+def _is_basic(idx) -> bool:
+    """True when idx uses only ints, slices, None and Ellipsis (no element can repeat)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+
+
+def _add_at_impl(x, idx, v):
+    out = np.array(x, copy=True, dtype=np.result_type(x, v))
+    if _is_basic(idx):
+        out[idx] += v
+    else:
+        np.add.at(out, idx, v)
+    return out
+
+
+def _getitem_shape(x, idx):
+    probe = np.lib.stride_tricks.as_strided(np.zeros((), dtype_of(x)), shape_of(x), (0,) * len(shape_of(x)))
+    return probe[idx].shape, dtype_of(x)
+
+
+def _getitem_vjp(ct, out, x, idx):
+    return add_at(np.zeros(shape_of(x), dtype_of(x)), ct, idx=idx)
+
+
+getitem = Primitive(
+    "getitem", _getitem_impl, shape=_getitem_shape, linear=True,
+    jvps=[lambda t, out, x, idx: getitem(t, idx=idx)],
+    vjps=[_getitem_vjp],
+    doc="x[idx] (basic, advanced and boolean indexing); transpose: add_at into zeros",
+)
+
+
+def _add_at_v_vjp(ct, out, x, v, idx):
+    from .elementwise import fit
+
+    return fit(getitem(ct, idx=idx), v)
+
+
+def _add_at_call(x, v, idx):
+    return _add_at_impl(x, idx, v)
+
+
+add_at = Primitive(
+    "add_at", _add_at_call,
+    shape=lambda x, v, idx: (shape_of(x), np.result_type(dtype_of(x), dtype_of(v))), linear=True,
+    jvps=[lambda t, out, x, v, idx: t, lambda t, out, x, v, idx: add_at(np.zeros(shape_of(x), dtype_of(t)), t, idx=idx)],
+    vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
+    doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
+)
