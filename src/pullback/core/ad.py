@@ -22,9 +22,15 @@ from .trace import Trace, Tracer, new_trace
 
 
 def _add(a, b):
+    return _ADD(a, b)
+
+
+def _ADD(a, b):  # replaced by the add primitive's bind on first use (primitives import core, not vice versa)
+    global _ADD
     from ..primitives.elementwise import add
 
-    return add(a, b)
+    _ADD = add.bind
+    return _ADD(a, b)
 
 
 def zeros_like_value(x: Any) -> np.ndarray:
@@ -169,7 +175,14 @@ class ReverseTrace(Trace):
         return primals, slots
 
     def process_primitive(self, prim, args, params):
-        primals, slots = self._split(args)
+        primals, slots = [], []
+        for a in args:
+            if type(a) is ReverseTracer and a._trace is self:
+                primals.append(a.aval)
+                slots.append(a.slot)
+            else:
+                primals.append(a)
+                slots.append(-1)
         out = prim.bind(*primals, **params)
         if not prim.differentiable:
             return out
@@ -177,9 +190,10 @@ class ReverseTrace(Trace):
             tracers = tuple(self.new(o) for o in out)
             self.tape.append((prim, params, slots, primals, out, tuple(t.slot for t in tracers)))
             return tracers
-        tracer = self.new(out)
-        self.tape.append((prim, params, slots, primals, out, tracer.slot))
-        return tracer
+        slot = self.nslots
+        self.nslots = slot + 1
+        self.tape.append((prim, params, slots, primals, out, slot))
+        return ReverseTracer(self, out, slot)
 
     def process_custom(self, rule, args):
         primals, slots = self._split(args)

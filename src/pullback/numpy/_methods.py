@@ -13,6 +13,7 @@ import numpy as _np
 from ..core import trace as _trace
 from ..core.trace import Tracer
 from ..errors import UnsupportedFunctionError
+from ..primitives import elementwise as ew
 from . import _reductions as R
 from . import _shapes as S
 from . import _ufuncs as U
@@ -20,6 +21,12 @@ from . import _ufuncs as U
 
 def _swap(f):
     return lambda self, other: f(other, self)
+
+
+def _operator(prim):
+    """A binary operator calling the primitive directly (the hot path of eager code)."""
+    bind = prim.bind
+    return lambda self, other: bind(self, other), lambda self, other: bind(other, self)
 
 
 def _method_axis(f):
@@ -55,12 +62,11 @@ def _astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
 
 def install() -> None:
     b, u = U.BINARY, U.UNARY
-    ops = {
-        "__add__": b["add"], "__radd__": _swap(b["add"]),
-        "__sub__": b["subtract"], "__rsub__": _swap(b["subtract"]),
-        "__mul__": b["multiply"], "__rmul__": _swap(b["multiply"]),
-        "__truediv__": b["divide"], "__rtruediv__": _swap(b["divide"]),
-        "__pow__": b["power"], "__rpow__": _swap(b["power"]),
+    ops = {}
+    for name, prim in (("add", ew.add), ("sub", ew.subtract), ("mul", ew.multiply), ("truediv", ew.divide),
+                       ("pow", ew.power)):
+        ops[f"__{name}__"], ops[f"__r{name}__"] = _operator(prim)
+    ops.update({
         "__matmul__": S.matmul, "__rmatmul__": _swap(S.matmul),
         "__lt__": b["less"], "__le__": b["less_equal"], "__gt__": b["greater"], "__ge__": b["greater_equal"],
         "__eq__": b["equal"], "__ne__": b["not_equal"],
@@ -71,7 +77,7 @@ def install() -> None:
         "reshape": _reshape_method, "transpose": _transpose_method, "ravel": S.ravel, "flatten": S.ravel,
         "squeeze": S.squeeze, "swapaxes": S.swapaxes, "dot": S.dot, "astype": _astype,
         "conj": u["conjugate"], "conjugate": u["conjugate"],
-    }
+    })
     for name, fn in ops.items():
         setattr(Tracer, name, fn)
     Tracer.T = property(lambda self: S.transpose(self))

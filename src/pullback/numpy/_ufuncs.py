@@ -43,9 +43,13 @@ def astype(x: Any, dtype: Any) -> Any:
 
 
 def _unary_fn(name: str, prim):
+    bind = prim.bind
+
     def fn(x, /, out=None, *, where=True, dtype=None, **kwargs):
+        if out is None and where is True and dtype is None and not kwargs:
+            return bind(x)
         _check_kwargs(name, out, where, None, **kwargs)
-        return prim(_cast(x, dtype))
+        return bind(_cast(x, dtype))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Differentiable numpy.{name}."
@@ -53,9 +57,13 @@ def _unary_fn(name: str, prim):
 
 
 def _binary_fn(name: str, prim):
+    bind = prim.bind
+
     def fn(x1, x2, /, out=None, *, where=True, dtype=None, **kwargs):
+        if out is None and where is True and dtype is None and not kwargs:
+            return bind(x1, x2)
         _check_kwargs(name, out, where, None, **kwargs)
-        return prim(_cast(x1, dtype), _cast(x2, dtype))
+        return bind(_cast(x1, dtype), _cast(x2, dtype))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Differentiable numpy.{name}."

@@ -12,17 +12,18 @@ import math
 import numpy as np
 
 from ..core.primitive import Primitive, nondifferentiable
+from . import shape as _shape
 from ._util import bool_rule, broadcast_rule, dtype_of, is_complex, same_rule, shape_of
 
 
 def fit(g, x):
     """Make cotangent g match x: sum over broadcast axes, and cast (complex → real part) to x's dtype."""
-    from .shape import sum_to
-
-    xs = shape_of(x)
+    try:
+        xs, xd = x.shape, x.dtype
+    except AttributeError:
+        xs, xd = np.shape(x), np.result_type(x)
     if g.shape != xs:
-        g = sum_to(g, shape=xs)
-    xd = dtype_of(x)
+        g = _shape.sum_to(g, shape=xs)
     if g.dtype != xd and xd.kind in "fc":
         g = convert(g, dtype=xd)
     return g

@@ -92,15 +92,13 @@ def _concat_jvp(primals, tangents, out, axis):
 
 
 def _concat_vjp(ct, out, primals, needs, axis):
-    from .elementwise import fit
-
     gs, start = [], 0
     nd = len(shape_of(out))
     for p, need in zip(primals, needs):
         n = shape_of(p)[axis]
         if need:
             idx = (slice(None),) * axis + (slice(start, start + n),) + (slice(None),) * (nd - axis - 1)
-            gs.append(fit(getitem(ct, idx=idx), p))
+            gs.append(_ew.fit(getitem(ct, idx=idx), p))
         else:
             gs.append(None)
         start += n
@@ -153,9 +151,7 @@ getitem = Primitive(
 
 
 def _add_at_v_vjp(ct, out, x, v, idx):
-    from .elementwise import fit
-
-    return fit(getitem(ct, idx=idx), v)
+    return _ew.fit(getitem(ct, idx=idx), v)
 
 
 def _add_at_call(x, v, idx):
@@ -169,3 +165,6 @@ add_at = Primitive(
     vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
     doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
 )
+
+
+from . import elementwise as _ew  # noqa: E402  (elementwise imports this module too)
