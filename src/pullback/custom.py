@@ -139,6 +139,9 @@ class _CustomVJPRule:
         per_arg = self.cv.bwd_rule(*self.call.nondiff(), residuals, ct_tree)
         return self.call.input_cts(_flatten_result(per_arg, len(self.call.diff_pos), "a custom_vjp bwd rule"))
 
+    def primal(self, primals):
+        return self.call.flat_out(self.cv.fun(*self.call.rebuild(primals)))
+
     def fwd(self, primals):
         outs, residuals = self._fwd(primals)
         return outs, lambda cts, needs: self._bwd(residuals, list(cts))
@@ -197,6 +200,9 @@ class _CustomJVPRule:
             raise CustomRuleError("a custom_jvp rule must return a pair (primal_out, tangent_out)")
         out, t_out = res
         return call.flat_out(out), call.flat_out(t_out)
+
+    def primal(self, primals):
+        return self.call.flat_out(self.cj.fun(*self.call.rebuild(primals)))
 
     def jvp(self, primals, tangents):
         tangents = [_zeros(p) if t is None else t for p, t in zip(primals, tangents)]
@@ -290,6 +296,9 @@ class _FunctionRule:
                 "return one per input (None where there is none)."
             )
         return self.call.input_cts([grads[i] for i in self.call.diff_pos])
+
+    def primal(self, primals):
+        return self._forward(primals)[1]
 
     def fwd(self, primals):
         ctx, outs = self._forward(primals)

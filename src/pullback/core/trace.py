@@ -118,11 +118,12 @@ class Tracer:
         return (self[i] for i in range(self.shape[0]))
 
     def concrete(self) -> Any:
-        """The plain NumPy value under all tracers, for control flow (no derivative flows)."""
+        """The plain NumPy value under all tracers, for control flow (no derivative flows).
+
+        A staged (abstract) value has none, and says so.
+        """
         v = self.aval
-        while isinstance(v, Tracer):
-            v = v.aval
-        return v
+        return v.concrete() if isinstance(v, Tracer) else v
 
     def __bool__(self) -> bool:
         return bool(self.concrete())
@@ -194,6 +195,4 @@ class Tracer:
 
 def full_lower(x: Any) -> Any:
     """Strip every tracer from x (no derivative flows through the result)."""
-    while isinstance(x, Tracer):
-        x = x.aval
-    return x
+    return x.concrete() if isinstance(x, Tracer) else x

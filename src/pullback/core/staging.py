@@ -1,0 +1,113 @@
+"""The staging trace: run a function on abstract values (shape and dtype only) and record a Graph.
+
+Staging sits at the bottom of the trace stack, so derivative traces above it record
+their own work (tangent propagation, backward passes) into the graph as well: the
+graph of grad(f) is the forward pass plus the backward pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import PullbackError, TracerConversionError
+from .ir import Const, Eqn, Graph, ShapeDtype, Var
+from .trace import Trace, Tracer, new_trace
+
+
+class ConcretizationError(PullbackError, TypeError):
+    """A staged (abstract) value was needed as a concrete Python value."""
+
+
+class StagingTracer(Tracer):
+    __slots__ = ("aval", "var")
+
+    def __init__(self, trace: Trace, var: Var):
+        self._trace = trace
+        self.var = var
+        self.aval = var.aval
+
+    def concrete(self):
+        raise ConcretizationError(
+            f"the traced value {self.var.aval} has no concrete value while a function is being staged "
+            "(pullback.jit / make_graph), so it cannot decide Python control flow or be converted to a "
+            "Python number. Mark the argument static (static_argnums=...), or use pullback.numpy.where "
+            "instead of `if` on array values."
+        )
+
+    def __bool__(self):
+        self.concrete()
+
+    def __index__(self):
+        self.concrete()
+
+    def __array__(self, dtype=None, copy=None):
+        raise TracerConversionError(
+            f"a staged value {self.var.aval} was converted to a plain numpy.ndarray inside a staged "
+            "function; use pullback.numpy for this operation."
+        )
+
+
+def _shape_of_output(prim, args, params):
+    if prim.shape is None:
+        raise PullbackError(f"primitive {prim.name!r} has no shape rule, so it cannot be staged (jit/make_graph)")
+    return prim.shape(*args, **params)
+
+
+class StagingTrace(Trace):
+    __slots__ = ("eqns", "consts")
+
+    def __init__(self, level: int):
+        super().__init__(level)
+        self.eqns: list[Eqn] = []
+
+    def new_input(self, aval: ShapeDtype, hint: str = "") -> StagingTracer:
+        return StagingTracer(self, Var(aval, hint))
+
+    def _atom(self, a):
+        if isinstance(a, StagingTracer) and a._trace is self:
+            return a.var, a.aval
+        if isinstance(a, Tracer):  # a tracer of a lower level cannot meet the bottom trace
+            raise PullbackError("internal error: a tracer below the staging trace")
+        return Const(a), a
+
+    def process_primitive(self, prim, args, params):
+        atoms, avals = zip(*[self._atom(a) for a in args]) if args else ((), ())
+        rule_out = _shape_of_output(prim, avals, params)
+        if prim.multiple_results:
+            outs = [Var(ShapeDtype(s, d)) for s, d in rule_out]
+        else:
+            shape, dtype = rule_out
+            outs = [Var(ShapeDtype(shape, dtype))]
+        self.eqns.append(Eqn(prim, atoms, dict(params), outs))
+        tracers = [StagingTracer(self, v) for v in outs]
+        return tuple(tracers) if prim.multiple_results else tracers[0]
+
+    def process_custom(self, rule, args):
+        # Stage the custom function's own computation (its rules serve the transformations above).
+        return rule.primal(list(args))
+
+
+def abstractify(x: Any) -> ShapeDtype:
+    if isinstance(x, ShapeDtype):
+        return x
+    if isinstance(x, Tracer):
+        return ShapeDtype(x.shape, x.dtype)
+    arr = np.asarray(x)
+    return ShapeDtype(arr.shape, arr.dtype)
+
+
+def trace_flat(fun: Callable[[list], list], avals: Sequence[ShapeDtype], hints: Sequence[str] = ()) -> Graph:
+    """Stage fun (flat list in, flat list out) on abstract inputs into a Graph."""
+    hints = list(hints) + [""] * (len(avals) - len(hints))
+    with new_trace(StagingTrace) as trace:
+        ins = [trace.new_input(a, h) for a, h in zip(avals, hints)]
+        outs = fun(ins)
+        out_atoms = []
+        for o in outs:
+            if isinstance(o, StagingTracer) and o._trace is trace:
+                out_atoms.append(o.var)
+            else:
+                out_atoms.append(Const(o))
+    return Graph([t.var for t in ins], trace.eqns, out_atoms)
