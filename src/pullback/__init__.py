@@ -19,12 +19,13 @@ from .api import (
 )
 from .custom import Function, FunctionCtx, custom_jvp, custom_vjp
 from .errors import PullbackError
+from .control import cond, fori_loop, scan, while_loop
 from .jit import jit, make_graph
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "FunctionCtx", "PullbackError", "custom_jvp", "custom_vjp", "ggnvp", "grad", "hessian", "jit", "make_graph",
+    "Function", "cond", "fori_loop", "scan", "while_loop", "FunctionCtx", "PullbackError", "custom_jvp", "custom_vjp", "ggnvp", "grad", "hessian", "jit", "make_graph",
     "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "jvp_by_vjp", "linear_transpose", "linearize",
     "numpy", "stop_gradient", "testing", "tree_util", "value_and_grad", "vjp",
 ]

@@ -32,8 +32,8 @@ class StagingTracer(Tracer):
         raise ConcretizationError(
             f"the traced value {self.var.aval} has no concrete value while a function is being staged "
             "(pullback.jit / make_graph), so it cannot decide Python control flow or be converted to a "
-            "Python number. Mark the argument static (static_argnums=...), or use pullback.numpy.where "
-            "instead of `if` on array values."
+            "Python number. Mark the argument static (jit(..., static_argnums=...)), or express the branch "
+            "or loop with pullback.cond / fori_loop / scan or pullback.numpy.where."
         )
 
     def __bool__(self):
