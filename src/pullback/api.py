@@ -34,10 +34,13 @@ def _check_differentiable(leaves: Sequence, who: str, where: str) -> None:
     for x in leaves:
         dt = dtype_of(x)
         if dt.kind not in "fc":
+            keep_out = (
+                "keep the integer argument out of argnums" if who == "grad"
+                else "close over the integer argument instead (e.g. lambda x: f(x, n))"
+            )
             raise NonDifferentiableInputError(
                 f"{who} requires floating-point (or complex) inputs, but {where} has dtype {dt}. "
-                "Pass a float array (e.g. x.astype(float), or 1.0 instead of 1), or keep the integer "
-                "argument out of argnums."
+                f"Pass a float array (e.g. x.astype(float), or 1.0 instead of 1), or {keep_out}."
             )
 
 
@@ -50,6 +53,27 @@ def _output_leaf(x: Any) -> Any:
     if isinstance(x, np.generic):
         return x
     return np.asarray(x)
+
+
+def _unaliased(leaves: list, avoid: Sequence = ()) -> list:
+    """Derivative arrays that share no buffer with each other nor with the caller's arrays in `avoid`.
+
+    VJP rules pass cotangents through (x + y gives both inputs the same ct), so without this two
+    gradients could be one array, and an in-place update of one (g *= lr) would change the other.
+    """
+    seen = {id(_buffer(a)) for a in avoid if isinstance(a, np.ndarray)}
+    out = []
+    for g in leaves:
+        if isinstance(g, np.ndarray):
+            if id(_buffer(g)) in seen:
+                g = g.copy()
+            seen.add(id(_buffer(g)))
+        out.append(g)
+    return out
+
+
+def _buffer(a: np.ndarray) -> Any:
+    return a if a.base is None else a.base
 
 
 def _zeros_like(x: Any) -> np.ndarray:
@@ -72,7 +96,12 @@ def _argnums_tuple(argnums, nargs: int, who: str) -> tuple[tuple[int, ...], bool
                 f"{who}: argnums={argnums!r} but the function was called with {nargs} positional "
                 f"argument(s); argnums must index them (0 … {nargs - 1})."
             )
-    return tuple(a % nargs for a in nums), single
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ArgnumsError(
+            f"{who}: argnums={argnums!r} names the same argument more than once; name each argument once."
+        )
+    return nums, single
 
 
 def _split_aux(out: Any, has_aux: bool, who: str):
@@ -158,7 +187,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
                 )
             checked.append(c)
         gs = pullback(checked)
-        return tuple(tree_unflatten(in_tree, [_fit_ct(g, x) for g, x in zip(gs, in_leaves)]))
+        leaves = _unaliased([_fit_ct(g, x) for g, x in zip(gs, in_leaves)], checked + in_leaves)
+        return tuple(tree_unflatten(in_tree, leaves))
 
     out = tree_unflatten(out_tree, [_output_leaf(o) for o in outs])
     if has_aux:
@@ -189,9 +219,8 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
         ts.append(t)
     outs, t_outs = jvp_flat(flat, flat.in_leaves, ts)
     out = tree_unflatten(flat.out_tree, [_output_leaf(o) for o in outs])
-    t_out = tree_unflatten(
-        flat.out_tree, [_zeros_like(o) if t is None else _output_leaf(t) for o, t in zip(outs, t_outs)]
-    )
+    t_leaves = [_zeros_like(o) if t is None else _output_leaf(t) for o, t in zip(outs, t_outs)]
+    t_out = tree_unflatten(flat.out_tree, _unaliased(t_leaves, ts + flat.in_leaves + outs))
     return out, t_out
 
 
@@ -246,7 +275,8 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
             )
         ct = np.ones((), dtype_of(out)) if dtype_of(out).kind == "f" else np.ones((), np.float64)
         gs = pullback([ct])
-        grads = tree_unflatten(flat.in_tree, [_fit_ct(g, x) for g, x in zip(gs, flat.in_leaves)])
+        leaves = _unaliased([_fit_ct(g, x) for g, x in zip(gs, flat.in_leaves)], flat.in_leaves)
+        grads = tree_unflatten(flat.in_tree, leaves)
         g = grads[0] if single else tuple(grads)
         value = _output_leaf(out)
         if has_aux:

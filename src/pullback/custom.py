@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core.ad import vjp_flat
-from .core.trace import find_top_trace
+from .core.trace import Tracer, find_top_trace
 from .core.tree import tree_flatten, tree_unflatten
 from .errors import CustomRuleError
 from .primitives._util import dtype_of, shape_of
@@ -70,21 +70,76 @@ class _Call:
         self.out_tree = tree
         return leaves
 
-    def input_cts(self, per_arg: list) -> list:
-        """Per-argument cotangents (None allowed) → flat leaf cotangents (None for zero)."""
+    def input_cts(self, per_arg: list, who: str, reduce_broadcast: bool = False) -> list:
+        """Per-argument cotangents (None allowed) → flat leaf cotangents (None for zero).
+
+        Each must have its argument's structure and shape; with reduce_broadcast (torch's rule)
+        a cotangent of a shape the argument broadcasts to is summed down to the argument's shape.
+        """
+        from .primitives.elementwise import fit
+
         out = []
-        for arg_ct, arg in zip(per_arg, (self.args[i] for i in self.diff_pos)):
-            arg_leaves, _ = tree_flatten(arg)
+        for k, (arg_ct, arg) in enumerate(zip(per_arg, (self.args[i] for i in self.diff_pos))):
+            arg_leaves, arg_tree = tree_flatten(arg)
             if arg_ct is None:
                 out.extend([None] * len(arg_leaves))
-            else:
-                ct_leaves, _ = tree_flatten(arg_ct)
-                out.extend(ct_leaves if len(ct_leaves) == len(arg_leaves) else [None] * len(arg_leaves))
+                continue
+            ct_leaves, ct_tree = tree_flatten(arg_ct)
+            if len(ct_leaves) != len(arg_leaves) or (len(arg_leaves) > 1 and ct_tree != arg_tree):
+                raise CustomRuleError(
+                    f"{who} returned a gradient with structure {ct_tree} for input {k}, whose structure is "
+                    f"{arg_tree}; return one with the input's structure, or None for a zero gradient."
+                )
+            for c, a in zip(ct_leaves, arg_leaves):
+                cs, xs = shape_of(c), shape_of(a)
+                if cs != xs:
+                    if not (reduce_broadcast and _broadcasts_to(xs, cs)):
+                        raise CustomRuleError(
+                            f"{who} returned a gradient of shape {cs} for input {k} of shape {xs}; "
+                            "a gradient must have its input's shape."
+                        )
+                    c = fit(c, a)
+                out.append(c)
         return out
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
+def _check_tangents(t_outs: list, outs: list, who: str) -> list:
+    for t, o in zip(t_outs, outs):
+        if t is not None and shape_of(t) != shape_of(o):
+            raise CustomRuleError(
+                f"{who} returned a tangent of shape {shape_of(t)} for an output of shape {shape_of(o)}; "
+                "a tangent must have its output's shape."
+            )
+    return t_outs
+
+
+def _check_no_closure(values: list, level: int, who: str) -> list:
+    """Refuse rule outputs that carry a traced value of the transformation applying the rule.
+
+    The rule's function runs on the values one level down, so such a tracer can only come
+    from a closure over a variable being differentiated: its derivative would be lost.
+    """
+    for v in values:
+        if isinstance(v, Tracer) and v._trace.level >= level:
+            raise CustomRuleError(
+                f"{who} closes over a value that is being differentiated (a traced variable of an "
+                "enclosing grad/jvp/vjp); its derivative cannot flow through the custom rule. Pass "
+                "that value as an explicit argument of the custom function, or wrap it in "
+                "pullback.stop_gradient if it is a constant."
+            )
+    return values
 
 
 def _apply(rule_obj, call: _Call) -> Any:
     top = find_top_trace(call.leaves)
+    rule_obj.level = top.level
     outs = top.process_custom(rule_obj, call.leaves)
     return tree_unflatten(call.out_tree, outs)
 
@@ -132,12 +187,14 @@ class _CustomVJPRule:
         if not (isinstance(res, tuple) and len(res) == 2):
             raise CustomRuleError("the fwd rule of a custom_vjp must return a pair (output, residuals)")
         out, residuals = res
-        return self.call.flat_out(out), residuals
+        outs = _check_no_closure(self.call.flat_out(out), self.level, f"custom_vjp function {self.cv.__name__!r}")
+        return outs, residuals
 
     def _bwd(self, residuals, cts: list) -> list:
         ct_tree = tree_unflatten(self.call.out_tree, cts)
         per_arg = self.cv.bwd_rule(*self.call.nondiff(), residuals, ct_tree)
-        return self.call.input_cts(_flatten_result(per_arg, len(self.call.diff_pos), "a custom_vjp bwd rule"))
+        who = "a custom_vjp bwd rule"
+        return self.call.input_cts(_flatten_result(per_arg, len(self.call.diff_pos), who), who)
 
     def primal(self, primals):
         return self.call.flat_out(self.cv.fun(*self.call.rebuild(primals)))
@@ -206,16 +263,22 @@ class _CustomJVPRule:
 
     def jvp(self, primals, tangents):
         tangents = [_zeros(p) if t is None else t for p, t in zip(primals, tangents)]
-        return self._rule(primals, tangents)
+        outs, t_outs = self._rule(primals, tangents)
+        who = f"custom_jvp function {self.cj.__name__!r}"
+        _check_tangents(t_outs, outs, f"the jvp rule of {who}")
+        return _check_no_closure(outs, self.level, who), _check_no_closure(t_outs, self.level, who)
 
     def fwd(self, primals):
         # The primal output comes from the function itself one level down, where the
         # custom rule applies again if that level is a transformation too.
         outs = self.call.flat_out(self.cj(*self.call.rebuild(primals)))
+        _check_no_closure(outs, self.level, f"custom_jvp function {self.cj.__name__!r}")
 
         def bwd(cts, needs):
             zeros = [_zeros(p) for p in primals]
-            return _transpose_linear(lambda ts: self._rule(primals, ts)[1], zeros, list(cts))
+            who = f"the jvp rule of custom_jvp function {self.cj.__name__!r}"
+            rule = lambda ts: _check_tangents(self._rule(primals, ts)[1], outs, who)  # noqa: E731
+            return _transpose_linear(rule, zeros, list(cts))
 
         return outs, bwd
 
@@ -285,6 +348,10 @@ class _FunctionRule:
         self.single = not isinstance(out, tuple)
         return ctx, self.call.flat_out(out)
 
+    def _forward_for_derivative(self, primals):
+        ctx, outs = self._forward(primals)
+        return ctx, _check_no_closure(outs, self.level, f"{self.cls.__name__}.forward")
+
     def _backward(self, ctx, cts: list) -> list:
         grads = self.cls.backward(ctx, *cts)
         if not isinstance(grads, tuple):
@@ -295,23 +362,26 @@ class _FunctionRule:
                 f"{self.cls.__name__}.backward returned {len(grads)} gradients for {nargs} forward inputs; "
                 "return one per input (None where there is none)."
             )
-        return self.call.input_cts([grads[i] for i in self.call.diff_pos])
+        return self.call.input_cts(
+            [grads[i] for i in self.call.diff_pos], f"{self.cls.__name__}.backward", reduce_broadcast=True
+        )
 
     def primal(self, primals):
         return self._forward(primals)[1]
 
     def fwd(self, primals):
-        ctx, outs = self._forward(primals)
+        ctx, outs = self._forward_for_derivative(primals)
         return outs, lambda cts, needs: self._backward(ctx, list(cts))
 
     def jvp(self, primals, tangents):
-        ctx, outs = self._forward(primals)
+        ctx, outs = self._forward_for_derivative(primals)
         if all(t is None for t in tangents):
             return outs, [None] * len(outs)
         if hasattr(self.cls, "jvp"):
             full = self.call.rebuild([_zeros(p) if t is None else t for p, t in zip(primals, tangents)])
             t_args = [full[i] if i in self.call.diff_pos else None for i in range(len(full))]
             t_out = self.cls.jvp(ctx, *t_args)
-            return outs, self.call.flat_out(t_out)
+            t_outs = _check_tangents(self.call.flat_out(t_out), outs, f"{self.cls.__name__}.jvp")
+            return outs, _check_no_closure(t_outs, self.level, f"{self.cls.__name__}.jvp")
         t_outs = _transpose_linear(lambda cts: self._backward(ctx, cts), [_zeros(o) for o in outs], tangents)
         return outs, t_outs

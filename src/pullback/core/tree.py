@@ -36,6 +36,8 @@ class TreeDef(NamedTuple):
             return "*"
         if self.kind is type(None):
             return "None"
+        if self.kind is dict:  # show the keys: two dicts differing only in keys must not print alike
+            return "{" + ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children)) + "}"
         inner = ", ".join(repr(c) for c in self.children)
         return f"{getattr(self.kind, '__name__', self.kind)}({inner})"
 
