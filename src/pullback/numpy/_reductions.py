@@ -10,6 +10,7 @@ import numpy as _np
 from ..primitives import elementwise as ew
 from ..primitives import reductions as red
 from ..primitives._util import dtype_of, normalize_axis, shape_of
+from ._shapes import asarray
 from ._ufuncs import _check_kwargs, astype
 
 
@@ -29,6 +30,7 @@ def _masked(x, where, fill):
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """Σ a over axis (differentiable numpy.sum)."""
     _check_kwargs("sum", out)
+    a = asarray(a)
     if dtype is not None:
         a = astype(a, dtype)
     elif dtype_of(a).kind in "b":
@@ -43,6 +45,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     """Arithmetic mean over axis; integer input gives float64, like NumPy."""
     _check_kwargs("mean", out)
+    a = asarray(a)
     if dtype is None and dtype_of(a).kind in "biu":
         dtype = _np.float64
     if dtype is not None:
@@ -59,6 +62,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
 def _extremum(name, prim):
     def fn(a, axis=None, out=None, keepdims=False, initial=None, where=True):
         _check_kwargs(name, out)
+        a = asarray(a)
         ax = normalize_axis(axis, len(shape_of(a)))
         if where is not True:
             if initial is None:
@@ -81,6 +85,7 @@ min = amin = _extremum("min", red.reduce_min)
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None, correction=None):
     """Variance Σ|a − ā|²/(N − ddof)."""
     _check_kwargs("var", out, where)
+    a = asarray(a)
     if correction is not None:
         ddof = correction
     if dtype is None and dtype_of(a).kind in "biu":

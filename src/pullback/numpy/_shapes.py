@@ -118,6 +118,8 @@ def concatenate(arrays, /, axis=0, out=None, dtype=None, casting="same_kind"):
     if not any(isinstance(a, Tracer) for a in arrays):
         return _np.concatenate(arrays, axis=axis)
     nd = len(shape_of(arrays[0]))
+    if nd == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated")
     return sh.concatenate(*arrays, axis=normalize_axis(axis, nd)[0])
 
 
@@ -218,7 +220,7 @@ def dot(a, b, out=None):
 
 def vdot(a, b, /):
     """Σ conj(a)·b over the flattened arrays."""
-    a = ravel(a)
+    a = ravel(asarray(a))
     if dtype_of(a).kind == "c":
         a = ew.conj(a)
     return la.matmul(a, ravel(b))

@@ -31,11 +31,19 @@ def is_float(x: Any) -> bool:
     return dtype_of(x).kind in "fc"
 
 
+def result_dtype(*args) -> np.dtype:
+    """numpy's result dtype for these operands (Python scalars are weakly typed)."""
+    return np.result_type(*[a if isinstance(a, (int, float, complex)) else dtype_of(a) for a in args])
+
+
 def broadcast_rule(*args, **params):
     """Shape/dtype rule of a broadcasting elementwise op (Python scalars are weakly typed)."""
-    shapes = [shape_of(a) for a in args]
-    dtypes = [a if isinstance(a, (int, float, complex)) else dtype_of(a) for a in args]
-    return np.broadcast_shapes(*shapes), np.result_type(*dtypes)
+    return np.broadcast_shapes(*[shape_of(a) for a in args]), result_dtype(*args)
+
+
+def ufunc_rule(fn):
+    """Shape/dtype rule of a unary ufunc: x's shape, and the dtype fn gives for x's dtype (bool for isnan)."""
+    return lambda x, **params: (shape_of(x), fn(np.zeros((), dtype_of(x))).dtype)
 
 
 def same_rule(x, **params):
@@ -59,7 +67,8 @@ def normalize_axis(axis, ndim: int) -> tuple | None:
         a = int(a)
         if not -ndim <= a < max(ndim, 1) and not (ndim == 0 and a in (0, -1)):
             raise np.exceptions.AxisError(a, ndim)
-        out.append(a % ndim if ndim else 0)
+        if ndim:  # a 0-d array has no axis to reduce: numpy.sum(x0d, axis=0) is x0d itself
+            out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"duplicate value in 'axis': {axis}")
     return tuple(sorted(out))

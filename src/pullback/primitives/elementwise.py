@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.primitive import Primitive, nondifferentiable
 from . import shape as _shape
-from ._util import bool_rule, broadcast_rule, dtype_of, is_complex, same_rule, shape_of
+from ._util import bool_rule, broadcast_rule, dtype_of, is_complex, same_rule, shape_of, ufunc_rule
 
 
 def fit(g, x):
@@ -76,7 +76,8 @@ def _pow_dx(x, y):
         if y == 0:
             return multiply(x, 0.0)
         return multiply(float(y), power(x, y - 1))
-    return select(equal(y, 0), 0.0, multiply(y, power(x, subtract(y, 1))))
+    zero = equal(y, 0)  # xʸ⁻¹ is not evaluated at y == 0 (0⁻¹ would warn, and 0·∞ is nan)
+    return multiply(select(zero, 0.0, y), power(x, select(zero, 1.0, subtract(y, 1))))
 
 
 def _pow_dy(x, out):
@@ -245,6 +246,8 @@ conj = Primitive(
 
 
 def _convert_impl(x, dtype):
+    if np.dtype(dtype).kind != "c" and np.iscomplexobj(x):
+        x = np.real(x)  # complex → real keeps the real part, without NumPy's ComplexWarning
     return np.asarray(x).astype(dtype, copy=False) if not isinstance(x, np.generic) else x.astype(dtype)
 
 
@@ -301,7 +304,7 @@ less, less_equal, greater, greater_equal, equal, not_equal = (
 # Piecewise-constant functions: their derivative is zero wherever it exists, so their
 # results are constants to every transformation.
 NONDIFF_UNARY = {
-    name: nondifferentiable(name, getattr(np, name), shape=same_rule)
+    name: nondifferentiable(name, getattr(np, name), shape=ufunc_rule(getattr(np, name)))
     for name in ("sign", "floor", "ceil", "rint", "trunc", "logical_not", "isnan", "isinf", "isfinite", "signbit")
 }
 sign = NONDIFF_UNARY["sign"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.primitive import Primitive
-from ._util import dtype_of, shape_of
+from ._util import dtype_of, result_dtype, shape_of
 
 
 def _reshape_impl(x, shape):
@@ -160,7 +160,7 @@ def _add_at_call(x, v, idx):
 
 add_at = Primitive(
     "add_at", _add_at_call,
-    shape=lambda x, v, idx: (shape_of(x), np.result_type(dtype_of(x), dtype_of(v))), linear=True,
+    shape=lambda x, v, idx: (shape_of(x), result_dtype(x, v)), linear=True,
     jvps=[lambda t, out, x, v, idx: t, lambda t, out, x, v, idx: add_at(np.zeros(shape_of(x), dtype_of(t)), t, idx=idx)],
     vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
     doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
