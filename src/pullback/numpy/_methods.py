@@ -60,7 +60,8 @@ def _astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
     return U.astype(self, dtype)
 
 
-def install() -> None:
+def install(families=()) -> None:
+    """Attach operators and ndarray methods to Tracer (plus each family module's METHODS)."""
     b, u = U.BINARY, U.UNARY
     ops = {}
     for name, prim in (("add", ew.add), ("sub", ew.subtract), ("mul", ew.multiply), ("truediv", ew.divide),
@@ -78,6 +79,8 @@ def install() -> None:
         "squeeze": S.squeeze, "swapaxes": S.swapaxes, "dot": S.dot, "astype": _astype,
         "conj": u["conjugate"], "conjugate": u["conjugate"],
     })
+    for module in families:
+        ops.update(getattr(module, "METHODS", {}))
     for name, fn in ops.items():
         setattr(Tracer, name, fn)
     Tracer.T = property(lambda self: S.transpose(self))
@@ -100,14 +103,22 @@ def _ufunc_handler(fn, reduce_fn=None):
     return handle
 
 
-def register_numpy_dispatch(namespace: dict) -> None:
-    """Route NumPy's own functions, called on traced values, to the namesakes in `namespace`."""
+def register_numpy_dispatch(namespace: dict, submodules: dict) -> None:
+    """Route NumPy's own functions, called on traced values, to the namesakes in `namespace`
+    (ufuncs through __array_ufunc__, the rest through __array_function__), and likewise for
+    numpy.linalg / numpy.fft and pullback.numpy.linalg / .fft."""
     reducers = {"add": R.sum, "maximum": R.max, "minimum": R.min}
-    for name, fn in list(U.UNARY.items()) + list(U.BINARY.items()) + [("matmul", S.matmul), ("positive", U.positive)]:
-        uf = getattr(_np, name, None)
-        if isinstance(uf, _np.ufunc):
-            _trace.UFUNC_HANDLERS[uf] = _ufunc_handler(fn, reducers.get(name))
     for name, fn in namespace.items():
         np_fn = getattr(_np, name, None)
-        if callable(fn) and callable(np_fn) and not isinstance(np_fn, (_np.ufunc, type)):
+        if not callable(fn) or np_fn is None or name.startswith("_"):
+            continue
+        if isinstance(np_fn, _np.ufunc):
+            _trace.UFUNC_HANDLERS[np_fn] = _ufunc_handler(fn, reducers.get(name))
+        elif callable(np_fn) and not isinstance(np_fn, type):
             _trace.ARRAY_FUNCTION_HANDLERS[np_fn] = fn
+    for sub_name, module in submodules.items():
+        np_sub = getattr(_np, sub_name)
+        for name in module.__all__:
+            np_fn = getattr(np_sub, name, None)
+            if callable(np_fn):
+                _trace.ARRAY_FUNCTION_HANDLERS[np_fn] = getattr(module, name)

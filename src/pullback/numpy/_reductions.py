@@ -107,3 +107,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Tru
         var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where, mean=mean,
             correction=correction)
     )
+
+
+__all__ = ['amax', 'amin', 'max', 'mean', 'min', 'std', 'sum', 'var']
+METHODS: dict = {}

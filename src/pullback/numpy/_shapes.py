@@ -288,3 +288,11 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
 
 def empty_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
     return _np.empty(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+
+
+__all__ = [
+    'array', 'asarray', 'atleast_1d', 'broadcast_to', 'concatenate', 'dot', 'empty_like', 'expand_dims', 'full_like',
+    'getitem', 'hstack', 'inner', 'matmul', 'moveaxis', 'ndim', 'ones_like', 'outer', 'ravel', 'reshape', 'shape',
+    'size', 'squeeze', 'stack', 'swapaxes', 'tensordot', 'transpose', 'vdot', 'vstack', 'zeros_like',
+]
+METHODS: dict = {}

@@ -123,3 +123,9 @@ def where(condition, x=None, y=None, /):
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")
     return ew.select(condition, x, y)
+
+
+globals().update(UNARY)
+globals().update(BINARY)
+__all__ = sorted(set(["astype", "imag", "positive", "real", "where"]) | set(UNARY) | set(BINARY))
+METHODS: dict = {}
