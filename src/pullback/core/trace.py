@@ -189,6 +189,23 @@ class Tracer:
             )
         return handler(*args, **kwargs)
 
+    def _rebind(self, new: Any) -> None:
+        """Make this traced array be `new` from now on (in-place updates are functional updates).
+
+        Every alias of the Python object sees the new value, as with an ndarray mutated in place.
+        """
+        if type(new) is not type(self) or new._trace is not self._trace:
+            raise TracerConversionError(
+                "an in-place update of a traced array produced a value traced by a different "
+                "transformation (a value from an inner grad/jvp assigned into an array of an outer one). "
+                "Build the array inside the inner function, or use the functional form "
+                "y = x.at[idx].set(v) and use y."
+            )
+        for cls in type(self).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                if slot != "__weakref__":
+                    setattr(self, slot, getattr(new, slot))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, level={self._trace.level})"
 
