@@ -227,13 +227,37 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
 def linearize(fun: Callable, *primals: Any):
     """(fun(*primals), f_jvp) with f_jvp(*tangents) = ∂fun · tangents at primals.
 
-    f_jvp re-runs forward mode at the fixed primals on each call (the staged version
-    that stores only the linear part comes with pullback.jit).
+    The function runs once: forward mode on a staged tangent records only the linear
+    part (the primal values enter it as constants), and f_jvp runs that graph. Inside
+    another transformation (primals that are traced values) f_jvp falls back to
+    re-running forward mode at the fixed primals.
     """
-    out, _ = jvp(fun, primals, tuple(tree_map(_zeros_like, p) for p in primals))
+    leaves, in_tree = tree_flatten(tuple(primals))
+    if any(isinstance(x, Tracer) for x in leaves):
+        out, _ = jvp(fun, primals, tuple(tree_map(_zeros_like, p) for p in primals))
+        return out, lambda *tangents: jvp(fun, primals, tangents)[1]
+
+    from .core.ir import eval_graph
+    from .core.staging import abstractify, trace_flat
+
+    leaves = [_as_value(x) for x in leaves]
+    _check_differentiable(leaves, "linearize", "a primal")
+    box: dict = {}
+
+    def tangent_part(flat_t: list) -> list:
+        out, t_out = jvp(fun, primals, tuple(tree_unflatten(in_tree, flat_t)))
+        box["out"] = out
+        t_leaves, box["tree"] = tree_flatten(t_out)
+        return t_leaves
+
+    graph = trace_flat(tangent_part, [abstractify(x) for x in leaves]).simplify()
+    out = tree_map(lambda o: _output_leaf(o.concrete() if isinstance(o, Tracer) else o), box["out"])
 
     def f_jvp(*tangents):
-        return jvp(fun, primals, tangents)[1]
+        t_leaves, t_tree = tree_flatten(tuple(tangents))
+        if t_tree != in_tree:
+            raise CotangentError(f"linearize: tangents have structure {t_tree} but primals have {in_tree}")
+        return tree_unflatten(box["tree"], [_output_leaf(t) for t in eval_graph(graph, t_leaves)])
 
     return out, f_jvp
 
