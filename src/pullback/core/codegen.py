@@ -1,38 +1,57 @@
 """Emit readable NumPy source for a Graph, and compile it.
 
-One statement per equation, with a shape comment. User-provided names only ever
-appear as sanitized identifiers; constants and any parameter that is not a plain
-literal are passed to the generated function as objects, never printed into it.
+One statement per equation, with a shape comment. How a primitive reads is decided
+in one table, `RENDER`: arithmetic as operators, reductions and shape operations
+as the NumPy call they stand for (`np.sum(x, axis=1, keepdims=True)`,
+`np.reshape(x, (4, 1))`, `x[1:3, None]`, `x.astype(np.float32)` ...). A primitive
+without an entry renders as its `impl`: `np.sin(x)` for a NumPy ufunc, else a
+call of the implementation object, `prims_sum_to(x, shape=(3,))`.
+
+Safety: user-provided names only ever appear as sanitized identifiers; only plain
+literals (numbers, None, tuples and slices of them, simple strings) are printed.
+Constants, dtypes without a NumPy name, index arrays and any other parameter are
+passed to the generated function as objects in its namespace, never printed.
 """
 
 from __future__ import annotations
 
 import keyword
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from .ir import Const, Graph, Var
+from .ir import WEAK_PRESERVING, Graph, Var
 
-_INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**", "matmul": "@"}
-_PREFIX = {"negative": "-"}
 _SAFE_STR = re.compile(r"^[A-Za-z0-9_,.\->]*$")
+RESERVED = frozenset({"np", "slice"})  # names the generated source uses
+
+# Short, readable stems for the names of equation outputs (others use the first 4 letters).
+_STEMS = {
+    "add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "negative": "neg", "power": "pow",
+    "matmul": "mm", "reduce_sum": "sum", "reduce_max": "max", "reduce_min": "min", "reshape": "rs",
+    "transpose": "tr", "broadcast_to": "bc", "sum_to": "sumto", "getitem": "idx", "add_at": "addat",
+    "concatenate": "cat", "select": "where", "convert": "cast", "convert_nondiff": "cast",
+    "maximum": "maxi", "minimum": "mini", "stop_gradient": "sg", "equal": "eq", "not_equal": "ne",
+    "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
+}
 
 
 def sanitize(name: str, fallback: str = "x") -> str:
-    """A valid, non-keyword Python identifier derived from `name`."""
-    s = re.sub(r"\W", "_", str(name))
+    """A valid, non-keyword Python identifier derived from `name` (ASCII letters, digits, underscores)."""
+    s = re.sub(r"[^0-9A-Za-z_]", "_", str(name))
     if not s or s[0].isdigit():
         s = f"{fallback}_{s}"
-    if keyword.iskeyword(s) or s in ("np", "prims"):
+    if keyword.iskeyword(s) or s in RESERVED:
         s += "_"
     return s
 
 
 def var_names(graph: Graph) -> dict:
+    """A readable name for every Var: inputs after the user's argument names, then sin0, mul1 ..."""
     names: dict = {}
-    used: set = {"np", "prims"}
+    used: set = set(RESERVED)
 
     def fresh(base: str) -> str:
         base = sanitize(base)
@@ -47,7 +66,7 @@ def var_names(graph: Graph) -> dict:
     counter = 0
     for e in graph.eqns:
         for o in e.outs:
-            names[o] = fresh(f"{e.prim.name[:4]}{counter}")
+            names[o] = fresh(f"{_STEMS.get(e.prim.name, e.prim.name[:4])}{counter}")
             counter += 1
     return names
 
@@ -65,17 +84,45 @@ def _is_literal(v: Any) -> bool:
     return False
 
 
+def _plain(v: Any) -> Any:
+    """NumPy integers and bools as Python ones (so they print as literals), recursively in tuples."""
+    if isinstance(v, (np.integer, np.bool_)):
+        return v.item()
+    if isinstance(v, tuple):
+        return tuple(_plain(x) for x in v)
+    if isinstance(v, slice):
+        return slice(_plain(v.start), _plain(v.stop), _plain(v.step))
+    return v
+
+
 class _Emitter:
     def __init__(self, graph: Graph):
         self.graph = graph
         self.names = var_names(graph)
+        self.used = set(self.names.values()) | set(RESERVED)
         self.env: dict = {"np": np}
-        self.nconst = 0
+        self.objects: dict = {}  # id(object) -> name, so one object is passed once
+        self.counts: dict = {}
 
-    def const(self, value: Any) -> str:
-        name = f"c{self.nconst}"
-        self.nconst += 1
-        self.env[name] = value
+    def fresh(self, base: str) -> str:
+        """A name not used by any variable or earlier object: base0, base1 ... for constants."""
+        k = self.counts.get(base, 0)
+        while True:
+            cand = f"{base}{k}" if base == "c" else (base if k == 0 else f"{base}_{k}")
+            k += 1
+            if cand not in self.used:
+                break
+        self.counts[base] = k
+        self.used.add(cand)
+        return cand
+
+    def obj(self, value: Any, base: str = "c") -> str:
+        """A name for `value` in the generated function's namespace (the value itself is never printed)."""
+        name = self.objects.get(id(value))
+        if name is None:
+            name = self.fresh(base)
+            self.env[name] = value
+            self.objects[id(value)] = name
         return name
 
     def atom(self, a) -> str:
@@ -84,51 +131,180 @@ class _Emitter:
         v = a.value
         if isinstance(v, (bool, int, float)) and _is_literal(v):
             return repr(v)
-        return self.const(v)
+        return self.obj(v)
 
-    def param(self, v: Any) -> str:
+    def lit(self, v: Any) -> str:
+        """A parameter: printed if it is a plain literal, else passed as an object."""
+        v = _plain(v)
         if isinstance(v, np.dtype):
-            return f"np.dtype({v.str!r})"
-        return repr(v) if _is_literal(v) else self.const(v)
+            return self.dtype(v)
+        if isinstance(v, tuple) and len(v) == 1 and _is_literal(v):
+            return f"({v[0]!r},)"
+        return repr(v) if _is_literal(v) else self.obj(v)
+
+    def axis(self, v: Any) -> str:
+        v = _plain(v)
+        if isinstance(v, tuple) and len(v) == 1:
+            return self.lit(v[0])
+        return self.lit(v)
+
+    def dtype(self, dt: Any) -> str:
+        dt = np.dtype(dt)
+        name = dt.name
+        if re.fullmatch(r"[a-z]+[0-9]*", name) and isinstance(getattr(np, name, None), type):
+            if np.dtype(getattr(np, name)) == dt:
+                return f"np.{name}"
+        return self.obj(dt)
+
+    def index(self, idx: Any) -> str:
+        """The text inside x[...] for a NumPy index; index arrays and odd items are passed as objects."""
+
+        def item(i):
+            i = _plain(i)
+            if i is None:
+                return "None"
+            if i is Ellipsis:
+                return "..."
+            if isinstance(i, (bool, int)):
+                return repr(i)
+            if isinstance(i, slice) and _is_literal(i):
+                text = ("" if i.start is None else repr(i.start)) + ":" + ("" if i.stop is None else repr(i.stop))
+                return text + ("" if i.step is None else ":" + repr(i.step))
+            return self.obj(i)
+
+        if isinstance(idx, tuple):
+            if not idx:
+                return "()"
+            if len(idx) == 1:
+                one = idx[0]
+                simple = one is None or one is Ellipsis or isinstance(one, (int, np.integer, slice, np.ndarray))
+                return item(one) if simple else item(one) + ","
+            return ", ".join(item(i) for i in idx)
+        return item(idx)
 
     def statement(self, e) -> str:
         args = [self.atom(a) for a in e.ins]
-        name = e.prim.name
-        if name in _INFIX and not e.params and len(args) == 2:
-            rhs = f"{args[0]} {_INFIX[name]} {args[1]}"
-        elif name in _PREFIX and len(args) == 1:
-            rhs = f"{_PREFIX[name]}{args[0]}"
-        elif isinstance(e.prim.impl, np.ufunc) and not e.params:
-            rhs = f"np.{e.prim.impl.__name__}({', '.join(args)})"
-        else:
-            fn = f"prims_{sanitize(name)}"
-            self.env[fn] = e.prim.impl
-            kw = [f"{k}={self.param(v)}" for k, v in e.params.items()]
-            rhs = f"{fn}({', '.join(args + kw)})"
+        render = RENDER.get(e.prim.name)
+        # A weak value is a Python scalar at run time. Between weak values only, Python's operators
+        # compute what the user's code computed eagerly (a Python scalar); a weak value meeting an
+        # array goes through NumPy's own function, which promotes it weakly (float32 * 2.0 → float32).
+        if any(isinstance(a, Var) and a.aval.weak for a in e.ins) and not (
+                e.outs[0].aval.weak and e.prim.name in WEAK_PRESERVING):
+            render = None
+        rhs = render(self, e, args) if render is not None else None
+        if rhs is None:
+            rhs = self.through_impl(e, args)
         lhs = ", ".join(self.names[o] for o in e.outs)
         if e.prim.multiple_results:
             lhs += ","
         shapes = "; ".join(f"{o.aval.dtype.name}{list(o.aval.shape)}" for o in e.outs)
         return f"    {lhs} = {rhs}  # {shapes}"
 
+    def through_impl(self, e, args) -> str:
+        """The primitive's own implementation: np.<ufunc>(...) or prims_<name>(..., param=...)."""
+        impl = e.prim.impl
+        if isinstance(impl, np.ufunc) and not e.params and getattr(np, impl.__name__, None) is impl:
+            return f"np.{impl.__name__}({', '.join(args)})"
+        fn = self.obj(impl, f"prims_{sanitize(e.prim.name)}")
+        kw = [f"{k}={self.lit(v)}" for k, v in e.params.items()]
+        return f"{fn}({', '.join(args + kw)})"
+
+
+# ----------------------------------------------------------------------------- the rendering table
+# name -> function(emitter, eqn, rendered args) -> right-hand side (None: fall back to the impl).
+
+
+def _infix(op: str) -> Callable:
+    def render(em, e, a):
+        return f"{a[0]} {op} {a[1]}" if len(a) == 2 and not e.params else None
+
+    return render
+
+
+def _reduction(fn: str) -> Callable:
+    def render(em, e, a):
+        p = e.params
+        keep = ", keepdims=True" if p.get("keepdims") else ""
+        axis = "" if p.get("axis") is None else f", axis={em.axis(p['axis'])}"
+        return f"{fn}({a[0]}{axis}{keep})"
+
+    return render
+
+
+def _astype(em, e, a):
+    x, dt = e.ins[0], np.dtype(e.params["dtype"])
+    text = a[0] if isinstance(x, Var) else f"np.asarray({a[0]})"
+    if np.dtype(x.dtype).kind == "c" and dt.kind != "c":
+        text = f"np.real({a[0]})"  # complex → real keeps the real part (as the primitive does)
+    return f"{text}.astype({em.dtype(dt)})"
+
+
+def _getitem(em, e, a):
+    x = a[0] if isinstance(e.ins[0], Var) else f"np.asarray({a[0]})"
+    return f"{x}[{em.index(e.params['idx'])}]"
+
+
+RENDER: dict[str, Callable] = {
+    "add": _infix("+"),
+    "subtract": _infix("-"),
+    "multiply": _infix("*"),
+    "divide": _infix("/"),
+    "power": _infix("**"),
+    "matmul": _infix("@"),
+    "less": _infix("<"),
+    "less_equal": _infix("<="),
+    "greater": _infix(">"),
+    "greater_equal": _infix(">="),
+    "equal": _infix("=="),
+    "not_equal": _infix("!="),
+    "negative": lambda em, e, a: f"-{a[0]}",
+    "reduce_sum": _reduction("np.sum"),
+    "reduce_max": _reduction("np.max"),
+    "reduce_min": _reduction("np.min"),
+    "reshape": lambda em, e, a: f"np.reshape({a[0]}, {em.lit(tuple(e.params['shape']))})",
+    "transpose": lambda em, e, a: f"np.transpose({a[0]}, {em.lit(tuple(e.params['axes']))})",
+    "broadcast_to": lambda em, e, a: f"np.broadcast_to({a[0]}, {em.lit(tuple(e.params['shape']))})",
+    "concatenate": lambda em, e, a: f"np.concatenate([{', '.join(a)}], axis={em.lit(e.params['axis'])})",
+    "select": lambda em, e, a: f"np.where({', '.join(a)})",
+    "getitem": _getitem,
+    "convert": _astype,
+    "convert_nondiff": _astype,
+    "real": lambda em, e, a: f"np.real({a[0]})",
+    "imag": lambda em, e, a: f"np.imag({a[0]})",
+    "stop_gradient": lambda em, e, a: a[0],
+}
+
 
 def generate(graph: Graph, name: str = "staged") -> tuple[str, dict]:
-    """(source, namespace): `def name(inputs): ...` over numpy and the constants in namespace."""
+    """(source, namespace): `def name(inputs): ...` over numpy and the objects in namespace."""
     em = _Emitter(graph)
     fname = sanitize(name, "f")
     params = ", ".join(em.names[v] for v in graph.in_vars)
-    lines = [f"def {fname}({params}):"]
-    lines += [em.statement(e) for e in graph.eqns]
+    body = [em.statement(e) for e in graph.eqns]
     outs = [em.atom(o) for o in graph.outs]
+    lines = [f"def {fname}({params}):", *body]
     lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+    lines += [f"# {n}: {_describe(v)} (passed in)" for n, v in em.env.items() if n != "np"]
     return "\n".join(lines) + "\n", em.env
+
+
+def _describe(v: Any) -> str:
+    """A short description of an object passed to the generated function (never its contents)."""
+    if isinstance(v, (np.ndarray, np.generic)):
+        return f"{np.asarray(v).dtype.name}{list(np.shape(v))} constant"
+    if isinstance(v, np.dtype):
+        return "dtype"
+    if callable(v):
+        return "implementation function"
+    return type(v).__name__
 
 
 def compile_graph(graph: Graph, name: str = "staged") -> Callable:
     """The generated function, executed from its source."""
     source, env = generate(graph, name)
-    code = compile(source, f"<pullback staged {sanitize(name, 'f')}>", "exec")
+    fname = sanitize(name, "f")
+    code = compile(source, f"<pullback staged {fname}>", "exec")
     exec(code, env)  # noqa: S102 - source built only from sanitized names and literals
-    fn = env[sanitize(name, "f")]
+    fn = env[fname]
     fn.__pullback_source__ = source
     return fn

@@ -11,32 +11,66 @@ compiled to NumPy source (`codegen`).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 
 class ShapeDtype:
-    """An abstract array: only its shape and dtype are known."""
+    """An abstract array: only its shape and dtype are known.
 
-    __slots__ = ("shape", "dtype")
+    `weak` marks a Python scalar (bool, int, float, complex) passed as an argument: like the
+    scalar itself, it takes part in NumPy's type promotion weakly (float32 array * 2.0 stays
+    float32), and the generated code receives it unconverted.
+    """
 
-    def __init__(self, shape: tuple, dtype: Any):
+    __slots__ = ("shape", "dtype", "weak")
+
+    def __init__(self, shape: tuple, dtype: Any, weak: bool = False):
         self.shape = tuple(int(n) for n in shape)
         self.dtype = np.dtype(dtype)
+        self.weak = weak
+
+    def placeholder(self):
+        """What a shape rule sees for this value: a Python scalar of its kind if weak, else itself."""
+        return _WEAK_PLACEHOLDERS[self.dtype.kind] if self.weak else self
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
 
     def __repr__(self) -> str:
-        return f"{self.dtype.name}{list(self.shape)}"
+        return f"{self.dtype.name}{list(self.shape)}" + ("(weak)" if self.weak else "")
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, ShapeDtype) and (self.shape, self.dtype) == (other.shape, other.dtype)
+        return isinstance(other, ShapeDtype) and (self.shape, self.dtype, self.weak) == (
+            other.shape, other.dtype, other.weak)
 
     def __hash__(self) -> int:
-        return hash((self.shape, self.dtype))
+        return hash((self.shape, self.dtype, self.weak))
+
+
+_WEAK_PLACEHOLDERS = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
+_PY_SCALARS = (bool, int, float, complex)
+
+# Primitives that Python's operators stand for: on weak operands only (Python scalars) their
+# result is a Python scalar again, so weakly typed (2.0 * 3.0 is a float, not a numpy.float64).
+WEAK_PRESERVING = frozenset(
+    {"add", "subtract", "multiply", "divide", "power", "negative", "less", "less_equal", "greater",
+     "greater_equal", "equal", "not_equal"}
+)
+
+
+def is_weak(a) -> bool:
+    """A weakly typed atom: a weak input (or result of weak inputs), or a Python scalar constant."""
+    if isinstance(a, Var):
+        return a.aval.weak
+    return type(a.value) in _PY_SCALARS
+
+
+def weak_result(prim, atoms) -> bool:
+    return prim.name in WEAK_PRESERVING and bool(atoms) and all(is_weak(a) for a in atoms)
 
 
 class Var:
@@ -63,10 +97,12 @@ class Var:
 class Const:
     """A constant captured while tracing (a Python scalar keeps NumPy's weak typing)."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "_all", "key")
 
     def __init__(self, value: Any):
         self.value = value
+        self._all: dict | None = None  # is_all answers, computed once per constant
+        self.key = None  # the passes' content key, computed once per constant
 
     @property
     def shape(self) -> tuple:
@@ -87,9 +123,14 @@ class Const:
         v = self.value
         if isinstance(v, (bool, int, float, complex)):
             return v == number and not isinstance(v, bool)
-        if isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "iufc":
-            return bool(np.all(v == number))
-        return False
+        if not (isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "iufc"):
+            return False
+        if self._all is None:
+            self._all = {}
+        hit = self._all.get(number)
+        if hit is None:
+            hit = self._all[number] = bool(np.all(v == number))
+        return hit
 
     def __repr__(self) -> str:
         v = self.value
@@ -158,8 +199,28 @@ class Graph:
 
         return simplify(self)
 
+    def dce(self) -> Graph:
+        """Dead-code elimination only: drop equations whose outputs are never used."""
+        from .passes import dce
+
+        return dce(self)
+
+    def cse(self) -> Graph:
+        """Common-subexpression elimination only (then DCE of what it made unused)."""
+        from .passes import cse
+
+        return cse(self)
+
+    def fold_constants(self) -> Graph:
+        """Constant folding only: evaluate equations whose inputs are all constants."""
+        from .passes import fold_constants
+
+        return fold_constants(self)
+
     def equivalent(self, other: Graph) -> bool:
-        """True when both graphs compute the same expressions of their inputs, up to renaming and order."""
+        """True when both graphs compute the same expressions of their inputs (matched by position),
+        up to the names of variables, the order of equations, duplicated subexpressions and the
+        order of the arguments of commutative operations; nothing else (no reassociation)."""
         from .passes import canonical_form
 
         table: dict = {}

@@ -7,12 +7,13 @@ graph of grad(f) is the forward pass plus the backward pass.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import PullbackError, TracerConversionError
-from .ir import Const, Eqn, Graph, ShapeDtype, Var
+from .ir import Const, Eqn, Graph, ShapeDtype, Var, weak_result
 from .trace import Trace, Tracer, new_trace
 
 
@@ -28,19 +29,27 @@ class StagingTracer(Tracer):
         self.var = var
         self.aval = var.aval
 
-    def concrete(self):
+    def describe(self) -> str:
+        v = self.var
+        if v.hint.startswith("arg:"):
+            return f"the argument `{v.hint[4:]}` ({v.aval})"
+        if v.hint:
+            return f"the result of `{v.hint}` ({v.aval})"
+        return f"a staged value {v.aval}"
+
+    def concrete(self, how: str = "a concrete value"):
         raise ConcretizationError(
-            f"the traced value {self.var.aval} has no concrete value while a function is being staged "
-            "(pullback.jit / make_graph), so it cannot decide Python control flow or be converted to a "
-            "Python number. Mark the argument static (jit(..., static_argnums=...)), or express the branch "
-            "or loop with pullback.cond / fori_loop / scan or pullback.numpy.where."
+            f"{how} was needed for {self.describe()}, but while pullback.jit / make_graph stages a function "
+            "its values are abstract (only shapes and dtypes are known). If it should steer Python control "
+            "flow, mark the argument it comes from static (jit(f, static_argnums=...)); or express the branch "
+            "with pullback.cond or pullback.numpy.where, and the loop with pullback.fori_loop or pullback.scan."
         )
 
     def __bool__(self):
-        self.concrete()
+        self.concrete("a Python bool (an `if`, `while`, `and`/`or` or bool())")
 
     def __index__(self):
-        self.concrete()
+        self.concrete("a Python int (an index, range() or int())")
 
     def __array__(self, dtype=None, copy=None):
         raise TracerConversionError(
@@ -67,7 +76,7 @@ class StagingTrace(Trace):
 
     def _atom(self, a):
         if isinstance(a, StagingTracer) and a._trace is self:
-            return a.var, a.aval
+            return a.var, a.aval.placeholder()
         if isinstance(a, Tracer):  # a tracer of a lower level cannot meet the bottom trace
             raise PullbackError("internal error: a tracer below the staging trace")
         return Const(a), a
@@ -76,10 +85,10 @@ class StagingTrace(Trace):
         atoms, avals = zip(*[self._atom(a) for a in args]) if args else ((), ())
         rule_out = _shape_of_output(prim, avals, params)
         if prim.multiple_results:
-            outs = [Var(ShapeDtype(s, d)) for s, d in rule_out]
+            outs = [Var(ShapeDtype(s, d), prim.name) for s, d in rule_out]
         else:
             shape, dtype = rule_out
-            outs = [Var(ShapeDtype(shape, dtype))]
+            outs = [Var(ShapeDtype(shape, dtype, weak_result(prim, atoms)), prim.name)]
         self.eqns.append(Eqn(prim, atoms, dict(params), outs))
         tracers = [StagingTracer(self, v) for v in outs]
         return tuple(tracers) if prim.multiple_results else tracers[0]
@@ -90,10 +99,13 @@ class StagingTrace(Trace):
 
 
 def abstractify(x: Any) -> ShapeDtype:
+    """The abstract value of an argument; a Python scalar is weakly typed, as NumPy treats it."""
     if isinstance(x, ShapeDtype):
         return x
     if isinstance(x, Tracer):
         return ShapeDtype(x.shape, x.dtype)
+    if type(x) in (bool, int, float, complex):
+        return ShapeDtype((), np.result_type(x), weak=True)
     arr = np.asarray(x)
     return ShapeDtype(arr.shape, arr.dtype)
 
@@ -102,7 +114,7 @@ def trace_flat(fun: Callable[[list], list], avals: Sequence[ShapeDtype], hints: 
     """Stage fun (flat list in, flat list out) on abstract inputs into a Graph."""
     hints = list(hints) + [""] * (len(avals) - len(hints))
     with new_trace(StagingTrace) as trace:
-        ins = [trace.new_input(a, h) for a, h in zip(avals, hints)]
+        ins = [trace.new_input(a, f"arg:{h}" if h else "") for a, h in zip(avals, hints)]
         outs = fun(ins)
         out_atoms = []
         for o in outs:
