@@ -52,10 +52,20 @@ FOLD_LIMIT = 1 << 16  # fold constant equations whose result has at most this ma
 # ----------------------------------------------------------------------------- keys
 
 
+CONTENT_KEY_LIMIT = 4096  # arrays up to this many elements are keyed by content, larger ones by identity
+
+
 def value_key(v: Any) -> Any:
-    """A hashable key for a parameter or constant value (arrays by content)."""
+    """A hashable key for a parameter or constant value.
+
+    Small arrays are keyed by content; large ones by identity (reading their bytes at every
+    lookup would make staging cost grow with the data), so two equal large constants that are
+    different objects count as different — a conservative answer for CSE and `equivalent`.
+    """
     if isinstance(v, np.ndarray | np.generic):
         a = np.asarray(v)
+        if a.size > CONTENT_KEY_LIMIT:
+            return ("array-id", id(v), a.shape, a.dtype.str)
         return ("array", a.shape, a.dtype.str, a.tobytes())
     if isinstance(v, (list, tuple)):
         return (type(v).__name__,) + tuple(value_key(x) for x in v)

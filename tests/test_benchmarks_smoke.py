@@ -1,0 +1,116 @@
+"""The benchmark workloads' pullback code paths, at the tiniest sizes: derivatives are right, the runner runs.
+
+No timing is asserted here; `make bench` measures.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import w1_mlp, w2_adjoint, w3_eager, w4_hvp, w6_jacobian  # noqa: E402
+
+import pullback as pb  # noqa: E402
+import pullback.numpy as pnp  # noqa: E402
+
+
+def gen(seed=0):
+    return np.random.default_rng(seed)
+
+
+def test_w1_mlp_gradient_equals_hand_backprop():
+    params, X, Y = w1_mlp.make_problem(gen(), **w1_mlp.TINY)
+    v_hand, g_hand = w1_mlp.hand_value_and_grad(params, X, Y)
+    v, g = w1_mlp.pullback_value_and_grad(params, X, Y)
+    assert isinstance(g, list) and len(g) == len(params)
+    assert all(type(a) is np.ndarray and a.shape == p.shape for a, p in zip(g, params, strict=True))
+    assert abs(v - v_hand) <= 1e-12
+    assert w1_mlp.max_grad_error(g_hand, g) <= 1e-10
+
+
+def test_w1_hand_backprop_matches_finite_differences():
+    params, X, Y = w1_mlp.make_problem(gen(1), **w1_mlp.TINY)
+    _, g = w1_mlp.hand_value_and_grad(params, X, Y)
+    eps = 1e-6
+    for i, p in enumerate(params):
+        flat = p.reshape(-1)
+        j = len(flat) // 2
+        old = flat[j]
+        flat[j] = old + eps
+        up = w1_mlp.loss(np, params, X, Y)
+        flat[j] = old - eps
+        down = w1_mlp.loss(np, params, X, Y)
+        flat[j] = old
+        assert abs((up - down) / (2 * eps) - g[i].reshape(-1)[j]) < 1e-7
+
+
+def test_w2_three_methods_agree_with_hand_gradient():
+    prob = w2_adjoint.make_problem(gen(2), k=3, n=4)
+    phi = prob["phi"]
+    F, methods = w2_adjoint.pullback_grads(prob)
+    assert abs(F(phi) - w2_adjoint.numpy_F(prob, phi)) <= 1e-12
+    g_hand = w2_adjoint.numpy_grad(prob, phi)
+    # the hand gradient itself, against central differences of the NumPy F
+    eps = 1e-6
+    fd = [(w2_adjoint.numpy_F(prob, phi + eps * e) - w2_adjoint.numpy_F(prob, phi - eps * e)) / (2 * eps)
+          for e in np.eye(2)]
+    np.testing.assert_allclose(g_hand, fd, rtol=1e-6, atol=1e-8)
+    for name, fn in methods.items():
+        np.testing.assert_allclose(np.asarray(fn()), g_hand, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_w3_eager_loop_gradient_scalar_and_vector():
+    for x in (np.float64(0.5), np.linspace(-1.0, 1.0, 4)):
+        f = w3_eager.make_f(pnp, 5)
+        v, g = pb.value_and_grad(f)(x)
+        v_ref, g_ref = w3_eager.hand_value_and_grad(x, 5)
+        assert np.shape(g) == np.shape(x)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-12)
+        np.testing.assert_allclose(v, v_ref, rtol=1e-12)
+
+
+def test_w4_rosenbrock_hvp_equals_closed_form():
+    x, v = w4_hvp.make_problem(gen(4), 6)
+    g, hv = pb.hvp(w4_hvp.make_f(pnp), (x,), (v,))
+    g_ref, hv_ref = w4_hvp.hand_grad_hvp(x, v)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hv, hv_ref, rtol=1e-12, atol=1e-12)
+
+
+def test_w5_jvp_of_mlp_loss_equals_gradient_dot_direction():
+    params, X, Y = w1_mlp.make_problem(gen(5), **w1_mlp.TINY)
+    d = [gen(6).standard_normal(p.shape) for p in params]
+    _, g = w1_mlp.hand_value_and_grad(params, X, Y)
+    out, jv = pb.jvp(lambda p: w1_mlp.loss(pnp, p, X, Y), (params,), (d,))
+    assert abs(out - w1_mlp.loss(np, params, X, Y)) <= 1e-12
+    assert abs(jv - sum(np.sum(a * b) for a, b in zip(g, d, strict=True))) <= 1e-10
+
+
+def test_w6_jacfwd_and_jacrev_equal_closed_form():
+    A, x = w6_jacobian.make_problem(gen(7), 4)
+    g = w6_jacobian.make_g(pnp, A)
+    J = w6_jacobian.hand_jacobian(A, x)
+    np.testing.assert_allclose(pb.jacfwd(g)(x), J, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(pb.jacrev(g)(x), J, rtol=1e-12, atol=1e-12)
+
+
+def test_runner_end_to_end_tiny_without_peers(capsys):
+    from benchmarks import run
+
+    rc = run.main(["--tiny", "--peers", "none", "--no-plots"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    for key in ("W1", "W2", "W3", "W4", "W5", "W6"):
+        assert f"| {key} |" in out
+
+
+@pytest.mark.parametrize("peer", ["autograd"])
+def test_missing_or_present_peer_never_crashes(peer, capsys):
+    from benchmarks import run
+
+    assert run.main(["--tiny", "--peers", peer, "--only", "W3", "--no-plots"]) == 0
