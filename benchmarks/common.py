@@ -342,3 +342,10 @@ def rng(cfg: Config, salt: int = 0) -> np.random.Generator:
 
 def env_threads() -> dict:
     return {k: os.environ.get(k, "unset") for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def first_call_seconds(fn: Callable[[], Any]) -> float:
+    """Wall time of one call (for a jitted function's first call: trace + simplify + compile + run)."""
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0

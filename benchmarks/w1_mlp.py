@@ -17,6 +17,7 @@ from .common import (
     Recorder,
     WorkloadResult,
     attempt,
+    first_call_seconds,
     fmt_ratio,
     jax_block,
     ratio,
@@ -134,6 +135,8 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
     if hasattr(pb, "jit"):  # staged: the data are arguments, as for jax.jit
         loss_data = lambda p, X_, Y_: loss(pnp, p, X_, Y_)
         pj_f, pj_vg = pb.jit(loss_data), pb.jit(pb.value_and_grad(loss_data))
+        first = first_call_seconds(lambda: pj_vg(params, X, Y))
+        res.notes.append(f"pullback.jit value_and_grad: first call (trace + simplify + compile + run) {first:.3f} s")
         if attempt(res, "pullback.jit", lambda: _check(res, "pullback.jit", g_hand, pj_vg(params, X, Y)[1])):
             rec.group("pullback.jit", {
                 "f": lambda: pj_f(params, X, Y),

@@ -20,6 +20,7 @@ from .common import (
     Recorder,
     WorkloadResult,
     attempt,
+    first_call_seconds,
     fmt_ratio,
     jax_block,
     md_table,
@@ -145,6 +146,9 @@ def _bench_shape(cfg: Config, peers: Peers, res: WorkloadResult, shape: str, x, 
     })
     if hasattr(pb, "jit"):
         pj_f, pj_vg = pb.jit(f_pb), pb.jit(vg)
+        first = first_call_seconds(lambda: pj_vg(x))
+        res.notes.append(f"pullback.jit value_and_grad, {shape}: first call (trace + simplify + compile + run) "
+                         f"{first:.3f} s")
         if attempt(res, f"pullback.jit {shape}", lambda: _check(res, f"pullback.jit {shape}", g_ref, pj_vg(x)[1])):
             rec.group("pullback.jit", {
                 "f": lambda: pj_f(x),
