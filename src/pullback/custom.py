@@ -199,6 +199,10 @@ class _CustomVJPRule:
     def primal(self, primals):
         return self.call.flat_out(self.cv.fun(*self.call.rebuild(primals)))
 
+    def primal_bind(self, primals):
+        """The custom function applied one level down, where its rules still apply."""
+        return self.call.flat_out(self.cv(*self.call.rebuild(primals)))
+
     def fwd(self, primals):
         outs, residuals = self._fwd(primals)
         return outs, lambda cts, needs: self._bwd(residuals, list(cts))
@@ -260,6 +264,10 @@ class _CustomJVPRule:
 
     def primal(self, primals):
         return self.call.flat_out(self.cj.fun(*self.call.rebuild(primals)))
+
+    def primal_bind(self, primals):
+        """The custom function applied one level down, where its rules still apply."""
+        return self.call.flat_out(self.cj(*self.call.rebuild(primals)))
 
     def jvp(self, primals, tangents):
         tangents = [_zeros(p) if t is None else t for p, t in zip(primals, tangents)]
@@ -368,6 +376,10 @@ class _FunctionRule:
 
     def primal(self, primals):
         return self._forward(primals)[1]
+
+    def primal_bind(self, primals):
+        """The Function applied one level down, where its rules still apply."""
+        return self.call.flat_out(self.cls.apply(*self.call.rebuild(primals)))
 
     def fwd(self, primals):
         ctx, outs = self._forward_for_derivative(primals)

@@ -101,11 +101,11 @@ class Tracer:
 
     @property
     def ndim(self) -> int:
-        return len(self.aval.shape)
+        return len(self.shape)
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.aval.shape, dtype=np.int64))
+        return int(np.prod(self.shape, dtype=np.int64))
 
     def __len__(self) -> int:
         if not self.shape:
