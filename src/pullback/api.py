@@ -332,25 +332,32 @@ def stop_gradient(x: Any) -> Any:
 # ----------------------------------------------------------------------------- jacobians
 
 
-def _basis(x: Any):
-    """Unit arrays e_i shaped like x, in C order."""
-    size = int(np.prod(shape_of(x)))
-    eye = np.eye(size, dtype=dtype_of(x))
-    for i in range(size):
-        yield eye[i].reshape(shape_of(x))
-
-
-def _stack_rows(rows: list, lead_shape: tuple, tail_shape: tuple, dtype) -> Any:
-    """Stack per-direction results into an array of shape lead_shape + tail_shape."""
+def _stack_rows(rows: Any, lead_shape: tuple, tail_shape: tuple, dtype) -> Any:
+    """Stacked per-direction results (leading axis: direction) as an array of shape lead_shape + tail_shape."""
     from . import numpy as pnp
 
-    if not rows:
+    if rows is None:
         return np.zeros(lead_shape + tail_shape, dtype)
-    return pnp.reshape(pnp.stack(rows), lead_shape + tail_shape)
+    return pnp.reshape(rows, lead_shape + tail_shape)
+
+
+def _rows(fn: Callable[[Any], list], x: Any) -> list:
+    """fn applied to every unit array e_i shaped like x, each of fn's flat results stacked over i.
+
+    One batched (vmap) evaluation; a Python loop only when x is empty.
+    """
+    size = int(np.prod(shape_of(x)))
+    if size == 0:
+        return None
+    from .vmap import vmap
+
+    basis = np.eye(size, dtype=dtype_of(x)).reshape((size,) + tuple(shape_of(x)))
+    return vmap(fn)(basis)
 
 
 def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
-    """The Jacobian by reverse mode, one vjp per output element: shape out.shape + in.shape."""
+    """The Jacobian by reverse mode: all vjps with the unit cotangents in one batched pass.
+    Shape out.shape + in.shape."""
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
@@ -369,12 +376,14 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
         in_leaves = [_as_value(x) for x in in_leaves]
         per_out = []
         for k, o in enumerate(out_leaves):
-            rows = []
-            for e in _basis(o):
+
+            def pull(e, k=k):
                 cts = [e if j == k else _zeros_like(ol) for j, ol in enumerate(out_leaves)]
-                rows.append(tree_flatten(vjp_fn(tree_unflatten(out_tree, cts)))[0])
+                return tree_flatten(vjp_fn(tree_unflatten(out_tree, cts)))[0]
+
+            rows = _rows(pull, o)
             per_in = [
-                _stack_rows([r[m] for r in rows], shape_of(o), shape_of(x), dtype_of(x))
+                _stack_rows(None if rows is None else rows[m], shape_of(o), shape_of(x), dtype_of(x))
                 for m, x in enumerate(in_leaves)
             ]
             jac_in = tree_unflatten(in_tree, per_in)
@@ -386,49 +395,43 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
 
 
 def jacfwd(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
-    """The Jacobian by forward mode, one jvp per input element: shape out.shape + in.shape."""
+    """The Jacobian by forward mode: all jvps with the unit tangents in one batched pass.
+    Shape out.shape + in.shape."""
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         nums, single = _argnums_tuple(argnums, len(args), "jacfwd")
-        aux_box = []
 
         def f(*diff):
             full = list(args)
             for i, d in zip(nums, diff):
                 full[i] = d
-            out, aux = _split_aux(fun(*full, **kwargs), has_aux, "jacfwd")
-            aux_box[:] = [aux]
-            return out
+            return _split_aux(fun(*full, **kwargs), has_aux, "jacfwd")
 
         primals = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(primals)
         in_leaves = [_as_value(x) for x in in_leaves]
+        out, aux = f(*primals)
+        out_leaves, out_tree = tree_flatten(out)
         cols_per_in = []
-        out_leaves = out_tree = None
         for m, x in enumerate(in_leaves):
-            cols = []
-            for e in _basis(x):
-                ts = [e if j == m else _zeros_like(xl) for j, xl in enumerate(in_leaves)]
-                out, t_out = jvp(f, primals, tree_unflatten(in_tree, ts))
-                out_leaves, out_tree = tree_flatten(out)
-                cols.append(tree_flatten(t_out)[0])
-            cols_per_in.append(cols)
-        if out_leaves is None:  # every input is empty: evaluate once for the output's shape
-            out = f(*primals)
-            out_leaves, out_tree = tree_flatten(out)
+
+            def push(t, m=m):
+                ts = [t if j == m else _zeros_like(xl) for j, xl in enumerate(in_leaves)]
+                return tree_flatten(jvp(lambda *d: f(*d)[0], primals, tree_unflatten(in_tree, ts))[1])[0]
+
+            cols_per_in.append(_rows(push, x))
         per_out = []
         for k, o in enumerate(out_leaves):
             per_in = []
             for m, x in enumerate(in_leaves):
-                cols = [c[k] for c in cols_per_in[m]]
+                cols = None if cols_per_in[m] is None else cols_per_in[m][k]
                 j = _stack_rows(cols, shape_of(x), shape_of(o), dtype_of(o))
-                nx, no = len(shape_of(x)), len(shape_of(o))
-                per_in.append(_move_front_to_back(j, nx, no))
+                per_in.append(_move_front_to_back(j, len(shape_of(x)), len(shape_of(o))))
             jac_in = tree_unflatten(in_tree, per_in)
             per_out.append(jac_in[0] if single else jac_in)
         jac = tree_unflatten(out_tree, per_out)
-        return (jac, _lower_aux(aux_box[0])) if has_aux else jac
+        return (jac, _lower_aux(aux)) if has_aux else jac
 
     return jac_fun
 
