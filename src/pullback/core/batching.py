@@ -148,3 +148,22 @@ def shift_axis_rule(prim, name: str = "axis") -> Callable:
         return prim.bind(x, **params)
 
     return rule
+
+
+def batch_size_of(vals, batched) -> int:
+    return next(_shape(v)[0] for v, b in zip(vals, batched) if b)
+
+
+def materialize(x, batched: bool, size: int):
+    """x with a leading batch axis: an unbatched value is broadcast to the batch."""
+    if batched:
+        return x
+    from ..primitives.shape import broadcast_to
+
+    return broadcast_to(x, shape=(size,) + _shape(x))
+
+
+def all_batched(vals, batched) -> list:
+    """Every argument with a leading batch axis (the unbatched ones broadcast)."""
+    size = batch_size_of(vals, batched)
+    return [materialize(v, b, size) for v, b in zip(vals, batched)]
