@@ -223,4 +223,5 @@ PLOTTERS = {
     "W4": lambda plt, r: _ratio_bars(plt, r, "hvp"),
     "W5": lambda plt, r: _ratio_bars(plt, r, "jvp"),
     "W6": _plot_w6,
+    "M1": lambda plt, r: __import__("benchmarks.m1_memory", fromlist=["plot"]).plot(plt, r),
 }

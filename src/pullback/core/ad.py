@@ -196,8 +196,15 @@ class ReverseTrace(Trace):
         return ReverseTracer(self, out, slot)
 
     def process_custom(self, rule, args):
+        """A custom call: rule.fwd(primals) -> (outs, bwd) or (outs, bwd, captured), where `captured`
+        are tracers of this trace that the rule's function closed over; they become extra inputs
+        of the tape entry, and bwd returns cotangents for the primals followed by them."""
         primals, slots = self._split(args)
-        outs, bwd = rule.fwd(primals)
+        res = rule.fwd(primals)
+        outs, bwd = res[0], res[1]
+        for t in res[2] if len(res) > 2 else ():
+            primals.append(t.aval)
+            slots.append(t.slot)
         tracers = [self.new(o) for o in outs]
         self.tape.append((_CustomEntry(bwd), {}, slots, primals, outs, tuple(t.slot for t in tracers)))
         return tracers
