@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from .control import scan
 from .core.ad import ReverseTrace, vjp_flat
 from .core.ir import Const, Eqn, Graph, ShapeDtype, Var, eval_graph
 from .core.trace import Trace, Tracer, find_top_trace, new_trace
-from .core.tree import tree_flatten, tree_map, tree_unflatten
+from .core.tree import tree_flatten, tree_unflatten
 from .primitives._util import dtype_of, shape_of
 
 
@@ -81,10 +84,12 @@ class _RecordingTrace(Trace):
         raise TypeError("custom-derivative functions inside pullback.checkpoint are not supported yet")
 
 
-def _record(flat_fun: Callable[[list], list], primals: list, cut: int):
-    """Run flat_fun once on primals (no tape at levels ≥ cut) and return (outputs, graph, captured tracers)."""
+def _record(flat_fun: Callable[[list], list], primals: list, cut: int, wrap_all: bool = False):
+    """Run flat_fun once on primals (no tape at levels ≥ cut) and return (outputs, graph, captured tracers).
+
+    Float inputs (all inputs with wrap_all) become graph inputs; the others are constants."""
     with new_trace(_RecordingTrace, cut) as trace:
-        moving = [isinstance(p, Tracer) or dtype_of(p).kind in "fc" for p in primals]
+        moving = [wrap_all or isinstance(p, Tracer) or dtype_of(p).kind in "fc" for p in primals]
         ins = [trace.input(p) if m else p for p, m in zip(primals, moving)]
         outs = flat_fun(ins)
         out_vals, out_atoms = [], []
@@ -137,14 +142,21 @@ class _CheckpointRule:
         return outs, bwd, captured
 
 
+def _innermost_reverse_trace() -> ReverseTrace | None:
+    """The innermost active trace, if it is reverse mode (closures count too, so look at the stack)."""
+    from .core.trace import _STACK
+
+    stack = _STACK.get()
+    return stack[-1] if stack and isinstance(stack[-1], ReverseTrace) else None
+
+
 def checkpoint(fun: Callable) -> Callable:
     """fun, rematerialized in reverse mode: its intermediates are recomputed instead of stored."""
 
     @functools.wraps(fun)
     def remat(*args: Any) -> Any:
-        leaves, _ = tree_flatten(args)
-        top = find_top_trace(leaves)
-        if not isinstance(top, ReverseTrace):
+        top = _innermost_reverse_trace()
+        if top is None:
             return fun(*args)
         rule = _CheckpointRule(fun, args, top.level)
         outs = top.process_custom(rule, rule.leaves)
@@ -153,32 +165,110 @@ def checkpoint(fun: Callable) -> Callable:
     return remat
 
 
+class _ScanRule:
+    """checkpoint_scan as one custom call: the step is recorded once and replayed.
+
+    fwd runs the n steps on the values below the reverse trace, keeping only the carry at
+    every segment boundary; bwd walks the segments backwards, recomputes one segment's
+    carries from its boundary, and pulls the cotangent back through it one step at a time.
+    """
+
+    def __init__(self, f: Callable, init: Any, xs: Any, n: int, seg: int, level: int):
+        self.f, self.n, self.seg, self.level = f, n, seg, level
+        self.carry_leaves, self.carry_tree = tree_flatten(init)
+        self.x_leaves, self.x_tree = tree_flatten(xs)
+        self.nc, self.nx = len(self.carry_leaves), len(self.x_leaves)
+        self.leaves = self.carry_leaves + self.x_leaves
+        self.y_tree = None
+
+    def _step_flat(self, flat: list) -> list:
+        carry = tree_unflatten(self.carry_tree, flat[: self.nc])
+        x = tree_unflatten(self.x_tree, flat[self.nc:]) if self.nx else None
+        new_carry, y = self.f(carry, x)
+        c_leaves, c_tree = tree_flatten(new_carry)
+        if c_tree != self.carry_tree:
+            raise TypeError(f"checkpoint_scan: the step returned a carry of structure {c_tree}, "
+                            f"but the initial carry has {self.carry_tree}")
+        y_leaves, self.y_tree = tree_flatten(y)
+        return c_leaves + y_leaves
+
+    def fwd(self, primals: list):
+        from . import numpy as pnp
+
+        carry, xs = primals[: self.nc], primals[self.nc:]
+        x_at = lambda i: [x[i] for x in xs]  # noqa: E731
+        out0, graph, captured, _ = _record(self._step_flat, carry + x_at(0), self.level, wrap_all=True)
+        consts = [_below(t, self.level) for t in captured]
+        step = lambda c, i: eval_graph(graph, c + x_at(i) + consts)  # noqa: E731
+        boundaries, ys = [carry], [out0[self.nc:]]
+        carry = out0[: self.nc]
+        for i in range(1, self.n):
+            if i % self.seg == 0:
+                boundaries.append(carry)
+            out = step(carry, i)
+            carry, ys = out[: self.nc], ys + [out[self.nc:]]
+        stacked = [pnp.stack([y[j] for y in ys]) for j in range(len(ys[0]))]
+
+        def bwd(cts, needs):
+            ct_carry = [c if c is not None else np.zeros(shape_of(v), dtype_of(v)) for c, v in zip(cts, carry)]
+            ct_ys = list(cts[self.nc:])
+            ct_xs = [[None] * self.n for _ in xs]
+            ct_consts = [None] * len(consts)
+            for b in range(len(boundaries) - 1, -1, -1):
+                lo, hi = b * self.seg, min((b + 1) * self.seg, self.n)
+                carries = [boundaries[b]]
+                for i in range(lo, hi - 1):
+                    carries.append(step(carries[-1], i)[: self.nc])
+                for i in range(hi - 1, lo - 1, -1):
+                    ins = carries[i - lo] + x_at(i) + consts
+                    diff = [k for k, v in enumerate(ins) if isinstance(v, Tracer) or dtype_of(v).kind in "fc"]
+
+                    def of_diff(sub, ins=ins, diff=diff):
+                        flat = list(ins)
+                        for k, v in zip(diff, sub):
+                            flat[k] = v
+                        return eval_graph(graph, flat)
+
+                    _, pullback = vjp_flat(of_diff, [ins[k] for k in diff])
+                    y_cts = [None if c is None else c[i] for c in ct_ys]
+                    g_all = [None] * len(ins)
+                    for k, g in zip(diff, pullback(ct_carry + y_cts)):
+                        g_all[k] = g
+                    ct_carry = [g if g is not None else np.zeros(shape_of(v), dtype_of(v))
+                                for g, v in zip(g_all[: self.nc], ins[: self.nc])]
+                    for j in range(len(xs)):
+                        ct_xs[j][i] = g_all[self.nc + j]
+                    for j, g in enumerate(g_all[self.nc + len(xs):]):
+                        if g is not None:
+                            ct_consts[j] = g if ct_consts[j] is None else ct_consts[j] + g
+            xs_cts = []
+            for j, x in enumerate(xs):
+                rows = [g if g is not None else np.zeros(shape_of(x)[1:], dtype_of(x)) for g in ct_xs[j]]
+                xs_cts.append(pnp.stack(rows))
+            return ct_carry + xs_cts + ct_consts
+
+        return carry + stacked, bwd, captured
+
+
 def checkpoint_scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int | None = None,
                     segment_length: int | None = None) -> tuple:
-    """scan(f, init, xs) with the steps grouped into checkpointed segments of about √n steps.
+    """scan(f, init, xs) whose reverse mode stores O(√n) carries instead of every step's intermediates.
 
-    Reverse mode then stores the carry at each segment boundary and one segment's
-    intermediates at a time: O(√n) stored states, at the cost of one extra forward pass.
+    The step is recorded once on the first step and replayed (as the body of jax.lax.scan is
+    traced once): Python control flow inside f must not depend on the values of the carry or
+    of xs. The backward pass recomputes one segment of about √n steps at a time: one extra
+    forward pass in total. Outside reverse mode this is pullback.scan.
     """
-    from . import numpy as pnp
-
-    x_leaves, x_tree = tree_flatten(xs)
+    x_leaves, _ = tree_flatten(xs)
     n = length if length is not None else (shape_of(x_leaves[0])[0] if x_leaves else None)
     if n is None:
         raise ValueError("checkpoint_scan: give xs or length")
+    top = _innermost_reverse_trace()
+    if top is None or n == 0:
+        return scan(f, init, xs, length=n)
     seg = segment_length or max(1, math.isqrt(max(n - 1, 0)) + 1)
-
-    @checkpoint
-    def run_segment(carry, xs_seg, steps):
-        return scan(f, carry, xs_seg, length=steps)
-
-    carry, parts = init, []
-    for start in range(0, n, seg):
-        steps = min(seg, n - start)
-        xs_seg = tree_unflatten(x_tree, [leaf[start:start + steps] for leaf in x_leaves]) if x_leaves else None
-        carry, ys = run_segment(carry, xs_seg, steps)
-        parts.append(ys)
-    if not parts or parts[0] is None:
-        return carry, None
-    ys = tree_map(lambda *segs: pnp.concatenate(segs, axis=0), *parts)
+    rule = _ScanRule(f, init, xs, n, seg, top.level)
+    outs = top.process_custom(rule, rule.leaves)
+    carry = tree_unflatten(rule.carry_tree, outs[: rule.nc])
+    ys = tree_unflatten(rule.y_tree, outs[rule.nc:])
     return carry, ys
