@@ -11,7 +11,7 @@ import numpy as np
 from ..core.primitive import Primitive
 from ._util import dtype_of, ndim_of, shape_of
 from .elementwise import fit
-from .shape import reshape, transpose
+from .shape import getitem, reshape, transpose
 
 
 def _swap_last(x):
@@ -75,3 +75,157 @@ matmul = Primitive(
     vjps=[_matmul_vjp_a, _matmul_vjp_b],
     doc="numpy.matmul",
 )
+
+
+# ----------------------------------------------------------------------------- matrix helpers
+# Building blocks of the derivative rules in decompositions.py and spectral.py: written with
+# primitives, so that every rule built from them can be differentiated again. Batch axes lead;
+# the matrix axes are the last two.
+
+
+def real_dtype(x) -> np.dtype:
+    """The real dtype of x's precision (float32 for complex64)."""
+    d = dtype_of(x)
+    return np.finfo(d).dtype if d.kind in "fc" else np.dtype(np.float64)
+
+
+def mT(x):
+    """Swap the last two axes (the matrix transpose of each matrix in a stack)."""
+    return _swap_last(x)
+
+
+def mH(x):
+    """Conjugate transpose of each matrix (plain transpose for real x)."""
+    from .elementwise import conj
+
+    t = _swap_last(x)
+    return conj(t) if dtype_of(x).kind == "c" else t
+
+
+def diag_part(x):
+    """The diagonals of a stack of square matrices: (..., n, n) → (..., n)."""
+    n = shape_of(x)[-1]
+    i = np.arange(n)
+    return getitem(x, idx=(Ellipsis, i, i))
+
+
+def diag_embed(v, dtype=None):
+    """Diagonal matrices with diagonals v: (..., n) → (..., n, n)."""
+    from .elementwise import multiply
+
+    n = shape_of(v)[-1]
+    eye = np.eye(n, dtype=real_dtype(v) if dtype is None else dtype)
+    return multiply(reshape(v, shape=shape_of(v)[:-1] + (1, n)), eye)
+
+
+def trace_last(x):
+    """Σᵢ xᵢᵢ of each matrix: (..., n, n) → (...)."""
+    from .reductions import reduce_sum
+
+    d = diag_part(x)
+    return reduce_sum(d, axis=(ndim_of(d) - 1,), keepdims=False)
+
+
+def as_matrix_batch(v):
+    """(...) → (..., 1, 1), so that one number per matrix broadcasts against the matrices."""
+    return reshape(v, shape=shape_of(v) + (1, 1))
+
+
+def row(v):
+    """(..., n) → (..., 1, n): scales the columns of a matrix when multiplied."""
+    return reshape(v, shape=shape_of(v)[:-1] + (1, shape_of(v)[-1]))
+
+
+def col(v):
+    """(..., n) → (..., n, 1): scales the rows of a matrix when multiplied."""
+    return reshape(v, shape=shape_of(v) + (1,))
+
+
+def masked(x, mask):
+    """x ∘ mask with a constant 0/1 (or weight) matrix, in x's precision."""
+    from .elementwise import multiply
+
+    return multiply(x, mask.astype(real_dtype(x)))
+
+
+def hermitian_from_triangle(x, lower: bool):
+    """The Hermitian matrix NumPy's eigh/cholesky/... read from one triangle of x (UPLO='L' or 'U').
+
+    Strict triangle and its conjugate mirror, plus the real part of the diagonal (LAPACK
+    ignores the imaginary part of the diagonal of a Hermitian matrix).
+    """
+    from .elementwise import add, real
+
+    n = shape_of(x)[-1]
+    strict = np.tri(n, n, -1) if lower else np.tri(n, n, -1).T
+    s = masked(x, strict)
+    d = masked(real(x), np.eye(n)) if dtype_of(x).kind == "c" else masked(x, np.eye(n))
+    return add(add(s, mH(s)), d)
+
+
+def hermitian_from_triangle_transpose(g, lower: bool):
+    """Transpose (under the pairing Re Σ u·v) of x ↦ hermitian_from_triangle(x, lower).
+
+    Off the diagonal the triangle that is read gets g + gᴴ; the diagonal gets Re g; the
+    other triangle gets nothing (NumPy never reads it).
+    """
+    from .elementwise import add, real
+
+    n = shape_of(g)[-1]
+    strict = np.tri(n, n, -1) if lower else np.tri(n, n, -1).T
+    d = masked(real(g), np.eye(n)) if dtype_of(g).kind == "c" else masked(g, np.eye(n))
+    return add(masked(add(g, mH(g)), strict), d)
+
+
+def is_symbolic_zero(ct) -> bool:
+    """True for a cotangent that is a plain all-zero array (an output nobody used).
+
+    Traced cotangents are never treated as zero; the test reads no traced value, so it is
+    safe under staging.
+    """
+    from ..core.trace import Tracer
+
+    return not isinstance(ct, Tracer) and not np.any(ct)
+
+
+# ----------------------------------------------------------------------------- batching (vmap)
+
+
+def leading_batch_rule(prim):
+    """Batching rule of a primitive whose every argument already accepts leading batch axes (stacks of
+    matrices): align each batched argument's rank with the others' (numpy broadcasting does the rest)."""
+
+    def rule(vals, batched, **params):
+        rank = max(len(shape_of(v)) - (1 if b else 0) for v, b in zip(vals, batched, strict=True))
+        return prim.bind(*[_expand_batched(v, b, rank) for v, b in zip(vals, batched, strict=True)], **params)
+
+    return rule
+
+
+def _expand_batched(x, batched, rank):
+    if not batched:
+        return x
+    s = shape_of(x)
+    pad = rank - (len(s) - 1)
+    return x if pad <= 0 else reshape(x, shape=(s[0],) + (1,) * pad + s[1:])
+
+
+def _matmul_batch(vals, batched):
+    """vmap of matmul: 1-D operands made matrices per example, batch axes aligned, the added axes dropped."""
+    (a, b), (ba, bb) = vals, batched
+    a_vec = len(shape_of(a)) - ba == 1
+    b_vec = len(shape_of(b)) - bb == 1
+    if a_vec:
+        s = shape_of(a)
+        a = reshape(a, shape=s[:-1] + (1, s[-1]))
+    if b_vec:
+        b = reshape(b, shape=shape_of(b) + (1,))
+    out = leading_batch_rule(matmul)((a, b), (ba, bb))
+    s = shape_of(out)
+    if a_vec or b_vec:
+        keep = s[:-2] + (() if a_vec else s[-2:-1]) + (() if b_vec else s[-1:])
+        out = reshape(out, shape=keep)
+    return out
+
+
+matmul.batch = _matmul_batch
