@@ -252,6 +252,7 @@ def vjp_flat(fun: Callable[[list], list], primals: Sequence) -> tuple[list, Call
     """
     with new_trace(ReverseTrace) as trace:
         ins = [trace.new(p) for p in primals]
+        in_slots = [t.slot for t in ins]  # read now: an in-place update inside fun rebinds the tracers
         outs = fun(ins)
         out_vals, out_slots = [], []
         for o in outs:
@@ -261,7 +262,6 @@ def vjp_flat(fun: Callable[[list], list], primals: Sequence) -> tuple[list, Call
             else:
                 out_vals.append(o)
                 out_slots.append(-1)
-    in_slots = [t.slot for t in ins]
 
     def pullback(cts: Sequence) -> list:
         seeds: dict[int, Any] = {}

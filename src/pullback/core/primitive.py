@@ -7,6 +7,8 @@ A primitive holds
 - its forward-mode rule, either per argument, ``jvps[i](t, out, *primals, **params)``
   giving that argument's contribution ∂out/∂xᵢ · t, or whole, ``jvp(primals, tangents,
   out, **params)`` with ``None`` for a zero tangent;
+- its batching rule ``batch(values, batched, **params)`` for vmap (see core/batching.py;
+  without one, vmap loops over the batch);
 - its reverse-mode rule, per argument, ``vjps[i](ct, out, *primals, **params)`` giving
   ctᵀ ∂out/∂xᵢ, or whole, ``vjp(ct, out, primals, needs, **params)``. For a linear
   primitive the reverse rule is its transpose and ignores the primal values.
@@ -44,6 +46,7 @@ class Primitive:
         differentiable: bool = True,
         multiple_results: bool = False,
         linear: bool = False,
+        batch: Callable | None = None,
         doc: str | None = None,
     ):
         self.name = name
@@ -56,7 +59,7 @@ class Primitive:
         self.differentiable = differentiable
         self.multiple_results = multiple_results
         self.linear = linear
-        self.batch = None
+        self.batch = batch
         self.__doc__ = doc
 
     def bind(self, *args: Any, **params: Any) -> Any:

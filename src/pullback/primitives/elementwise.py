@@ -121,6 +121,11 @@ maximum = _extremum("maximum", np.maximum, "max")
 minimum = _extremum("minimum", np.minimum, "min")
 
 
+def _nonzero(r):
+    """r with its zeros replaced by 1: a safe denominator where the numerator vanishes with r."""
+    return select(equal(r, 0), 1.0, r)
+
+
 def _hypot2(x, y):
     return add(multiply(x, x), multiply(y, y))
 
@@ -139,12 +144,15 @@ arctan2 = Primitive(
 )
 hypot = Primitive(
     "hypot", np.hypot, shape=broadcast_rule,
-    jvps=[lambda t, out, x, y: multiply(t, divide(x, out)), lambda t, out, x, y: multiply(t, divide(y, out))],
-    vjps=[
-        lambda ct, out, x, y: fit(multiply(ct, divide(x, out)), x),
-        lambda ct, out, x, y: fit(multiply(ct, divide(y, out)), y),
+    jvps=[
+        lambda t, out, x, y: multiply(t, divide(x, _nonzero(out))),
+        lambda t, out, x, y: multiply(t, divide(y, _nonzero(out))),
     ],
-    doc="√(x²+y²)",
+    vjps=[
+        lambda ct, out, x, y: fit(multiply(ct, divide(x, _nonzero(out))), x),
+        lambda ct, out, x, y: fit(multiply(ct, divide(y, _nonzero(out))), y),
+    ],
+    doc="√(x²+y²); ∂/∂x = x/out, ∂/∂y = y/out, taken as 0 at the origin (as abs' derivative at 0)",
 )
 
 # ----------------------------------------------------------------------------- unary table
@@ -201,14 +209,14 @@ tanh, tan = UNARY["tanh"], UNARY["tan"]
 
 
 def _abs_jvp(t, out, x):
-    if is_complex(x):  # |z|' · t = Re(conj(z) t) / |z|
-        return divide(real(multiply(conj(x), t)), out)
+    if is_complex(x):  # |z|' · t = Re(conj(z) t) / |z|, 0 at z = 0
+        return divide(real(multiply(conj(x), t)), _nonzero(out))
     return multiply(t, sign(x))
 
 
 def _abs_vjp(ct, out, x):
     if is_complex(x):
-        return multiply(ct, divide(conj(x), select(equal(out, 0), 1.0, out)))
+        return multiply(ct, divide(conj(x), _nonzero(out)))
     return multiply(ct, sign(x))
 
 
