@@ -126,8 +126,9 @@ def expand_batched(x, batched: bool, rank: int):
     return x if pad <= 0 else reshape(x, shape=(s[0],) + (1,) * pad + s[1:])
 
 
-def elementwise_rule(prim) -> Callable:
-    """Broadcasting elementwise ops: align each batched operand so its batch axis leads the result."""
+def broadcasting_rule(prim) -> Callable:
+    """Operands that broadcast (elementwise ops, stacks of matrices): align each batched operand's rank
+    with the others' so its batch axis leads the result; NumPy's broadcasting does the rest."""
 
     def rule(vals, batched, **params):
         rank = max(len(_shape(v)) - (1 if b else 0) for v, b in zip(vals, batched))
@@ -167,3 +168,16 @@ def all_batched(vals, batched) -> list:
     """Every argument with a leading batch axis (the unbatched ones broadcast)."""
     size = batch_size_of(vals, batched)
     return [materialize(v, b, size) for v, b in zip(vals, batched)]
+
+
+def attach_broadcasting_rules(namespace: dict) -> None:
+    """Give every primitive in a module namespace (or in its dict tables) without a batching rule the
+    broadcasting rule: for modules whose primitives are all elementwise."""
+    from .primitive import Primitive
+
+    found = [v for v in namespace.values() if isinstance(v, Primitive)]
+    found += [p for table in namespace.values() if isinstance(table, dict)
+              for p in table.values() if isinstance(p, Primitive)]
+    for prim in found:
+        if prim.batch is None:
+            prim.batch = broadcasting_rule(prim)

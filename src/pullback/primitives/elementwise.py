@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..core.batching import attach_broadcasting_rules
 from ..core.primitive import Primitive, nondifferentiable
 from . import shape as _shape
 from ._util import bool_rule, broadcast_rule, dtype_of, is_complex, same_rule, shape_of, ufunc_rule
@@ -321,3 +322,11 @@ stop_gradient = nondifferentiable(
     "stop_gradient", lambda x: x, shape=same_rule,
     doc="identity whose result is a constant to every transformation",
 )
+
+
+# ----------------------------------------------------------------------------- vmap
+# Every primitive of this module is elementwise over broadcast operands, so one batching
+# rule serves them all: align each batched operand's rank so its batch axis leads.
+
+
+attach_broadcasting_rules(dict(globals()))

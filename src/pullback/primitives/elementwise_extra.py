@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from ..core.batching import attach_broadcasting_rules
 from ..core.primitive import Primitive, nondifferentiable
 from . import elementwise as ew
 from ._util import bool_rule, dtype_of, result_dtype, same_rule, shape_of, ufunc_rule
@@ -388,3 +389,11 @@ BINARY_EXTRA = {
     p.name: p
     for p in (logaddexp, logaddexp2, fmod, remainder, float_power, copysign, fmax, fmin, ldexp, nextafter)
 }
+
+
+# ----------------------------------------------------------------------------- vmap
+# Every primitive of this module is elementwise over broadcast operands, so one batching
+# rule serves them all: align each batched operand's rank so its batch axis leads.
+
+
+attach_broadcasting_rules(dict(globals()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.batching import broadcasting_rule
 from ..core.primitive import Primitive
 from ._util import dtype_of, ndim_of, shape_of
 from .elementwise import fit
@@ -190,24 +191,8 @@ def is_symbolic_zero(ct) -> bool:
 
 # ----------------------------------------------------------------------------- batching (vmap)
 
-
-def leading_batch_rule(prim):
-    """Batching rule of a primitive whose every argument already accepts leading batch axes (stacks of
-    matrices): align each batched argument's rank with the others' (numpy broadcasting does the rest)."""
-
-    def rule(vals, batched, **params):
-        rank = max(len(shape_of(v)) - (1 if b else 0) for v, b in zip(vals, batched, strict=True))
-        return prim.bind(*[_expand_batched(v, b, rank) for v, b in zip(vals, batched, strict=True)], **params)
-
-    return rule
-
-
-def _expand_batched(x, batched, rank):
-    if not batched:
-        return x
-    s = shape_of(x)
-    pad = rank - (len(s) - 1)
-    return x if pad <= 0 else reshape(x, shape=(s[0],) + (1,) * pad + s[1:])
+# Stacks of matrices broadcast their leading axes like elementwise operands do.
+leading_batch_rule = broadcasting_rule
 
 
 def _matmul_batch(vals, batched):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.batching import shift_axis_rule
 from ..core.primitive import Primitive
 from ._util import dtype_of, shape_of
 from .elementwise import convert, divide, equal, multiply
@@ -74,3 +75,7 @@ def _extremum(name, np_fn):
 
 reduce_max = _extremum("reduce_max", np.max)
 reduce_min = _extremum("reduce_min", np.min)
+
+# vmap: the reduced axes move one place right, past the batch axis.
+for _prim in (reduce_sum, reduce_max, reduce_min):
+    _prim.batch = shift_axis_rule(_prim)
