@@ -411,7 +411,16 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
         primals = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(primals)
         in_leaves = [_as_value(x) for x in in_leaves]
-        out, aux = f(*primals)
+        zeros = tuple(tree_map(lambda x: _zeros_like(_as_value(x)), p) for p in primals)
+        aux_box: list = []
+
+        def f_out(*d):
+            out, aux = f(*d)
+            aux_box[:] = [aux]
+            return out
+
+        out = jvp(f_out, primals, zeros)[0]  # traced, so in-place updates inside f leave the caller's arrays alone
+        aux = aux_box[0]
         out_leaves, out_tree = tree_flatten(out)
         cols_per_in = []
         for m, x in enumerate(in_leaves):

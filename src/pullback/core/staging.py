@@ -115,6 +115,7 @@ def trace_flat(fun: Callable[[list], list], avals: Sequence[ShapeDtype], hints: 
     hints = list(hints) + [""] * (len(avals) - len(hints))
     with new_trace(StagingTrace) as trace:
         ins = [trace.new_input(a, f"arg:{h}" if h else "") for a, h in zip(avals, hints)]
+        in_vars = [t.var for t in ins]  # read now: an in-place update inside fun rebinds the tracers
         outs = fun(ins)
         out_atoms = []
         for o in outs:
@@ -122,4 +123,4 @@ def trace_flat(fun: Callable[[list], list], avals: Sequence[ShapeDtype], hints: 
                 out_atoms.append(o.var)
             else:
                 out_atoms.append(Const(o))
-    return Graph([t.var for t in ins], trace.eqns, out_atoms)
+    return Graph(in_vars, trace.eqns, out_atoms)

@@ -1,180 +1,35 @@
-"""Shape functions of pullback.numpy: reshape, transpose, stacking, indexing, products."""
+"""Shape functions of pullback.numpy: reshape, transpose, joining, arrays, products.
+
+On plain (untraced) inputs every function is NumPy's own call, so values, dtypes, views and
+errors are NumPy's; on traced inputs it maps onto the shape primitives, all linear.
+More of the family lives in _joining (split, tile, repeat, flip, roll, meshgrid ...) and _pad.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import operator
 
 import numpy as _np
+from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..core.trace import Tracer, full_lower
+from ..errors import PullbackError, UnsupportedFunctionError
 from ..primitives import elementwise as ew
 from ..primitives import linalg as la
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, normalize_axis, shape_of
-from ._ufuncs import _check_kwargs
+from ._ufuncs import _check_kwargs, astype
 
 
-def _resolve_shape(newshape, size: int) -> tuple:
-    if isinstance(newshape, (int, _np.integer)):
-        newshape = (int(newshape),)
-    newshape = tuple(int(n) for n in newshape)
-    if -1 in newshape:
-        known = math.prod(n for n in newshape if n != -1)
-        missing = size // known if known else 0
-        newshape = tuple(missing if n == -1 else n for n in newshape)
-    if math.prod(newshape) != size:
-        raise ValueError(f"cannot reshape array of size {size} into shape {newshape}")
-    return newshape
-
-
-def reshape(a, /, shape=None, order="C", *, newshape=None, copy=None):
-    """a with a new shape (C order only)."""
-    if shape is None:
-        shape = newshape
-    if order != "C":
-        raise ValueError("pullback.numpy.reshape supports order='C' only")
-    s = _resolve_shape(shape, math.prod(shape_of(a)))
-    if s == shape_of(a):
-        return a
-    return sh.reshape(a, shape=s)
-
-
-def ravel(a, order="C"):
-    """a flattened to 1-D."""
-    return reshape(a, (-1,), order=order)
-
-
-def transpose(a, axes=None):
-    """Permute the axes of a (reverse them by default)."""
-    nd = len(shape_of(a))
-    if axes is None:
-        axes = tuple(range(nd))[::-1]
-    axes = tuple(int(ax) % nd for ax in axes) if nd else ()
-    if axes == tuple(range(nd)):
-        return a
-    return sh.transpose(a, axes=axes)
-
-
-def swapaxes(a, axis1, axis2):
-    nd = len(shape_of(a))
-    perm = list(range(nd))
-    i, j = axis1 % nd, axis2 % nd
-    perm[i], perm[j] = perm[j], perm[i]
-    return transpose(a, perm)
-
-
-def moveaxis(a, source, destination):
-    nd = len(shape_of(a))
-    src = [int(s) % nd for s in (source if isinstance(source, (tuple, list)) else [source])]
-    dst = [int(d) % nd for d in (destination if isinstance(destination, (tuple, list)) else [destination])]
-    order = [n for n in range(nd) if n not in src]
-    for d, s in sorted(zip(dst, src)):
-        order.insert(d, s)
-    return transpose(a, order)
-
-
-def expand_dims(a, axis):
-    nd = len(shape_of(a)) + (len(axis) if isinstance(axis, (tuple, list)) else 1)
-    axes = normalize_axis(axis, nd)
-    shape = iter(shape_of(a))
-    return reshape(a, tuple(1 if i in axes else next(shape) for i in range(nd)))
-
-
-def squeeze(a, axis=None):
-    s = shape_of(a)
-    if axis is None:
-        axes = tuple(i for i, n in enumerate(s) if n == 1)
-    else:
-        axes = normalize_axis(axis, len(s))
-        for ax in axes:
-            if s[ax] != 1:
-                raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
-    return reshape(a, tuple(n for i, n in enumerate(s) if i not in axes))
-
-
-def broadcast_to(array, shape):
-    shape = tuple(shape) if not isinstance(shape, int) else (shape,)
-    if shape_of(array) == shape:
-        return array
-    return sh.broadcast_to(array, shape=shape)
-
-
-def atleast_1d(*arys):
-    res = [reshape(a, (1,)) if len(shape_of(a)) == 0 else a for a in arys]
-    return res[0] if len(res) == 1 else res
-
-
-def concatenate(arrays, /, axis=0, out=None, dtype=None, casting="same_kind"):
-    _check_kwargs("concatenate", out)
-    arrays = [asarray(a) for a in arrays]
-    if axis is None:
-        arrays = [ravel(a) for a in arrays]
-        axis = 0
-    if dtype is not None:
-        from ._ufuncs import astype
-
-        arrays = [astype(a, dtype) for a in arrays]
-    if not any(isinstance(a, Tracer) for a in arrays):
-        return _np.concatenate(arrays, axis=axis)
-    nd = len(shape_of(arrays[0]))
-    if nd == 0:
-        raise ValueError("zero-dimensional arrays cannot be concatenated")
-    return sh.concatenate(*arrays, axis=normalize_axis(axis, nd)[0])
-
-
-def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
-    _check_kwargs("stack", out)
-    arrays = [asarray(a) for a in arrays]
-    if not arrays:
-        raise ValueError("need at least one array to stack")
-    shapes = {shape_of(a) for a in arrays}
-    if len(shapes) != 1:
-        raise ValueError("all input arrays must have the same shape")
-    nd = len(shape_of(arrays[0])) + 1
-    ax = normalize_axis(axis, nd)[0]
-    return concatenate([expand_dims(a, ax) for a in arrays], axis=ax, dtype=dtype)
-
-
-def hstack(tup, *, dtype=None, casting="same_kind"):
-    arrs = [atleast_1d(a) for a in tup]
-    return concatenate(arrs, axis=0 if len(shape_of(arrs[0])) == 1 else 1, dtype=dtype)
-
-
-def vstack(tup, *, dtype=None, casting="same_kind"):
-    arrs = [reshape(a, (1, -1)) if len(shape_of(a)) < 2 else a for a in tup]
-    return concatenate(arrs, axis=0, dtype=dtype)
-
-
-# ----------------------------------------------------------------------------- arrays
-
-
-def asarray(a, dtype=None, order=None, *, copy=None, like=None):
-    """a as an array; a (nested) list holding traced values is stacked."""
-    if isinstance(a, Tracer):
-        if dtype is not None:
-            from ._ufuncs import astype
-
-            return astype(a, dtype)
-        return a
-    if isinstance(a, (list, tuple)) and _contains_tracer(a):
-        out = stack([asarray(x) for x in a])
-        if dtype is not None:
-            from ._ufuncs import astype
-
-            out = astype(out, dtype)
-        return out
-    return _np.asarray(a, dtype=dtype)
-
-
-def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
-    """Like numpy.array; traced values (or lists of them) stay traced."""
-    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and _contains_tracer(object)):
-        out = asarray(object, dtype=dtype)
-        while len(shape_of(out)) < ndmin:
-            out = expand_dims(out, 0)
-        return out
-    return _np.array(object, dtype=dtype, copy=copy, order=order, ndmin=ndmin)
+def traced(*args) -> bool:
+    """True when any argument (or an element of a list/tuple argument) is a traced value."""
+    for a in args:
+        if isinstance(a, Tracer):
+            return True
+        if isinstance(a, (list, tuple)) and _contains_tracer(a):
+            return True
+    return False
 
 
 def _contains_tracer(seq) -> bool:
@@ -186,15 +41,343 @@ def _contains_tracer(seq) -> bool:
     return False
 
 
+def _resolve_shape(newshape, size: int) -> tuple:
+    if isinstance(newshape, (int, _np.integer)):
+        newshape = (int(newshape),)
+    newshape = tuple(operator.index(n) for n in newshape)
+    if newshape.count(-1) > 1:
+        raise ValueError("can only specify one unknown dimension")
+    if -1 in newshape:
+        known = math.prod(n for n in newshape if n != -1)
+        if known == 0 or size % known:
+            raise ValueError(f"cannot reshape array of size {size} into shape {newshape}")
+        newshape = tuple(size // known if n == -1 else n for n in newshape)
+    if math.prod(newshape) != size or any(n < 0 for n in newshape):
+        raise ValueError(f"cannot reshape array of size {size} into shape {newshape}")
+    return newshape
+
+
+def _memory_order(a, order: str) -> str:
+    """'C' or 'F' for order 'A'/'K' on a traced value: its concrete layout when known, else C."""
+    if order in ("C", "F"):
+        return order
+    if order not in ("A", "K"):
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    try:
+        v = _np.asarray(full_lower(a))
+    except PullbackError:  # staged: no layout is known; NumPy's own arrays default to C order
+        return "C"
+    return "F" if v.flags.f_contiguous and not v.flags.c_contiguous else "C"
+
+
+def reshape(a, /, shape=None, order="C", *, newshape=None, copy=None):
+    """a with a new shape; order 'F' fills it in column-major order."""
+    if shape is None:
+        shape = newshape
+    if not isinstance(a, Tracer):
+        return _np.reshape(a, shape, order=order, copy=copy)
+    s = _resolve_shape(shape, math.prod(shape_of(a)))
+    if _memory_order(a, order) == "F":
+        return transpose(reshape(transpose(a), s[::-1]))
+    if s == shape_of(a):
+        return a
+    return sh.reshape(a, shape=s)
+
+
+def ravel(a, order="C"):
+    """a flattened to 1-D."""
+    if not isinstance(a, Tracer):
+        return _np.ravel(a, order=order)
+    return reshape(a, (-1,), order=order)
+
+
+def transpose(a, axes=None):
+    """Permute the axes of a (reverse them by default)."""
+    if not isinstance(a, Tracer):
+        return _np.transpose(a, axes)
+    nd = len(shape_of(a))
+    if axes is None:
+        axes = tuple(range(nd))[::-1]
+    axes = tuple(axes)
+    if len(axes) != nd:
+        raise ValueError("axes don't match array")
+    axes = normalize_axis_tuple(axes, nd)
+    if axes == tuple(range(nd)):
+        return a
+    return sh.transpose(a, axes=axes)
+
+
+permute_dims = transpose
+
+
+def matrix_transpose(x, /):
+    """x with its last two axes swapped."""
+    if len(shape_of(x)) < 2:
+        raise ValueError("Input array must be at least 2-dimensional")
+    return swapaxes(x, -1, -2)
+
+
+def swapaxes(a, axis1, axis2):
+    if not isinstance(a, Tracer):
+        return _np.swapaxes(a, axis1, axis2)
+    nd = len(shape_of(a))
+    i, j = normalize_axis_index(axis1, nd), normalize_axis_index(axis2, nd)
+    perm = list(range(nd))
+    perm[i], perm[j] = perm[j], perm[i]
+    return transpose(a, perm)
+
+
+def moveaxis(a, source, destination):
+    if not isinstance(a, Tracer):
+        return _np.moveaxis(a, source, destination)
+    nd = len(shape_of(a))
+    src = normalize_axis_tuple(source, nd, "source")
+    dst = normalize_axis_tuple(destination, nd, "destination")
+    if len(src) != len(dst):
+        raise ValueError("`source` and `destination` arguments must have the same number of elements")
+    order = [n for n in range(nd) if n not in src]
+    for d, s in sorted(zip(dst, src, strict=False)):
+        order.insert(d, s)
+    return transpose(a, order)
+
+
+def rollaxis(a, axis, start=0):
+    """Roll `axis` backwards until it lies before position `start` (numpy.rollaxis)."""
+    if not isinstance(a, Tracer):
+        return _np.rollaxis(a, axis, start)
+    nd = len(shape_of(a))
+    axis = normalize_axis_index(axis, nd)
+    if start < 0:
+        start += nd
+    if not 0 <= start < nd + 1:
+        raise _np.exceptions.AxisError(f"'start' arg requires {-nd} <= start < {nd + 1}, but {start} was passed in")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return a
+    order = [n for n in range(nd) if n != axis]
+    order.insert(start, axis)
+    return transpose(a, order)
+
+
+def expand_dims(a, axis):
+    if not isinstance(a, Tracer):
+        return _np.expand_dims(a, axis)
+    nd = len(shape_of(a)) + (len(axis) if isinstance(axis, (tuple, list)) else 1)
+    axes = normalize_axis_tuple(axis, nd)
+    shape = iter(shape_of(a))
+    return reshape(a, tuple(1 if i in axes else next(shape) for i in range(nd)))
+
+
+def squeeze(a, axis=None):
+    if not isinstance(a, Tracer):
+        return _np.squeeze(a, axis)
+    s = shape_of(a)
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(s) if n == 1)
+    else:
+        axes = normalize_axis(axis, len(s))
+        for ax in axes:
+            if s[ax] != 1:
+                raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
+    return reshape(a, tuple(n for i, n in enumerate(s) if i not in axes))
+
+
+def broadcast_to(array, shape, subok=False):
+    if not isinstance(array, Tracer):
+        return _np.broadcast_to(array, shape, subok=subok)
+    shape = (operator.index(shape),) if isinstance(shape, (int, _np.integer)) else tuple(shape)
+    if _np.broadcast_shapes(shape_of(array), shape) != shape:
+        raise ValueError(f"operands could not be broadcast together with remapped shapes "
+                         f"[original->remapped]: {shape_of(array)} and requested shape {shape}")
+    if shape_of(array) == shape:
+        return array
+    return sh.broadcast_to(array, shape=shape)
+
+
+def broadcast_arrays(*args, subok=False):
+    """The arguments broadcast against each other (a tuple, as NumPy 2 returns)."""
+    if not traced(*args):
+        return _np.broadcast_arrays(*args, subok=subok)
+    args = [asarray(a) for a in args]
+    shape = _np.broadcast_shapes(*[shape_of(a) for a in args])
+    return tuple(broadcast_to(a, shape) for a in args)
+
+
+def _atleast(arys, fn, np_fn):
+    if not traced(*arys):
+        return np_fn(*arys)
+    res = tuple(fn(asarray(a)) for a in arys)
+    return res[0] if len(res) == 1 else res
+
+
+def atleast_1d(*arys):
+    return _atleast(arys, lambda a: reshape(a, (1,)) if len(shape_of(a)) == 0 else a, _np.atleast_1d)
+
+
+def _2d(a):
+    nd = len(shape_of(a))
+    return reshape(a, (1, 1)) if nd == 0 else reshape(a, (1,) + shape_of(a)) if nd == 1 else a
+
+
+def _3d(a):
+    s = shape_of(a)
+    if len(s) >= 3:
+        return a
+    return reshape(a, {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)])
+
+
+def atleast_2d(*arys):
+    return _atleast(arys, _2d, _np.atleast_2d)
+
+
+def atleast_3d(*arys):
+    return _atleast(arys, _3d, _np.atleast_3d)
+
+
+# ----------------------------------------------------------------------------- joining
+
+
+def concatenate(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    _check_kwargs("concatenate", out)
+    if not traced(*arrays):
+        return _np.concatenate(arrays, axis=axis, dtype=dtype, casting=casting)
+    arrays = [asarray(a) for a in arrays]
+    if axis is None:
+        arrays = [ravel(a) for a in arrays]
+        axis = 0
+    if dtype is not None:
+        arrays = [astype(a, dtype) for a in arrays]
+    nd = len(shape_of(arrays[0]))
+    if nd == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated")
+    ax = normalize_axis_index(axis, nd)
+    for a in arrays:
+        s = shape_of(a)
+        if len(s) != nd or any(n != m for i, (n, m) in enumerate(zip(s, shape_of(arrays[0]), strict=False)) if i != ax):
+            raise ValueError("all the input array dimensions except for the concatenation axis must match exactly")
+    if len(arrays) == 1:
+        return arrays[0]
+    return sh.concatenate(*arrays, axis=ax)
+
+
+concat = concatenate
+
+
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    _check_kwargs("stack", out)
+    if not traced(*arrays):
+        return _np.stack(arrays, axis=axis, dtype=dtype, casting=casting)
+    arrays = [asarray(a) for a in arrays]
+    shapes = {shape_of(a) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError("all input arrays must have the same shape")
+    ax = normalize_axis_index(axis, len(shape_of(arrays[0])) + 1)
+    return concatenate([expand_dims(a, ax) for a in arrays], axis=ax, dtype=dtype)
+
+
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    if not traced(*tup):
+        return _np.hstack(tup, dtype=dtype, casting=casting)
+    arrs = atleast_1d(*tup)
+    arrs = arrs if isinstance(arrs, tuple) else (arrs,)
+    return concatenate(arrs, axis=0 if len(shape_of(arrs[0])) == 1 else 1, dtype=dtype)
+
+
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    if not traced(*tup):
+        return _np.vstack(tup, dtype=dtype, casting=casting)
+    return concatenate([_2d(asarray(a)) for a in tup], axis=0, dtype=dtype)
+
+
+def dstack(tup):
+    if not traced(*tup):
+        return _np.dstack(tup)
+    return concatenate([_3d(asarray(a)) for a in tup], axis=2)
+
+
+def column_stack(tup):
+    if not traced(*tup):
+        return _np.column_stack(tup)
+    cols = [asarray(a) for a in tup]
+    return concatenate([reshape(a, (-1, 1)) if len(shape_of(a)) < 2 else a for a in cols], axis=1)
+
+
+# ----------------------------------------------------------------------------- arrays
+
+
+def asarray(a, dtype=None, order=None, *, copy=None, device=None, like=None):
+    """a as an array; a (nested) list holding traced values is stacked."""
+    if isinstance(a, Tracer):
+        return a if dtype is None else astype(a, dtype)
+    if isinstance(a, (list, tuple)) and _contains_tracer(a):
+        out = stack([asarray(x) for x in a])
+        return out if dtype is None else astype(out, dtype)
+    return _np.asarray(a, dtype=dtype, order=order, copy=copy)
+
+
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
+    """Like numpy.array; traced values (or lists of them) stay traced, and copy=True gives a new value."""
+    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and _contains_tracer(object)):
+        out = asarray(object, dtype=dtype)
+        if out is object and copy:
+            out = _fresh(out)
+        while len(shape_of(out)) < ndmin:
+            out = expand_dims(out, 0)
+        return out
+    return _np.array(object, dtype=dtype, copy=copy, order=order, subok=subok, ndmin=ndmin)
+
+
+def _fresh(a: Tracer) -> Tracer:
+    """A new traced value equal to a: in-place updates of one do not reach the other."""
+    return sh.reshape(a, shape=shape_of(a))
+
+
+def copy(a, order="K", subok=False):
+    """A copy of a; for a traced value, a new traced value (updating it in place leaves a as it was)."""
+    if isinstance(a, Tracer):
+        return _fresh(a)
+    return _np.copy(a, order=order, subok=subok)
+
+
 def getitem(a, idx):
     """a[idx]: basic, advanced and boolean indexing; integer tracers in idx are read as values."""
+    return sh.getitem(a, idx=normalize_index(idx))
+
+
+def normalize_index(idx):
+    """idx in the form the indexing primitives take: tracers read as values, lists as arrays."""
     if isinstance(idx, tuple):
-        idx = tuple(full_lower(i) if isinstance(i, Tracer) else i for i in idx)
-    elif isinstance(idx, Tracer):
-        idx = full_lower(idx)
-    if isinstance(idx, list):
-        idx = _np.asarray(idx)
-    return sh.getitem(a, idx=idx)
+        return tuple(_index_item(i) for i in idx)
+    return _index_item(idx)
+
+
+def _index_item(i):
+    if isinstance(i, Tracer):
+        i = full_lower(i)
+    if isinstance(i, list):
+        if _contains_tracer(i):
+            i = [full_lower(x) if isinstance(x, Tracer) else x for x in i]
+        return _np.asarray(i) if i else _np.asarray(i, dtype=_np.intp)
+    if isinstance(i, _np.ndarray) and i.dtype.kind not in "biu" and i.size == 0:
+        return i.astype(_np.intp)
+    return i
+
+
+# ----------------------------------------------------------------------------- constants and constructors
+
+
+def shape(a) -> tuple:
+    return tuple(shape_of(a))
+
+
+def ndim(a) -> int:
+    return len(shape_of(a))
+
+
+def size(a, axis=None) -> int:
+    s = shape_of(a)
+    return math.prod(s) if axis is None else s[axis]
 
 
 # ----------------------------------------------------------------------------- products
@@ -223,7 +406,7 @@ def vdot(a, b, /):
     a = ravel(asarray(a))
     if dtype_of(a).kind == "c":
         a = ew.conj(a)
-    return la.matmul(a, ravel(b))
+    return la.matmul(a, ravel(asarray(b)))
 
 
 def inner(a, b, /):
@@ -235,21 +418,26 @@ def inner(a, b, /):
 
 def outer(a, b, out=None):
     _check_kwargs("outer", out)
-    return ew.multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+    return ew.multiply(reshape(asarray(a), (-1, 1)), reshape(asarray(b), (1, -1)))
 
 
 def tensordot(a, b, axes=2):
     """Σ over the paired axes of a and b, by transpose, reshape and one matmul."""
+    a, b = asarray(a), asarray(b)
     sa, sb = shape_of(a), shape_of(b)
     if isinstance(axes, (int, _np.integer)):
         ax_a = list(range(len(sa) - int(axes), len(sa)))
         ax_b = list(range(int(axes)))
     else:
         ax_a, ax_b = axes
-        ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
-        ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
-    ax_a = [x % len(sa) for x in ax_a]
-    ax_b = [x % len(sb) for x in ax_b]
+        ax_a = [ax_a] if isinstance(ax_a, (int, _np.integer)) else list(ax_a)
+        ax_b = [ax_b] if isinstance(ax_b, (int, _np.integer)) else list(ax_b)
+    if len(ax_a) != len(ax_b):
+        raise ValueError("shape-mismatch for sum")
+    ax_a = [normalize_axis_index(x, len(sa)) for x in ax_a]
+    ax_b = [normalize_axis_index(x, len(sb)) for x in ax_b]
+    if any(sa[i] != sb[j] for i, j in zip(ax_a, ax_b, strict=False)):
+        raise ValueError("shape-mismatch for sum")
     free_a = [i for i in range(len(sa)) if i not in ax_a]
     free_b = [i for i in range(len(sb)) if i not in ax_b]
     k = math.prod(sa[i] for i in ax_a)
@@ -258,41 +446,40 @@ def tensordot(a, b, axes=2):
     return reshape(la.matmul(a2, b2), tuple(sa[i] for i in free_a) + tuple(sb[i] for i in free_b))
 
 
-def shape(a) -> tuple:
-    return tuple(shape_of(a))
+def _unsupported(name: str, why: str):
+    raise UnsupportedFunctionError(f"pullback.numpy.{name}: {why}")
 
 
-def ndim(a) -> int:
-    return len(shape_of(a))
+from ._creation import *  # noqa: E402,F401,F403
+from ._creation import __all__ as _creation_all  # noqa: E402
+from ._joining import *  # noqa: E402,F401,F403
+from ._joining import __all__ as _joining_all  # noqa: E402
+from ._pad import pad  # noqa: E402,F401
+
+__all__ = sorted([
+    'array', 'asarray', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'broadcast_arrays', 'broadcast_to', 'column_stack',
+    'concat', 'concatenate', 'copy', 'dot', 'dstack', 'expand_dims', 'getitem', 'hstack', 'inner', 'matmul',
+    'matrix_transpose', 'moveaxis', 'ndim', 'outer', 'pad', 'permute_dims', 'ravel', 'reshape', 'rollaxis', 'shape',
+    'size', 'squeeze', 'stack', 'swapaxes', 'tensordot', 'transpose', 'vdot', 'vstack',
+] + list(_joining_all) + list(_creation_all))
 
 
-def size(a, axis=None) -> int:
-    s = shape_of(a)
-    return math.prod(s) if axis is None else s[axis]
+def _flatten(self, order="C"):
+    """ndarray.flatten: always a new value (ravel may hand back the array itself)."""
+    r = ravel(self, order=order)
+    return _fresh(r) if r is self else r
 
 
-def zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
-    """Plain zeros (constants carry no derivative)."""
-    return _np.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+def _astype_method(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    """ndarray.astype: with copy=True (the default) always a new value, as NumPy gives a new array."""
+    out = astype(self, dtype)
+    return _fresh(out) if out is self and copy else out
 
 
-def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
-    return _np.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+def _repeat_method(self, repeats, axis=None):
+    from ._joining import repeat
+
+    return repeat(self, repeats, axis)
 
 
-def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
-    if isinstance(fill_value, Tracer):
-        return ew.add(_np.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a)), fill_value)
-    return _np.full(shape_of(a) if shape is None else shape, fill_value, dtype or dtype_of(a))
-
-
-def empty_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
-    return _np.empty(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
-
-
-__all__ = [
-    'array', 'asarray', 'atleast_1d', 'broadcast_to', 'concatenate', 'dot', 'empty_like', 'expand_dims', 'full_like',
-    'getitem', 'hstack', 'inner', 'matmul', 'moveaxis', 'ndim', 'ones_like', 'outer', 'ravel', 'reshape', 'shape',
-    'size', 'squeeze', 'stack', 'swapaxes', 'tensordot', 'transpose', 'vdot', 'vstack', 'zeros_like',
-]
-METHODS: dict = {}
+METHODS: dict = {"copy": copy, "flatten": _flatten, "astype": _astype_method, "repeat": _repeat_method}

@@ -133,9 +133,9 @@ for _alias, _target in _ALIASES.items():
 
 
 def positive(x, /, out=None, **kwargs):
-    """Differentiable numpy.positive (+x)."""
+    """Differentiable numpy.positive (+x): a new array, like NumPy's, so in-place updates of it leave x alone."""
     _check_kwargs("positive", out, **kwargs)
-    return x if isinstance(x, Tracer) else _np.positive(x)
+    return ew.convert(x, dtype=x.dtype) if isinstance(x, Tracer) else _np.positive(x)
 
 
 def sign(x, /, out=None, *, where=True, dtype=None, **kwargs):

@@ -87,14 +87,14 @@ def _concat_shape(*xs, axis):
 def _concat_jvp(primals, tangents, out, axis):
     if all(t is None for t in tangents):
         return None
-    ts = [np.zeros(shape_of(p), dtype_of(out)) if t is None else t for p, t in zip(primals, tangents)]
+    ts = [np.zeros(shape_of(p), dtype_of(out)) if t is None else t for p, t in zip(primals, tangents, strict=False)]
     return concatenate(*ts, axis=axis)
 
 
 def _concat_vjp(ct, out, primals, needs, axis):
     gs, start = [], 0
     nd = len(shape_of(out))
-    for p, need in zip(primals, needs):
+    for p, need in zip(primals, needs, strict=False):
         n = shape_of(p)[axis]
         if need:
             idx = (slice(None),) * axis + (slice(start, start + n),) + (slice(None),) * (nd - axis - 1)
@@ -161,7 +161,8 @@ def _add_at_call(x, v, idx):
 add_at = Primitive(
     "add_at", _add_at_call,
     shape=lambda x, v, idx: (shape_of(x), result_dtype(x, v)), linear=True,
-    jvps=[lambda t, out, x, v, idx: t, lambda t, out, x, v, idx: add_at(np.zeros(shape_of(x), dtype_of(t)), t, idx=idx)],
+    jvps=[lambda t, out, x, v, idx: t,
+          lambda t, out, x, v, idx: add_at(np.zeros(shape_of(x), dtype_of(t)), t, idx=idx)],
     vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
     doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
 )
