@@ -130,3 +130,23 @@ def test_vectorized_jacobians_equal_explicit_ones():
     want = (1 - t**2)[:, None] * A * x.sum() + t[:, None]
     np.testing.assert_allclose(pb.jacrev(g)(x), want, rtol=1e-12)
     np.testing.assert_allclose(pb.jacfwd(g)(x), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("idx", [
+    (slice(1, 3),), (np.array([2, 0, 2]),), (Ellipsis, 1), (np.array([0, 1]), slice(None), np.array([1, 2])),
+    (slice(None), np.array([[0], [1]]), np.array([1, 2])), (None, 1),
+], ids=["slice", "repeated-ints", "ellipsis", "split-advanced", "adjacent-advanced", "newaxis"])
+def test_vmap_of_indexing_and_updates_equals_a_loop(idx):
+    xs = RNG.standard_normal((2, 3, 4, 5))
+
+    def f(x):
+        y = x[idx]
+        z = pnp.at(pnp.zeros_like(x))[idx].add(y * 2.0)
+        return pnp.sum(z**2) + pnp.sum(y), pnp.at(x)[idx].set(1.0)
+
+    got = pb.vmap(f)(xs)
+    for g, w in zip(got, zip(*[f(x) for x in xs])):
+        np.testing.assert_allclose(g, np.stack(w), rtol=1e-12)
+    g = pb.grad(lambda x: f(x)[0])
+    np.testing.assert_allclose(pb.vmap(g)(xs), np.stack([g(x) for x in xs]), rtol=1e-12)
+    np.testing.assert_allclose(pb.jacrev(lambda x: f(x)[1])(xs[0]), pb.jacfwd(lambda x: f(x)[1])(xs[0]))

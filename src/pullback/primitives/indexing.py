@@ -21,7 +21,7 @@ import numpy as np
 from ..core.primitive import Primitive
 from . import elementwise as ew
 from ._util import dtype_of, shape_of
-from .shape import _is_basic, add_at, getitem
+from .shape import _index_update_batch, _is_basic, add_at, getitem
 
 
 def _is_boolean_only(idx) -> bool:
@@ -145,3 +145,7 @@ def _scatter_extremum(name: str, ufunc: np.ufunc) -> Primitive:
 
 scatter_min = _scatter_extremum("scatter_min", np.minimum)
 scatter_max = _scatter_extremum("scatter_max", np.maximum)
+
+# vmap: the same re-aiming of the index as add_at's (primitives/shape.py)
+for _prim in (scatter, scatter_min, scatter_max):
+    _prim.batch = _index_update_batch(_prim)

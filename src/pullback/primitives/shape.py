@@ -169,3 +169,77 @@ add_at = Primitive(
 
 
 from . import elementwise as _ew  # noqa: E402  (elementwise imports this module too)
+
+
+# ----------------------------------------------------------------------------- vmap
+# Batched values carry the batch axis first (core/batching.py); each rule re-aims the
+# primitive's parameters past it. Indexing falls back to a loop when NumPy would move the
+# batch axis (advanced indices separated by a slice, Ellipsis or newaxis).
+
+
+def _is_advanced(item) -> bool:
+    return isinstance(item, (list, np.ndarray)) and not (isinstance(item, np.ndarray) and item.ndim == 0)
+
+
+def batched_index(idx):
+    """idx for a value with a leading batch axis, or None when the batch axis would not stay first."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    adv = [k for k, item in enumerate(items) if _is_advanced(item)]
+    if adv and adv != list(range(adv[0], adv[-1] + 1)):
+        return None
+    return (slice(None),) + items
+
+
+def _indexed_rank(x_shape: tuple, idx) -> int:
+    probe = np.lib.stride_tricks.as_strided(np.zeros(()), x_shape, (0,) * len(x_shape))
+    return probe[idx].ndim
+
+
+def _getitem_batch(vals, batched, idx):
+    bidx = batched_index(idx)
+    if bidx is None:
+        return loop_rule(getitem)(vals, batched, idx=idx)
+    return getitem(vals[0], idx=bidx)
+
+
+def _index_update_batch(prim):
+    """add_at / scatter: the target gets the batch axis, the index skips it, the update is aligned."""
+
+    def rule(vals, batched, idx):
+        bidx = batched_index(idx)
+        if bidx is None:
+            return loop_rule(prim)(vals, batched, idx=idx)
+        size = batch_size_of(vals, batched)
+        x = materialize(vals[0], batched[0], size)
+        rank = _indexed_rank(shape_of(x)[1:], idx)
+        return prim.bind(x, expand_batched(vals[1], batched[1], rank), idx=bidx)
+
+    return rule
+
+
+def _broadcast_to_batch(vals, batched, shape):
+    (x,) = vals
+    x = expand_batched(x, True, len(shape))
+    return broadcast_to(x, shape=(shape_of(x)[0],) + tuple(shape))
+
+
+def _sum_to_batch(vals, batched, shape):
+    (x,) = vals
+    s = shape_of(x)
+    target = (s[0],) + (1,) * (len(s) - 1 - len(shape)) + tuple(shape)
+    return reshape(sum_to(x, shape=target), shape=(s[0],) + tuple(shape))
+
+
+def _concatenate_batch(vals, batched, axis):
+    return concatenate(*all_batched(vals, batched), axis=axis + 1)
+
+
+reshape.batch = lambda vals, batched, shape: reshape(vals[0], shape=(shape_of(vals[0])[0],) + tuple(shape))
+transpose.batch = lambda vals, batched, axes: transpose(vals[0], axes=(0,) + tuple(a + 1 for a in axes))
+broadcast_to.batch = _broadcast_to_batch
+sum_to.batch = _sum_to_batch
+concatenate.batch = _concatenate_batch
+getitem.batch = _getitem_batch
+add_at.batch = _index_update_batch(add_at)
+
+from ..core.batching import all_batched, batch_size_of, expand_batched, loop_rule, materialize  # noqa: E402
