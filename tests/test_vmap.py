@@ -3,11 +3,11 @@ other transformations in any order; in_axes / out_axes / axis_size; clear errors
 
 import numpy as np
 import pytest
-from test_numpy_layer import CASES
 
 import pullback as pb
 import pullback.numpy as pnp
 from pullback.vmap import BatchAxisError
+from test_numpy_layer import CASES
 
 B = 3
 

@@ -17,17 +17,18 @@ from .api import (
     value_and_grad,
     vjp,
 )
-from .custom import Function, FunctionCtx, custom_jvp, custom_vjp
-from .errors import PullbackError
 from .checkpoint import checkpoint, checkpoint_scan
 from .control import cond, fori_loop, scan, while_loop
+from .custom import Function, FunctionCtx, custom_jvp, custom_vjp
+from .errors import PullbackError
 from .jit import jit, make_graph
 from .vmap import vmap
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "checkpoint", "checkpoint_scan", "cond", "fori_loop", "scan", "while_loop", "FunctionCtx", "PullbackError", "custom_jvp", "custom_vjp", "ggnvp", "grad", "hessian", "jit", "make_graph",
-    "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "jvp_by_vjp", "linear_transpose", "linearize",
-    "numpy", "stop_gradient", "testing", "tree_util", "value_and_grad", "vjp", "vmap",
+    "Function", "FunctionCtx", "PullbackError", "checkpoint", "checkpoint_scan", "cond", "custom_jvp",
+    "custom_vjp", "fori_loop", "ggnvp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
+    "jvp_by_vjp", "linear_transpose", "linearize", "make_graph", "numpy", "scan", "stop_gradient", "testing",
+    "tree_util", "value_and_grad", "vjp", "vmap", "while_loop",
 ]

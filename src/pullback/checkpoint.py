@@ -25,7 +25,7 @@ import numpy as np
 from .control import scan
 from .core.ad import ReverseTrace, vjp_flat
 from .core.ir import Const, Eqn, Graph, ShapeDtype, Var, eval_graph
-from .core.trace import Trace, Tracer, find_top_trace, new_trace
+from .core.trace import Trace, Tracer, new_trace
 from .core.tree import tree_flatten, tree_unflatten
 from .primitives._util import dtype_of, shape_of
 

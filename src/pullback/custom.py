@@ -13,7 +13,8 @@ that (and for higher-order derivatives) to work.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

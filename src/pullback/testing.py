@@ -8,7 +8,7 @@ and, for order > 1, the same checks on the derivative functions themselves.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -14,7 +14,8 @@ how every mode nests to any order, at O(1) × the cost of the pass it differenti
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -14,7 +14,8 @@ Rule builders for the common families live here; primitives attach them with
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -20,7 +20,8 @@ not differentiable (an index, a condition).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .trace import Tracer
 

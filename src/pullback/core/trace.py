@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 

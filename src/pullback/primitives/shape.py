@@ -170,7 +170,6 @@ add_at = Primitive(
 
 from . import elementwise as _ew  # noqa: E402  (elementwise imports this module too)
 
-
 # ----------------------------------------------------------------------------- vmap
 # Batched values carry the batch axis first (core/batching.py); each rule re-aims the
 # primitive's parameters past it. Indexing falls back to a loop when NumPy would move the
