@@ -2,7 +2,8 @@
 
 Peak memory is tracemalloc's peak of Python-visible allocations (NumPy's array buffers
 included) during one call, after a warm-up call. The trajectory is W2's
-x_{i+1} = tanh(W x_i + θ) for n steps with loss ½‖x_n‖² + Σ_i ½‖x_i‖²/n; its gradient with
+x_{i+1} = tanh(W x_i + θ) for n steps with loss ½‖x_n‖² + Σ_i ½‖x_i‖²/n (the sum carried along
+the loop); its gradient with
 respect to θ is taken by plain reverse mode over pb.scan (stores every step's
 intermediates: O(n)) and by pb.checkpoint_scan (stores √n segment boundaries and one
 segment's intermediates at a time: O(√n)).
@@ -37,15 +38,17 @@ def _peak(fn) -> tuple[float, float]:
 
 
 def trajectory_loss(scanner, k: int):
+    """½‖x_n‖² + Σ_i ½‖x_i‖²/n, the running cost carried along (no per-step outputs to store)."""
     import pullback.numpy as pnp
 
     def loss(theta, W, x0, n):
-        def step(x, _):
+        def step(carry, _):
+            x, cost = carry
             x = pnp.tanh(W @ x + theta)
-            return x, 0.5 * pnp.sum(x * x)
+            return (x, cost + 0.5 * pnp.sum(x * x) / n), None
 
-        xn, costs = scanner(step, x0, None, length=n)
-        return 0.5 * pnp.sum(xn * xn) + pnp.sum(costs) / n
+        (xn, cost), _ = scanner(step, (x0, 0.0), None, length=n)
+        return 0.5 * pnp.sum(xn * xn) + cost
 
     return loss
 

@@ -206,7 +206,8 @@ class _ScanRule:
             if i % self.seg == 0:
                 boundaries.append(carry)
             out = step(carry, i)
-            carry, ys = out[: self.nc], ys + [out[self.nc:]]
+            carry = out[: self.nc]
+            ys.append(out[self.nc:])
         stacked = [pnp.stack([y[j] for y in ys]) for j in range(len(ys[0]))]
 
         def bwd(cts, needs):
