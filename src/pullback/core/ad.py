@@ -176,6 +176,7 @@ class ReverseTrace(Trace):
         return primals, slots
 
     def process_primitive(self, prim, args, params):
+        # _split, inlined: this is the hottest path of eager reverse mode (W3)
         primals, slots = [], []
         for a in args:
             if type(a) is ReverseTracer and a._trace is self:
