@@ -53,3 +53,23 @@ def _fail(rec: Recorder, fw: str, case: str) -> str:
 def skipped_note(peers, names=("autograd", "torch", "jax")) -> str:
     lines = [f"- {n}: skipped, {peers.notes[n]}" for n in names if n in peers.notes]
     return "\n".join(lines)
+
+
+def derivative_report(res, rec: Recorder, peers, case: str, how: str, eager_goal: float, jit_goal: float) -> None:
+    """Markdown and targets of a workload that times one derivative `case` against f (W4, W5):
+    derivative ÷ f (pullback), ÷ NumPy f (DESIGN eager target), pullback.jit ÷ NumPy f (DESIGN jit target)."""
+    from .common import target
+
+    r_pb = ratio(rec.get("pullback", case), rec.get("pullback", "f"))
+    r_np = ratio(rec.get("pullback", case), rec.get("numpy", "f"))
+    res.markdown = "\n\n".join(filter(None, [
+        framework_table(rec, "f", [(case, case)]),
+        f"pullback {case} ÷ f = **{fmt_ratio(r_pb)}** (÷ NumPy f: {fmt_ratio(r_np)}). {how}",
+        skipped_note(peers)]))
+    res.targets = [
+        target(res.key, f"{case} ÷ f (pullback)", f"≤ {eager_goal}", r_pb, lambda r: r <= eager_goal),
+        target(res.key, f"{case} ÷ NumPy f (DESIGN eager target)", f"≤ {eager_goal}", r_np,
+               lambda r: r <= eager_goal),
+        target(res.key, f"pullback.jit {case} ÷ NumPy f (DESIGN jit target)", f"≤ {jit_goal}",
+               ratio(rec.get("pullback.jit", case), rec.get("numpy", "f")), lambda r: r <= jit_goal),
+    ]

@@ -18,13 +18,10 @@ from .common import (
     Recorder,
     WorkloadResult,
     attempt,
-    fmt_ratio,
     jax_block,
-    ratio,
     rng,
-    target,
 )
-from .tables import framework_table, skipped_note
+from .tables import derivative_report
 
 KEY, TITLE = "W4", "Hessian-vector product (extended Rosenbrock)"
 
@@ -123,17 +120,9 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
             "hvp": jax_block(jax, lambda: jit_hvp(jx, jv)),
         })
 
-    r_pb = ratio(rec.get("pullback", "hvp"), rec.get("pullback", "f"))
-    r_np = ratio(rec.get("pullback", "hvp"), rec.get("numpy", "f"))
-    res.markdown = "\n\n".join(filter(None, [
-        framework_table(rec, "f", [("hvp", "hvp")]),
-        f"pullback hvp ÷ f = **{fmt_ratio(r_pb)}** (÷ NumPy f: {fmt_ratio(r_np)}). autograd uses "
-        "hessian_vector_product (reverse-over-reverse); torch and JAX jvp of grad (forward-over-reverse).",
-        skipped_note(peers)]))
-    res.targets = [target(KEY, "hvp ÷ f (pullback)", "≤ 5", r_pb, lambda r: r <= 5),
-                   target(KEY, "hvp ÷ NumPy f (DESIGN eager target)", "≤ 5", r_np, lambda r: r <= 5),
-                   target(KEY, "pullback.jit hvp ÷ NumPy f (DESIGN jit target)", "≤ 2.1",
-                          ratio(rec.get("pullback.jit", "hvp"), rec.get("numpy", "f")), lambda r: r <= 2.1)]
+    how = ("autograd uses hessian_vector_product (reverse-over-reverse); torch and JAX jvp of grad "
+           "(forward-over-reverse).")
+    derivative_report(res, rec, peers, "hvp", how, eager_goal=5, jit_goal=2.1)
     res.data = {"times": rec.raw(), "plot_series": _series(rec, "hvp")}
     res.seconds = time.perf_counter() - t_start
     return res

@@ -18,13 +18,10 @@ from .common import (
     Recorder,
     WorkloadResult,
     attempt,
-    fmt_ratio,
     jax_block,
-    ratio,
     rng,
-    target,
 )
-from .tables import framework_table, skipped_note
+from .tables import derivative_report
 
 KEY, TITLE = "W5", "JVP of the MLP loss"
 
@@ -105,17 +102,8 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
             "jvp": jax_block(jax, lambda: jit_jvp(jp, jd, jX, jY)),
         })
 
-    r_pb = ratio(rec.get("pullback", "jvp"), rec.get("pullback", "f"))
-    r_np = ratio(rec.get("pullback", "jvp"), rec.get("numpy", "f"))
-    res.markdown = "\n\n".join(filter(None, [
-        framework_table(rec, "f", [("jvp", "jvp")]),
-        f"pullback jvp ÷ f = **{fmt_ratio(r_pb)}** (÷ NumPy f: {fmt_ratio(r_np)}). autograd: make_jvp "
-        "(forward mode); torch: torch.func.jvp (forward-mode AD); JAX: jax.jvp.",
-        skipped_note(peers)]))
-    res.targets = [target(KEY, "jvp ÷ f (pullback)", "≤ 2.5", r_pb, lambda r: r <= 2.5),
-                   target(KEY, "jvp ÷ NumPy f (DESIGN eager target)", "≤ 2.5", r_np, lambda r: r <= 2.5),
-                   target(KEY, "pullback.jit jvp ÷ NumPy f (DESIGN jit target)", "≤ 2.0",
-                          ratio(rec.get("pullback.jit", "jvp"), rec.get("numpy", "f")), lambda r: r <= 2.0)]
+    how = "autograd: make_jvp (forward mode); torch: torch.func.jvp (forward-mode AD); JAX: jax.jvp."
+    derivative_report(res, rec, peers, "jvp", how, eager_goal=2.5, jit_goal=2.0)
     res.data = {"times": rec.raw(),
                 "plot_series": {fw: (rec.get(fw, "f"), rec.get(fw, "jvp"))
                                 for fw in ("pullback", "pullback.jit", "autograd", "torch", "jax", "jax.jit")
