@@ -520,22 +520,22 @@ def test_value_of_an_outer_transformation_into_an_inner_array_is_fine():
 
 def test_plain_numpy_array_cannot_hold_a_traced_value():
     def elementwise(x):
-        out = pnp.zeros(3)
+        out = np.zeros(3)  # NumPy's own zeros: a plain array (pnp.zeros would accept x)
         out[0] = x[1]  # NumPy's float(x) fails; NumPy reports it as a ValueError
         return pnp.sum(out)
 
     def sliced(x):
-        out = pnp.zeros(3)
+        out = np.zeros(3)  # NumPy's own zeros: a plain array (pnp.zeros would accept x)
         out[:2] = x[:2]
         return pnp.sum(out)
 
     def augmented(x):
-        out = pnp.zeros(3)
+        out = np.zeros(3)  # NumPy's own zeros: a plain array (pnp.zeros would accept x)
         out += x
         return pnp.sum(out)
 
     def copied(x):
-        out = pnp.zeros(3)
+        out = np.zeros(3)  # NumPy's own zeros: a plain array (pnp.zeros would accept x)
         pnp.copyto(out, x)
         return pnp.sum(out)
 

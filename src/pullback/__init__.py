@@ -19,6 +19,7 @@ from .api import (
 )
 from .checkpoint import checkpoint, checkpoint_scan
 from .control import cond, fori_loop, scan, while_loop
+from .core.trace import is_traced
 from .custom import Function, FunctionCtx, custom_jvp, custom_vjp
 from .errors import PullbackError
 from .jit import jit, make_graph
@@ -28,7 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Function", "FunctionCtx", "PullbackError", "checkpoint", "checkpoint_scan", "cond", "custom_jvp",
-    "custom_vjp", "fori_loop", "ggnvp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
-    "jvp_by_vjp", "linear_transpose", "linearize", "make_graph", "numpy", "scan", "stop_gradient", "testing",
-    "tree_util", "value_and_grad", "vjp", "vmap", "while_loop",
+    "custom_vjp", "fori_loop", "ggnvp", "grad", "hessian", "hvp", "is_traced", "jacfwd", "jacobian", "jacrev",
+    "jit", "jvp", "jvp_by_vjp", "linear_transpose", "linearize", "make_graph", "numpy", "scan", "stop_gradient",
+    "testing", "tree_util", "value_and_grad", "vjp", "vmap", "while_loop",
 ]

@@ -13,6 +13,7 @@ from .core.trace import Tracer
 from .core.tree import tree_flatten, tree_map, tree_unflatten
 from .errors import (
     ArgnumsError,
+    ArgumentError,
     CotangentError,
     HasAuxError,
     NonDifferentiableInputError,
@@ -469,6 +470,16 @@ def hessian(fun: Callable, argnums=0) -> Callable:
 def hvp(fun: Callable, primals: Sequence, tangents: Sequence, mode: str = "fwd"):
     """(∇fun(primals), ∇²fun · tangents). mode="fwd": jvp of grad (forward-over-reverse);
     mode="rev": vjp of grad (reverse-over-reverse, using the symmetry of the Hessian)."""
+    for what, v in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(v, (tuple, list)):
+            raise ArgumentError(
+                f"hvp(fun, primals, tangents): {what} must be a tuple (or list) with one entry per argument of "
+                f"fun, but got a {type(v).__name__}. Write hvp(f, (x,), (v,)) for a function of one argument."
+            )
+    if len(primals) != len(tangents):
+        raise ArgumentError(
+            f"hvp got {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal."
+        )
     argnums = tuple(range(len(primals)))
     g = grad(fun, argnums=argnums)
     if mode == "fwd":

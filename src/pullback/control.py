@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from .core.batching import BatchTracer
 from .core.staging import ConcretizationError, StagingTracer
 from .core.trace import Tracer
 from .core.tree import tree_flatten, tree_unflatten
-from .errors import PytreeError
+from .errors import ArgumentError, PytreeError
 from .primitives import elementwise as ew
 
 
@@ -30,14 +31,24 @@ def _is_staged(x: Any) -> bool:
     return False
 
 
+def _has_no_single_value(x: Any) -> bool:
+    """True when x is staged (jit) or batched (vmap): no one concrete value decides a branch."""
+    while isinstance(x, Tracer):
+        if isinstance(x, (StagingTracer, BatchTracer)):
+            return True
+        x = x.aval
+    return False
+
+
 def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> Any:
     """true_fun(*operands) if pred else false_fun(*operands).
 
     With a concrete predicate only the chosen branch runs. Under jit, where the predicate
-    is staged, both branches run and the result is selected elementwise (both must return
-    the same structure, shapes and dtypes).
+    is staged, and under vmap, where it may differ per example, both branches run and the
+    result is selected (per example under vmap, as JAX does); both must then return the
+    same structure, shapes and dtypes.
     """
-    if not _is_staged(pred):
+    if not _has_no_single_value(pred):
         return true_fun(*operands) if bool(pred.concrete() if isinstance(pred, Tracer) else pred) else false_fun(
             *operands
         )
@@ -103,7 +114,14 @@ def scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int 
     carry, ys = init, [None] * length
     for i in order:
         x = tree_unflatten(x_tree, [leaf[i] for leaf in x_leaves]) if x_leaves else None
-        carry, y = f(carry, x)
+        res = f(carry, x)
+        if not (isinstance(res, (tuple, list)) and len(res) == 2):
+            raise ArgumentError(
+                f"scan: the body f(carry, x) must return a pair (new_carry, y), but it returned "
+                f"{type(res).__name__}{f' of length {len(res)}' if isinstance(res, (tuple, list)) else ''}. "
+                "Return `carry, None` when there is no per-step output."
+            )
+        carry, y = res
         ys[i] = y
     if length == 0 or ys[0] is None:
         return carry, None

@@ -69,7 +69,8 @@ class _Call:
         if self.out_tree is not None and tree != self.out_tree:
             raise CustomRuleError(f"custom rule output structure {tree} differs from the function's {self.out_tree}")
         self.out_tree = tree
-        return leaves
+        # Python numbers become 0-d arrays: every trace reads .shape and .dtype off its outputs
+        return [x if isinstance(x, (Tracer, np.ndarray, np.generic)) else np.asarray(x) for x in leaves]
 
     def input_cts(self, per_arg: list, who: str, reduce_broadcast: bool = False) -> list:
         """Per-argument cotangents (None allowed) → flat leaf cotangents (None for zero).

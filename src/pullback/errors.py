@@ -45,3 +45,8 @@ class PytreeError(PullbackError, TypeError):
 
 class CustomRuleError(PullbackError, TypeError):
     """A custom_vjp / custom_jvp / Function rule returned something malformed."""
+
+
+class ArgumentError(PullbackError, TypeError):
+    """A transformation got arguments, or a function it runs returned values, of the wrong kind
+    (bare arrays where a tuple of arguments is expected, a scan body that returns no pair ...)."""

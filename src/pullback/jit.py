@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,8 @@ import numpy as np
 
 from .core.codegen import compile_graph, sanitize
 from .core.ir import Const, Graph, eval_graph
-from .core.staging import abstractify, trace_flat
+from .core.passes import FOLD_LIMIT
+from .core.staging import ConcretizationError, abstractify, trace_flat
 from .core.trace import Tracer
 from .core.tree import TreeDef, tree_flatten, tree_unflatten
 from .errors import ArgnumsError, PullbackError
@@ -59,6 +62,96 @@ def _is_array_like(x: Any) -> bool:
     return isinstance(x, (np.ndarray, np.generic, Tracer, bool, int, float, complex))
 
 
+def _is_integral(x: Any) -> bool:
+    """An integer or boolean array argument (an index array or mask). Scalars stay traced: a scalar
+    that must be concrete is better marked static, and the error says so."""
+    return isinstance(x, np.ndarray) and x.ndim > 0 and x.dtype.kind in "iub"
+
+
+class _ByValue:
+    """A hashable stand-in for an array that keys the trace cache by its contents (and dtype, shape)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, a: np.ndarray):
+        self.key = (a.shape, a.dtype.str, a.tobytes())
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByValue) and self.key == other.key
+
+
+def _static_key(v: Any) -> Any:
+    return _ByValue(v) if isinstance(v, np.ndarray) else v
+
+
+class _Captured:
+    """An array a staged function reads from a closure cell or a global: it keys the trace cache by
+    identity (rebinding the name retraces), and by contents when it is an integer/boolean array or small
+    enough to be folded into the graph (an in-place change retraces too)."""
+
+    __slots__ = ("name", "value", "contents")
+
+    def __init__(self, name: str, value: np.ndarray):
+        self.name, self.value = name, value
+        small = value.dtype.kind in "iub" or value.size <= FOLD_LIMIT
+        self.contents = value.tobytes() if small and value.dtype.kind != "O" else None
+
+    def __hash__(self) -> int:
+        return hash((self.name, id(self.value)))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, _Captured) and self.name == other.name and self.value is other.value
+                and self.contents == other.contents)
+
+
+_LIBRARIES = ("numpy", "pullback", "scipy", "builtins", "functools")
+_GLOBAL_NAMES: dict = {}
+
+
+def _code_names(code: types.CodeType) -> tuple:
+    """The global names a code object (and the functions and comprehensions nested in it) may read."""
+    names = _GLOBAL_NAMES.get(code)
+    if names is None:
+        found = list(code.co_names)
+        for c in code.co_consts:
+            if isinstance(c, types.CodeType):
+                found += _code_names(c)
+        names = _GLOBAL_NAMES[code] = tuple(dict.fromkeys(found))
+    return names
+
+
+def captured_arrays(fun: Any, depth: int = 3, seen: set | None = None) -> tuple:
+    """The NumPy arrays fun reads from its closure and its module's globals (and, a few levels deep,
+    those of the user functions it calls), as cache-key entries."""
+    seen = set() if seen is None else seen
+    if isinstance(fun, functools.partial):
+        fun = fun.func
+    fun = getattr(fun, "__wrapped__", fun)
+    if not isinstance(fun, types.FunctionType) or id(fun) in seen:
+        return ()
+    seen.add(id(fun))
+    code = fun.__code__
+    found: list = []
+    pairs = []
+    if fun.__closure__:
+        for name, cell in zip(code.co_freevars, fun.__closure__):
+            try:
+                pairs.append((name, cell.cell_contents))
+            except ValueError:  # an empty cell (the variable is not assigned yet)
+                continue
+    g = fun.__globals__
+    pairs += [(name, g[name]) for name in _code_names(code) if name in g]
+    for name, v in pairs:
+        if isinstance(v, np.ndarray):
+            found.append(_Captured(name, v))
+        elif depth > 0 and isinstance(v, types.FunctionType) and not str(v.__module__).startswith(_LIBRARIES):
+            found += captured_arrays(v, depth - 1, seen)
+    return tuple(found)
+
+
 class _Staged:
     """fun split into static and dynamic arguments, with the pytree plumbing for tracing.
 
@@ -85,8 +178,19 @@ class _Staged:
         self.static_leaves = tuple(x for x, m in zip(self.all_leaves, self.mask) if not m)
         self.out_tree = None
 
+    def has_integral_leaves(self) -> bool:
+        return any(m and _is_integral(x) for x, m in zip(self.all_leaves, self.mask))
+
+    def by_value(self) -> None:
+        """Integer and boolean arguments become static, keyed by their contents: the function may index
+        with them or steer control flow by them, and sees their values (one trace per distinct value)."""
+        self.mask = tuple(m and not _is_integral(x) for x, m in zip(self.all_leaves, self.mask))
+        self.leaves = [x for x, m in zip(self.all_leaves, self.mask) if m]
+        self.static_leaves = tuple(x for x, m in zip(self.all_leaves, self.mask) if not m)
+
     def key(self) -> tuple:
-        for where, vals in (("static argument", self.static_vals), ("non-array argument", self.static_leaves)):
+        static_leaves = tuple(map(_static_key, self.static_leaves))
+        for where, vals in (("static argument", self.static_vals), ("non-array argument", static_leaves)):
             try:
                 hash(vals)
             except TypeError as err:
@@ -99,7 +203,7 @@ class _Staged:
                     "dynamic (an array) by leaving it out of static_argnums."
                 ) from err
         avals = tuple(map(abstractify, self.leaves))
-        return (self.in_tree, self.mask, avals, self.kw_names, self.static, self.static_vals, self.static_leaves)
+        return (self.in_tree, self.mask, avals, self.kw_names, self.static, self.static_vals, static_leaves)
 
     def merge(self, flat: list) -> list:
         """All leaves: the traced ones from `flat`, the others as they were given."""
@@ -173,17 +277,43 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     run its generated NumPy code. Called with traced values (grad(jit(f)), jit inside jit), the
     graph is evaluated primitive by primitive, so every transformation sees through it.
 
+    Arrays fun reads from its closure or module globals key the cache too (by identity, and by
+    contents when they are integer/boolean or small), so rebinding or changing one re-traces instead
+    of using a stale copy. Integer and boolean array arguments are traced as values; if fun needs them
+    concrete (an index array, a loop bound), they are made static and the cache is keyed by their
+    contents (one trace per distinct value).
+
     The returned function has `.cache` (one entry per trace), `.graph(*args)` and `.source(*args)`.
     """
     static = _static_tuple(static_argnums)
     cache: dict = {}
+    by_value: set = set()  # keys whose integer/boolean arguments had to be concrete: traced per value
+    warned: list = []
 
     def lookup(args, kwargs):
         st = _Staged(fun, static, args, kwargs)
-        key = st.key()
+        captured = captured_arrays(fun)
+        key = st.key() + (captured,)
+        if key in by_value:
+            st.by_value()
+            key = st.key() + (captured, "by value")
         entry = cache.get(key)
         if entry is None:
-            graph = st.trace().simplify()
+            if captured and not warned and any(k[:-1] == key[:-1] for k in cache):
+                warned.append(True)
+                warnings.warn(
+                    f"pullback.jit re-traces {getattr(fun, '__name__', 'a function')}: an array it reads from "
+                    f"a closure or global ({', '.join(c.name for c in captured)}) was rebound or changed since "
+                    "the last trace. Pass it as an argument to avoid re-tracing.", stacklevel=3)
+            try:
+                graph = st.trace().simplify()
+            except ConcretizationError:
+                if "by value" in key or not st.has_integral_leaves():
+                    raise
+                by_value.add(key)  # an integer argument was used as an index or in control flow
+                st.by_value()
+                key = st.key() + (captured, "by value")
+                graph = st.trace().simplify()
             inputs = set(graph.in_vars)
             fresh = tuple(isinstance(o, Const) or o in inputs for o in graph.outs)  # outputs to copy
             name = getattr(fun, "__name__", "")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EscapedTracerError, TracerConversionError, UnsupportedFunctionError
+from ..errors import EscapedTracerError, PullbackError, TracerConversionError, UnsupportedFunctionError
 
 _STACK: contextvars.ContextVar[tuple] = contextvars.ContextVar("pullback_trace_stack", default=())
 _IDS = itertools.count()
@@ -159,19 +159,26 @@ class Tracer:
     def __array__(self, dtype=None, copy=None):
         raise TracerConversionError(
             f"a traced value {self!r} was converted to a plain numpy.ndarray "
-            "(np.asarray, np.array or a NumPy function without a pullback version); "
-            "the derivative would be lost. Use pullback.numpy (import pullback.numpy as np) "
-            "for this operation, or wrap the value in pullback.stop_gradient(x) to treat it as a constant."
+            "(np.asarray, np.array or a NumPy function without a pullback version; where pullback.numpy "
+            "has none, its name is NumPy's own function); the derivative would be lost. Use a differentiable "
+            "pullback.numpy operation (import pullback.numpy as np) instead, or wrap the value in "
+            "pullback.stop_gradient(x) to treat it as a constant."
         )
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         handler = UFUNC_HANDLERS.get(ufunc)
         if handler is None:
-            raise UnsupportedFunctionError(
-                f"numpy.{ufunc.__name__} was applied to a traced value, and pullback has no "
-                f"derivative for it. Use a function from pullback.numpy instead."
-            )
-        if kwargs.get("out") is not None:
+            raise UnsupportedFunctionError(_unsupported_ufunc_message(ufunc))
+        out = kwargs.get("out")
+        if out is not None:
+            target = out[0] if isinstance(out, tuple) and len(out) == 1 else out
+            if method == "__call__" and inputs and target is inputs[0] and not isinstance(target, Tracer):
+                raise UnsupportedFunctionError(
+                    f"an augmented assignment such as `y += x` (numpy.{ufunc.__name__}(y, x, out=y)) updates a "
+                    "plain NumPy array y in place with a traced value x, and a plain array cannot hold one. "
+                    "Write `y = y + x` instead, or create y with pullback.numpy (pnp.zeros, pnp.ones ...) "
+                    "inside the transformation: those arrays accept traced values in place."
+                )
             raise UnsupportedFunctionError(
                 f"numpy.{ufunc.__name__}(..., out=...) on a traced value: in-place output "
                 "arrays cannot be traced. Drop out= and use the returned value."
@@ -185,7 +192,8 @@ class Tracer:
             name = getattr(func, "__module__", "numpy") + "." + getattr(func, "__name__", str(func))
             raise UnsupportedFunctionError(
                 f"{name} was applied to a traced value, and pullback has no differentiable "
-                "version of it yet. Use pullback.numpy's functions (import pullback.numpy as np), "
+                "version of it yet (where pullback.numpy has none, its name is NumPy's own function). "
+                "Express it with other pullback.numpy operations (import pullback.numpy as np), "
                 "or wrap the input in pullback.stop_gradient if no derivative is needed."
             )
         return handler(*args, **kwargs)
@@ -208,7 +216,58 @@ class Tracer:
                     setattr(self, slot, getattr(new, slot))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, level={self._trace.level})"
+        value = _value_text(self)
+        return (f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, level={self._trace.level}"
+                f"{', value=' + value if value is not None else ''})")
+
+    def __format__(self, spec: str) -> str:
+        """format(x, ".3f") on a traced value with a concrete value formats that value (no derivative flows)."""
+        if not spec:
+            return str(self)
+        value = np.asarray(self.concrete())
+        return format(value[()] if value.ndim == 0 else value, spec)
+
+
+def _value_text(x: Tracer) -> str | None:
+    """The concrete value under x for its repr, or None when it has none (staged, batched)."""
+    try:
+        v = x.concrete()
+    except PullbackError:
+        return None
+    return np.array2string(np.asarray(v), separator=", ", threshold=20, edgeitems=3, precision=6)
+
+
+def _unsupported_ufunc_message(ufunc: Any) -> str:
+    """Name a ufunc by the module it comes from (NumPy's, scipy.special's ...) and point to its pullback home."""
+    name = ufunc.__name__
+    if getattr(np, name, None) is ufunc:
+        return (f"numpy.{name} was applied to a traced value, and pullback has no derivative for it. "
+                "Use a function from pullback.numpy instead.")
+    import sys
+
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, name, None) is ufunc:
+        return (f"scipy.special.{name} was applied to a traced value; SciPy's ufunc cannot see through it. "
+                f"Use pullback.scipy.special.{name} (import pullback.scipy.special), its differentiable "
+                "version, or wrap the input in pullback.stop_gradient if no derivative is needed.")
+    return (f"the ufunc {name} was applied to a traced value, and pullback has no derivative for it. "
+            "Write it with pullback.numpy operations, give it rules with pullback.custom_vjp / custom_jvp, "
+            "or wrap the input in pullback.stop_gradient if no derivative is needed.")
+
+
+def is_traced(x: Any) -> bool:
+    """True when x is a value followed by a pullback transformation (grad, jvp, vmap, jit ...).
+
+    Parameters: x, any value. Returns: a bool; plain arrays and numbers give False.
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.is_traced(1.0)
+        False
+        >>> float(pb.grad(lambda x: x * 3.0 if pb.is_traced(x) else 0.0)(2.0))
+        3.0
+    """
+    return isinstance(x, Tracer)
 
 
 def full_lower(x: Any) -> Any:

@@ -1,7 +1,10 @@
-"""Array creation in pullback.numpy (part of the shape family): the *_like constructors, full,
-linspace, logspace, geomspace, and the as*array conversions.
+"""Array creation in pullback.numpy (part of the shape family): zeros, ones, empty, full and the
+*_like constructors, linspace, logspace, geomspace, and the as*array conversions.
 
-Constants carry no derivative, so zeros_like & co. give plain arrays; a traced fill value or
+Constants carry no derivative. Outside any transformation the constructors give plain arrays.
+Inside one (grad, jvp, vmap, jit ...), a floating-point zeros/ones/empty/full array is the constant
+lifted into the innermost transformation, so ``y = np.zeros(n); y[i] = traced`` works as it does
+in NumPy (an in-place update of a traced array is a functional update). A traced fill value or
 traced end points give a traced result, computed with NumPy's own formula step by step.
 """
 
@@ -12,7 +15,10 @@ from typing import Any
 
 import numpy as _np
 
-from ..core.trace import Tracer, full_lower
+from ..core.ad import JVPTrace, JVPTracer, ReverseTrace
+from ..core.batching import BatchTrace, BatchTracer
+from ..core.staging import StagingTrace
+from ..core.trace import _STACK, Tracer, full_lower
 from ..errors import PullbackError
 from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, shape_of
@@ -32,23 +38,80 @@ def _like_shape(a, shape):
     return shape_of(a) if shape is None else shape
 
 
+def lift(value: _np.ndarray) -> Any:
+    """A floating-point constant as a value of the innermost active transformation (carrying a zero
+    derivative), so that traced values can be assigned into it in place; otherwise value itself.
+
+    Integer and boolean arrays (masks, indices) stay plain, and so does everything outside a
+    transformation.
+    """
+    stack = _STACK.get()
+    if not stack or value.dtype.kind not in "fc":
+        return value
+    top = stack[-1]
+    kind = type(top)
+    if kind is ReverseTrace:
+        return top.new(value)
+    if kind is JVPTrace:
+        return JVPTracer(top, value, _np.zeros_like(value))
+    if kind is BatchTrace:
+        return BatchTracer(top, _np.broadcast_to(value, (top.size,) + value.shape), top.size)
+    if kind is StagingTrace:
+        from ..primitives.shape import reshape
+
+        return top.process_primitive(reshape, (value,), {"shape": value.shape})
+    return value  # a transformation of its own kind (checkpoint's recording): the plain constant
+
+
+def zeros(shape, dtype=float, order="C", *, device=None, like=None) -> Any:
+    """numpy.zeros. Inside a transformation a floating-point result accepts traced values assigned
+    in place (``y = zeros(n); y[i] = x``), as NumPy's does for numbers.
+
+    Parameters: shape (int or tuple of ints), dtype (default float64), order ("C" or "F").
+    Returns: an array of zeros (plain outside any transformation).
+
+    Example:
+        >>> import pullback as pb, pullback.numpy as pnp
+        >>> def f(x):
+        ...     y = pnp.zeros(3)
+        ...     y[1] = x * x
+        ...     return pnp.sum(y)
+        >>> float(pb.grad(f)(3.0))
+        6.0
+    """
+    return lift(_np.zeros(shape, dtype=dtype, order=order))
+
+
+def ones(shape, dtype=None, order="C", *, device=None, like=None) -> Any:
+    """numpy.ones; inside a transformation a floating-point result accepts traced values in place (see zeros)."""
+    return lift(_np.ones(shape, dtype=dtype, order=order))
+
+
+def empty(shape, dtype=float, order="C", *, device=None, like=None) -> Any:
+    """numpy.empty; inside a transformation a floating-point result accepts traced values in place (see zeros)."""
+    return lift(_np.empty(shape, dtype=dtype, order=order))
+
+
 def zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
-    """Plain zeros (constants carry no derivative)."""
+    """numpy.zeros_like: constant zeros (no derivative); inside a transformation a floating-point
+    result accepts traced values in place (see zeros)."""
     if not isinstance(a, Tracer):
-        return _np.zeros_like(a, dtype=dtype, order=order, subok=subok, shape=shape)
-    return _np.zeros(_like_shape(a, shape), dtype or dtype_of(a))
+        return lift(_np.zeros_like(a, dtype=dtype, order=order, subok=subok, shape=shape))
+    return lift(_np.zeros(_like_shape(a, shape), dtype or dtype_of(a)))
 
 
 def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
+    """numpy.ones_like (constant); inside a transformation it accepts traced values in place (see zeros)."""
     if not isinstance(a, Tracer):
-        return _np.ones_like(a, dtype=dtype, order=order, subok=subok, shape=shape)
-    return _np.ones(_like_shape(a, shape), dtype or dtype_of(a))
+        return lift(_np.ones_like(a, dtype=dtype, order=order, subok=subok, shape=shape))
+    return lift(_np.ones(_like_shape(a, shape), dtype or dtype_of(a)))
 
 
 def empty_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
+    """numpy.empty_like; inside a transformation it accepts traced values in place (see zeros)."""
     if not isinstance(a, Tracer):
-        return _np.empty_like(a, dtype=dtype, order=order, subok=subok, shape=shape)
-    return _np.empty(_like_shape(a, shape), dtype or dtype_of(a))
+        return lift(_np.empty_like(a, dtype=dtype, order=order, subok=subok, shape=shape))
+    return lift(_np.empty(_like_shape(a, shape), dtype or dtype_of(a)))
 
 
 def _traced_full(shape, fill_value, dtype):
@@ -61,7 +124,7 @@ def full(shape, fill_value, dtype=None, order="C", *, device=None, like=None) ->
     """numpy.full; a traced fill value gives a traced array (differentiable in the fill value)."""
     if traced(fill_value):
         return _traced_full(shape, asarray(fill_value), dtype)
-    return _np.full(shape, fill_value, dtype=dtype, order=order)
+    return lift(_np.full(shape, fill_value, dtype=dtype, order=order))
 
 
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
@@ -69,8 +132,8 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
     if traced(fill_value):
         return _traced_full(_like_shape(a, shape), asarray(fill_value), dtype or dtype_of(a))
     if not isinstance(a, Tracer):
-        return _np.full_like(a, fill_value, dtype=dtype, order=order, subok=subok, shape=shape)
-    return _np.full(_like_shape(a, shape), fill_value, dtype or dtype_of(a))
+        return lift(_np.full_like(a, fill_value, dtype=dtype, order=order, subok=subok, shape=shape))
+    return lift(_np.full(_like_shape(a, shape), fill_value, dtype or dtype_of(a)))
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *, device=None):
@@ -186,6 +249,6 @@ def asarray_chkfinite(a, dtype=None, order=None):
 
 
 __all__ = [
-    'asanyarray', 'asarray_chkfinite', 'ascontiguousarray', 'asfortranarray', 'empty_like', 'full', 'full_like',
-    'geomspace', 'linspace', 'logspace', 'ones_like', 'zeros_like',
+    'asanyarray', 'asarray_chkfinite', 'ascontiguousarray', 'asfortranarray', 'empty', 'empty_like', 'full',
+    'full_like', 'geomspace', 'linspace', 'logspace', 'ones', 'ones_like', 'zeros', 'zeros_like',
 ]

@@ -340,7 +340,24 @@ class _IndexUpdateHelper:
 
 
 def at(x) -> _IndexUpdateHelper:
-    """``at(x)[idx].set(v)`` and friends: x.at for any array, plain NumPy arrays included."""
+    """JAX's ``x.at[idx].set(v)`` for any array: ``at(x)[idx].set(v)``, plain NumPy arrays included.
+
+    A traced array has ``x.at[idx]`` itself; a plain ndarray has no ``.at``, so write
+    ``pnp.at(x)[idx]`` and then ``.set(v)``, ``.add(v)``, ``.subtract``, ``.multiply``, ``.divide``,
+    ``.power``, ``.min``, ``.max``, ``.apply(f)`` or ``.get()``. Each returns a new array (x is left
+    as it was) and is differentiable in x and v; repeated indices accumulate for add/multiply, and
+    for set the last write wins, as in NumPy.
+
+    Parameters: x, an array (plain or traced). Returns: a helper indexed as ``[idx]``.
+
+    Example:
+        >>> import numpy, pullback as pb, pullback.numpy as pnp
+        >>> x = numpy.zeros(3)
+        >>> pnp.at(x)[1].set(5.0)
+        array([0., 5., 0.])
+        >>> float(pb.grad(lambda v: pnp.sum(pnp.at(x)[:2].add(v * v)))(3.0))
+        12.0
+    """
     return _IndexUpdateHelper(x)
 
 
