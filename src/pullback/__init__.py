@@ -18,6 +18,7 @@ from .api import (
     vjp,
 )
 from .checkpoint import checkpoint, checkpoint_scan
+from .config import config
 from .control import cond, fori_loop, scan, while_loop
 from .core.trace import is_traced
 from .custom import Function, FunctionCtx, custom_jvp, custom_vjp
@@ -28,7 +29,7 @@ from .vmap import vmap
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "FunctionCtx", "PullbackError", "checkpoint", "checkpoint_scan", "cond", "custom_jvp",
+    "Function", "FunctionCtx", "PullbackError", "checkpoint", "checkpoint_scan", "cond", "config", "custom_jvp",
     "custom_vjp", "fori_loop", "ggnvp", "grad", "hessian", "hvp", "is_traced", "jacfwd", "jacobian", "jacrev",
     "jit", "jvp", "jvp_by_vjp", "linear_transpose", "linearize", "make_graph", "numpy", "scan", "stop_gradient",
     "testing", "tree_util", "value_and_grad", "vjp", "vmap", "while_loop",

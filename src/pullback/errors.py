@@ -50,3 +50,11 @@ class CustomRuleError(PullbackError, TypeError):
 class ArgumentError(PullbackError, TypeError):
     """A transformation got arguments, or a function it runs returned values, of the wrong kind
     (bare arrays where a tuple of arguments is expected, a scan body that returns no pair ...)."""
+
+
+class NonFiniteError(PullbackError, FloatingPointError):
+    """debug_nans is on and a primitive produced a NaN or inf from finite inputs."""
+
+
+class ConfigError(PullbackError, KeyError):
+    """pullback.config.update was given a name pullback has no setting for."""

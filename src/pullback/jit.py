@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .core import primitive as _primitive
 from .core.codegen import compile_graph, sanitize
 from .core.ir import Const, Graph, eval_graph
 from .core.passes import FOLD_LIMIT
@@ -323,8 +324,8 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
         st, (graph, compiled, fresh) = lookup(args, kwargs)
-        if any(isinstance(x, Tracer) for x in st.leaves):
-            outs = eval_graph(graph, st.leaves)
+        if _primitive.DEBUG_NANS or any(isinstance(x, Tracer) for x in st.leaves):
+            outs = eval_graph(graph, st.leaves)  # primitive by primitive (debug_nans checks each one)
         else:
             outs = [_output(o, c) for o, c in zip(compiled(*st.leaves), fresh)]
         return tree_unflatten(graph.out_tree, list(outs))

@@ -7,6 +7,8 @@ graph of grad(f) is the forward pass plus the backward pass.
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -64,12 +66,26 @@ def _shape_of_output(prim, args, params):
     return prim.shape(*args, **params)
 
 
+# Set by pullback.config (PULLBACK_VERBOSE=1): report progress of staging that takes long.
+VERBOSE = False
+PROGRESS_AFTER_S = 3.0  # first report after this many seconds, then every PROGRESS_AFTER_S more
+
+
 class StagingTrace(Trace):
-    __slots__ = ("eqns", "consts")
+    __slots__ = ("eqns", "consts", "started", "next_report")
 
     def __init__(self, level: int):
         super().__init__(level)
         self.eqns: list[Eqn] = []
+        self.started = time.perf_counter()
+        self.next_report = PROGRESS_AFTER_S
+
+    def _progress(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        if elapsed >= self.next_report:
+            self.next_report = elapsed + PROGRESS_AFTER_S
+            print(f"pullback: staging: {len(self.eqns)} equations traced, {elapsed:.1f} s elapsed",
+                  file=sys.stderr, flush=True)
 
     def new_input(self, aval: ShapeDtype, hint: str = "") -> StagingTracer:
         return StagingTracer(self, Var(aval, hint))
@@ -90,6 +106,8 @@ class StagingTrace(Trace):
             shape, dtype = rule_out
             outs = [Var(ShapeDtype(shape, dtype, weak_result(prim, atoms)), prim.name)]
         self.eqns.append(Eqn(prim, atoms, dict(params), outs))
+        if VERBOSE and not len(self.eqns) % 256:
+            self._progress()
         tracers = [StagingTracer(self, v) for v in outs]
         return tuple(tracers) if prim.multiple_results else tracers[0]
 
