@@ -1,7 +1,9 @@
 """pullback: automatic differentiation of NumPy code, forward and reverse, to any order."""
 
-from . import numpy, testing, tree_util
+from . import lax, numpy, testing, tree_util
 from .api import (
+    elementwise_grad,
+    float0,
     ggnvp,
     grad,
     hessian,
@@ -17,6 +19,7 @@ from .api import (
     value_and_grad,
     vjp,
 )
+from .callback import ShapeDtypeStruct, pure_callback
 from .checkpoint import checkpoint, checkpoint_scan
 from .config import config
 from .control import cond, fori_loop, scan, while_loop
@@ -29,8 +32,9 @@ from .vmap import vmap
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "FunctionCtx", "PullbackError", "checkpoint", "checkpoint_scan", "cond", "config", "custom_jvp",
-    "custom_vjp", "fori_loop", "ggnvp", "grad", "hessian", "hvp", "is_traced", "jacfwd", "jacobian", "jacrev",
-    "jit", "jvp", "jvp_by_vjp", "linear_transpose", "linearize", "make_graph", "numpy", "scan", "stop_gradient",
-    "testing", "tree_util", "value_and_grad", "vjp", "vmap", "while_loop",
+    "Function", "FunctionCtx", "PullbackError", "ShapeDtypeStruct", "checkpoint", "checkpoint_scan", "cond",
+    "config", "custom_jvp", "custom_vjp", "elementwise_grad", "float0", "fori_loop", "ggnvp", "grad", "hessian",
+    "hvp", "is_traced", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "jvp_by_vjp", "lax", "linear_transpose",
+    "linearize", "make_graph", "numpy", "pure_callback", "scan", "stop_gradient", "testing", "tree_util",
+    "value_and_grad", "vjp", "vmap", "while_loop",
 ]

@@ -46,6 +46,26 @@ def _check_differentiable(leaves: Sequence, who: str, where: str) -> None:
             )
 
 
+#: The dtype of the gradient of an integer or boolean input under allow_int=True (JAX's float0):
+#: a zero-size void, so such a gradient carries no numbers.
+float0 = np.dtype([("float0", np.void, 0)])
+
+
+def _is_integral_dtype(dt) -> bool:
+    return np.dtype(dt).kind in "biu"
+
+
+def _check_holomorphic(leaves: Sequence, who: str, where: str) -> None:
+    """holomorphic=True (JAX): every input and output must be complex."""
+    for x in leaves:
+        dt = dtype_of(x)
+        if dt.kind != "c":
+            raise NonDifferentiableInputError(
+                f"{who}(..., holomorphic=True) requires complex inputs and outputs, but {where} has dtype {dt}. "
+                "Pass complex values (e.g. x.astype(complex)), or drop holomorphic=True."
+            )
+
+
 def _output_leaf(x: Any) -> Any:
     """A result handed back to the user: a plain (writable) ndarray or NumPy scalar, or an outer tracer."""
     if isinstance(x, Tracer):
@@ -156,11 +176,19 @@ class _Flat:
 # ----------------------------------------------------------------------------- vjp / jvp
 
 
-def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
-    """(fun(*primals), vjp_fn) where vjp_fn(ct) = (ctᵀ ∂fun/∂primals[0], ...), one per primal."""
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False, holomorphic: bool = False):
+    """(fun(*primals), vjp_fn) where vjp_fn(ct) = (ctᵀ ∂fun/∂primals[0], ...), one per primal.
+
+    holomorphic=True checks that every input and output is complex (for a holomorphic fun,
+    vjp_fn(ct) = ct · f'(z), without conjugation, as always).
+    """
     flat = _Flat(fun, primals, {}, tuple(range(len(primals))), has_aux, "vjp")
+    if holomorphic:
+        _check_holomorphic(flat.in_leaves, "vjp", "an input")
     _check_differentiable(flat.in_leaves, "vjp", "an input")
     outs, pullback = vjp_flat(flat, flat.in_leaves)
+    if holomorphic:
+        _check_holomorphic(outs, "vjp", "an output")
     out_tree, in_tree, in_leaves = flat.out_tree, flat.in_tree, flat.in_leaves
 
     def vjp_fn(ct: Any) -> tuple:
@@ -274,16 +302,26 @@ def linear_transpose(fun: Callable, *primals_like: Any) -> Callable:
 # ----------------------------------------------------------------------------- gradients
 
 
-def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
-    """fun and its gradient with respect to the argnums arguments, in one reverse pass."""
+def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
+                   allow_int: bool = False) -> Callable:
+    """fun and its gradient with respect to the argnums arguments, in one reverse pass.
+
+    holomorphic=True (JAX): inputs and the output are complex and the result is f'(z).
+    allow_int=True (JAX): integer and boolean arguments are accepted; their gradient is an
+    array of dtype pullback.float0 (no numbers), as in JAX.
+    """
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
         nums, single = _argnums_tuple(argnums, len(args), "grad")
         flat = _Flat(fun, args, kwargs, nums, has_aux, "grad")
         for i in nums:
-            leaves, _ = tree_flatten(args[i])
-            _check_differentiable([_as_value(x) for x in leaves], "grad", f"argument {i}")
+            leaves = [_as_value(x) for x in tree_flatten(args[i])[0]]
+            if holomorphic:
+                _check_holomorphic(leaves, "grad", f"argument {i}")
+            if allow_int:
+                leaves = [x for x in leaves if not _is_integral_dtype(dtype_of(x))]
+            _check_differentiable(leaves, "grad", f"argument {i}")
         outs, pullback = vjp_flat(flat, flat.in_leaves)
         if len(outs) != 1 or shape_of(outs[0]) != ():
             shapes = [shape_of(o) for o in outs]
@@ -294,14 +332,20 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
                 "(e.g. np.sum) first."
             )
         out = outs[0]
-        if dtype_of(out).kind == "c":
+        if holomorphic:
+            _check_holomorphic([out], "grad", "the output")
+        elif dtype_of(out).kind == "c":
             raise NonScalarOutputError(
                 f"grad requires a real-valued output, but the function returned {dtype_of(out)}. "
-                "Take np.real / np.abs of it, or use pullback.vjp with a complex cotangent."
+                "Take np.real / np.abs of it, use grad(..., holomorphic=True) for a holomorphic function, "
+                "or pullback.vjp with a complex cotangent."
             )
-        ct = np.ones((), dtype_of(out)) if dtype_of(out).kind == "f" else np.ones((), np.float64)
+        ct = np.ones((), dtype_of(out)) if dtype_of(out).kind in "fc" else np.ones((), np.float64)
         gs = pullback([ct])
         leaves = _unaliased([_fit_ct(g, x) for g, x in zip(gs, flat.in_leaves)], flat.in_leaves)
+        if allow_int:
+            leaves = [np.zeros(shape_of(x), float0) if _is_integral_dtype(dtype_of(x)) else g
+                      for g, x in zip(leaves, flat.in_leaves)]
         grads = tree_unflatten(flat.in_tree, leaves)
         g = grads[0] if single else tuple(grads)
         value = _output_leaf(out)
@@ -312,9 +356,14 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
     return value_and_grad_fun
 
 
-def grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
-    """∇fun with respect to the argnums arguments (fun must return a real scalar)."""
-    vg = value_and_grad(fun, argnums, has_aux)
+def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
+         allow_int: bool = False) -> Callable:
+    """∇fun with respect to the argnums arguments (fun must return a real scalar).
+
+    holomorphic=True: fun maps complex inputs to a complex scalar and grad gives f'(z) (checked).
+    allow_int=True: integer/boolean arguments get a gradient of dtype pullback.float0 (JAX).
+    """
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic=holomorphic, allow_int=allow_int)
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
@@ -324,6 +373,38 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
         return g
 
     return grad_fun
+
+
+def elementwise_grad(fun: Callable, argnum: int = 0) -> Callable:
+    """autograd's elementwise_grad: the vector-Jacobian product of fun with a cotangent of ones.
+
+    For a function applied elementwise, (∂fun/∂x)ᵀ·1 is the derivative of each output entry with
+    respect to its own input entry, shaped like x. For other functions it is the gradient of
+    sum(fun(x)) (autograd's semantics, not a Jacobian diagonal).
+
+    Parameters: fun; argnum, the position of the argument to differentiate.
+    Returns: a function of fun's arguments giving an array shaped like argument argnum.
+    Raises: the errors of vjp (e.g. NonDifferentiableInputError for an integer argument).
+
+    Example:
+        >>> import numpy, pullback as pb, pullback.numpy as np
+        >>> pb.elementwise_grad(np.tanh)(numpy.array([0.0, 1.0]))
+        array([1.        , 0.41997434])
+    """
+
+    @functools.wraps(fun)
+    def egrad_fun(*args, **kwargs):
+        (num,), _ = _argnums_tuple(argnum, len(args), "elementwise_grad")
+
+        def f(x):
+            full = list(args)
+            full[num] = x
+            return fun(*full, **kwargs)
+
+        out, vjp_fn = vjp(f, args[num])
+        return vjp_fn(tree_map(lambda o: np.ones(shape_of(o), dtype_of(o)), out))[0]
+
+    return egrad_fun
 
 
 def stop_gradient(x: Any) -> Any:
@@ -357,13 +438,20 @@ def _rows(fn: Callable[[Any], list], x: Any) -> list:
     return vmap(fn)(basis)
 
 
-def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
+def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
+           allow_int: bool = False) -> Callable:
     """The Jacobian by reverse mode: all vjps with the unit cotangents in one batched pass.
-    Shape out.shape + in.shape."""
+    Shape out.shape + in.shape.
+
+    holomorphic=True checks that inputs and outputs are complex (the result is then f'(z));
+    allow_int=True gives integer/boolean arguments a zero Jacobian of dtype pullback.float0.
+    """
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         nums, single = _argnums_tuple(argnums, len(args), "jacrev")
+        if allow_int:
+            return _jac_allow_int(jacrev, fun, args, kwargs, nums, single, has_aux, holomorphic)
 
         def f(*diff):
             full = list(args)
@@ -371,7 +459,7 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
                 full[i] = d
             return fun(*full, **kwargs)
 
-        res = vjp(f, *(args[i] for i in nums), has_aux=has_aux)
+        res = vjp(f, *(args[i] for i in nums), has_aux=has_aux, holomorphic=holomorphic)
         out, vjp_fn = res[0], res[1]
         out_leaves, out_tree = tree_flatten(out)
         in_leaves, in_tree = tree_flatten(tuple(args[i] for i in nums))
@@ -396,9 +484,41 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
     return jac_fun
 
 
-def jacfwd(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
+def _jac_allow_int(jac: Callable, fun: Callable, args, kwargs, nums, single, has_aux, holomorphic):
+    """A Jacobian with allow_int: integer/boolean arguments are held fixed and get float0 zeros
+    shaped out.shape + arg.shape; the others are differentiated as usual (one pass per output leaf)."""
+
+    def integral(i):
+        return all(_is_integral_dtype(dtype_of(_as_value(x))) for x in tree_flatten(args[i])[0])
+
+    float_nums = tuple(i for i in nums if not integral(i))
+    out, aux = _split_aux(fun(*args, **kwargs), has_aux, "jacrev")
+    out_leaves, out_tree = tree_flatten(out)
+    per_out = []
+    for k, o in enumerate(out_leaves):
+
+        def leaf_k(*a, k=k, **kw):
+            return tree_flatten(_split_aux(fun(*a, **kw), has_aux, "jacrev")[0])[0][k]
+
+        jk = jac(leaf_k, argnums=float_nums, holomorphic=holomorphic)(*args, **kwargs) if float_nums else ()
+        entries = []
+        for i in nums:
+            if i in float_nums:
+                entries.append(jk[float_nums.index(i)])
+            else:
+                entries.append(tree_map(lambda x, o=o: np.zeros(shape_of(o) + shape_of(_as_value(x)), float0),
+                                        args[i]))
+        per_out.append(entries[0] if single else tuple(entries))
+    result = tree_unflatten(out_tree, per_out)
+    return (result, _lower_aux(aux)) if has_aux else result
+
+
+def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False) -> Callable:
     """The Jacobian by forward mode: all jvps with the unit tangents in one batched pass.
-    Shape out.shape + in.shape."""
+    Shape out.shape + in.shape.
+
+    holomorphic=True checks that inputs and outputs are complex (the result is then f'(z)).
+    """
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
@@ -413,6 +533,8 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
         primals = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(primals)
         in_leaves = [_as_value(x) for x in in_leaves]
+        if holomorphic:
+            _check_holomorphic(in_leaves, "jacfwd", "an input")
         zeros = tuple(tree_map(lambda x: _zeros_like(_as_value(x)), p) for p in primals)
         aux_box: list = []
 
@@ -424,6 +546,8 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
         out = jvp(f_out, primals, zeros)[0]  # traced, so in-place updates inside f leave the caller's arrays alone
         aux = aux_box[0]
         out_leaves, out_tree = tree_flatten(out)
+        if holomorphic:
+            _check_holomorphic(out_leaves, "jacfwd", "an output")
         cols_per_in = []
         for m, x in enumerate(in_leaves):
 
@@ -459,9 +583,9 @@ def _move_front_to_back(j, nx: int, no: int):
 jacobian = jacrev
 
 
-def hessian(fun: Callable, argnums=0) -> Callable:
-    """∂²fun: jacfwd of jacrev (forward-over-reverse)."""
-    return jacfwd(jacrev(fun, argnums), argnums)
+def hessian(fun: Callable, argnums=0, holomorphic: bool = False) -> Callable:
+    """∂²fun: jacfwd of jacrev (forward-over-reverse); holomorphic=True as for jacfwd/jacrev."""
+    return jacfwd(jacrev(fun, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic)
 
 
 # ----------------------------------------------------------------------------- products
