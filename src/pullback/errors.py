@@ -45,3 +45,11 @@ class PytreeError(PullbackError, TypeError):
 
 class CustomRuleError(PullbackError, TypeError):
     """A custom_vjp / custom_jvp / Function rule returned something malformed."""
+
+
+class NonDifferentiableArgumentError(PullbackError, TypeError):
+    """A function was differentiated in an argument it has no derivative in (an integer order, a shape)."""
+
+
+class MissingDependencyError(PullbackError, ImportError):
+    """An optional dependency (SciPy for pullback.scipy) is not installed."""
