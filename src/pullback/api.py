@@ -78,9 +78,24 @@ def _fit_ct(g: Any, like: Any) -> Any:
     return _output_leaf(ew.fit(g, like))
 
 
+def _int_tuple(argnums: Any, name: str, who: str) -> tuple[tuple[int, ...], bool]:
+    """(argnums as a tuple of ints, whether a single int was given); ArgnumsError for anything else."""
+    def bad() -> ArgnumsError:
+        return ArgnumsError(
+            f"{who}: {name}={argnums!r} ({type(argnums).__name__}) is not an argument position; pass an int "
+            f"(e.g. {name}=0) or a tuple of ints (e.g. {name}=(0, 1)).")
+
+    if isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool):
+        return (int(argnums),), True
+    if not isinstance(argnums, (tuple, list)):
+        raise bad()
+    if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in argnums):
+        raise bad()
+    return tuple(int(a) for a in argnums), False
+
+
 def _argnums_tuple(argnums, nargs: int, who: str) -> tuple[tuple[int, ...], bool]:
-    single = isinstance(argnums, (int, np.integer))
-    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    nums, single = _int_tuple(argnums, "argnums", who)
     for a in nums:
         if not -nargs <= a < nargs:
             raise ArgnumsError(

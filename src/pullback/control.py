@@ -88,10 +88,9 @@ def _closes_over_tracers(fun: Callable) -> bool:
 
 def _cell_full(cell) -> bool:
     try:
-        cell.cell_contents
+        return cell.cell_contents is not cell  # reading an empty cell raises ValueError
     except ValueError:
         return False
-    return True
 
 
 def _zeros_like(v: Any):
