@@ -4,15 +4,8 @@ from . import lax, numpy, testing, tree_util
 from .api import (
     elementwise_grad,
     float0,
-    ggnvp,
     grad,
-    hessian,
-    hvp,
-    jacfwd,
-    jacobian,
-    jacrev,
     jvp,
-    jvp_by_vjp,
     linear_transpose,
     linearize,
     stop_gradient,
@@ -26,6 +19,7 @@ from .control import cond, fori_loop, scan, while_loop
 from .core.trace import is_traced
 from .custom import Function, FunctionCtx, custom_jvp, custom_vjp
 from .errors import PullbackError
+from .jacobians import ggnvp, hessian, hvp, jacfwd, jacobian, jacrev, jvp_by_vjp
 from .jit import jit, make_graph
 from .vmap import vmap
 

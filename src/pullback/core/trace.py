@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -86,7 +87,7 @@ ARRAY_FUNCTION_HANDLERS: dict[Any, Callable] = {}
 class Tracer:
     """A value followed by a trace. Behaves like an ndarray; array methods are attached by pullback.numpy."""
 
-    __slots__ = ("_trace",)
+    __slots__ = ("_trace", "__weakref__")  # weakly referenced: pullback.numpy notes which values are views
     __array_priority__ = 1000
     __hash__ = None  # like ndarray: mutable-looking values are not hashable
 
@@ -243,13 +244,17 @@ def _unsupported_ufunc_message(ufunc: Any) -> str:
     if getattr(np, name, None) is ufunc:
         return (f"numpy.{name} was applied to a traced value, and pullback has no derivative for it. "
                 "Use a function from pullback.numpy instead.")
-    import sys
-
     special = sys.modules.get("scipy.special")
     if special is not None and getattr(special, name, None) is ufunc:
+        ours = sys.modules.get("pullback.scipy.special")
+        if ours is not None and not callable(getattr(ours, name, None)):
+            where = (f"pullback.scipy.special has no {name} yet: write it with pullback.numpy operations, give "
+                     "it rules with pullback.custom_vjp,")
+        else:
+            where = (f"Use pullback.scipy.special.{name} (import pullback.scipy.special), its differentiable "
+                     "version,")
         return (f"scipy.special.{name} was applied to a traced value; SciPy's ufunc cannot see through it. "
-                f"Use pullback.scipy.special.{name} (import pullback.scipy.special), its differentiable "
-                "version, or wrap the input in pullback.stop_gradient if no derivative is needed.")
+                f"{where} or wrap the input in pullback.stop_gradient if no derivative is needed.")
     return (f"the ufunc {name} was applied to a traced value, and pullback has no derivative for it. "
             "Write it with pullback.numpy operations, give it rules with pullback.custom_vjp / custom_jvp, "
             "or wrap the input in pullback.stop_gradient if no derivative is needed.")

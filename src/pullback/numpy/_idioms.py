@@ -24,7 +24,14 @@ from ..core.trace import Tracer, full_lower
 from ..errors import UnsupportedFunctionError
 from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, shape_of
-from ._shapes import _contains_tracer, asarray, concatenate, reshape, stack, traced, transpose
+from ._creation import linspace, zeros_like
+from ._differences import diff
+from ._helpers import contains_tracer, traced
+from ._indexing import at
+from ._reductions import max as _max
+from ._reductions import min as _min
+from ._reductions import sum as _sum
+from ._shapes import asarray, broadcast_arrays, concatenate, getitem, ravel, reshape, stack, transpose
 from ._ufuncs import astype, where
 
 # ----------------------------------------------------------------------------- the ndarray type
@@ -111,7 +118,7 @@ class _Concatenator:
 
     def __getitem__(self, key: Any) -> Any:
         items = key if isinstance(key, tuple) else (key,)
-        if not _contains_tracer(items):
+        if not contains_tracer(items):
             return self.numpy_obj[key]
         axis, ndmin, trans1d = self.axis, self.ndmin, self.trans1d
         objs, scalar_dtypes, array_dtypes = [], [], []
@@ -212,8 +219,6 @@ class vectorize:
                 "pullback.vmap over the loop dimensions instead (it maps a function of whole core arrays).")
         pos = [i for i in range(len(args)) if i not in self.excluded]
         names = [k for k in kwargs if k not in self.excluded]
-        from ._shapes import broadcast_arrays, ravel
-
         vals = [asarray(args[i]) for i in pos] + [asarray(kwargs[k]) for k in names]
         if not vals:
             return self.pyfunc(*args, **kwargs)
@@ -279,8 +284,6 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
     """
     if not traced(x, xp, fp, left, right, period):
         return _np.interp(x, xp, fp, left=left, right=right, period=period)
-    from ._shapes import getitem
-
     x, xp, fp = asarray(x), asarray(xp), asarray(fp)
     if len(shape_of(xp)) != 1 or len(shape_of(fp)) != 1:
         raise ValueError("object too deep for desired array" if len(shape_of(xp)) > 1 else "fp and xp must be 1-D")
@@ -346,8 +349,6 @@ def polyval(p: Any, x: Any) -> Any:
         raise UnsupportedFunctionError("pullback.numpy.polyval(p, poly1d) with traced coefficients: compose the "
                                        "polynomials with numpy.poly1d on plain coefficients instead.")
     p, x = asarray(p), asarray(x)
-    from ._creation import zeros_like
-
     y = zeros_like(x) if dtype_of(x).kind in "fc" else _np.zeros(shape_of(x))
     n = shape_of(p)[0] if shape_of(p) else 0
     for k in range(n):
@@ -379,12 +380,6 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, we
     """
     if not traced(a, bins, range, weights):
         return _np.histogram(a, bins=bins, range=range, density=density, weights=weights)
-    from ._creation import linspace
-    from ._indexing import at
-    from ._reductions import max as _max
-    from ._reductions import min as _min
-    from ._shapes import ravel
-
     samples = _concrete(a, "histogram")
     given_edges = not isinstance(bins, (str, int, _np.integer))
     plain_edges = _np.histogram_bin_edges(samples, _concrete(bins, "histogram") if given_edges else bins,
@@ -410,17 +405,9 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, we
             raise ValueError("weights should have the same shape as a.")
         hist = at(_np.zeros(len(plain_edges) - 1, dtype_of(w)))[k[inside]].add(ravel(w)[_np.nonzero(inside)[0]])
     if density:
-        from ._differences import diff
-
-        hist = ew.divide(ew.divide(hist, _reduce_sum(hist)), diff(edges) if isinstance(edges, Tracer)
+        hist = ew.divide(ew.divide(hist, _sum(hist)), diff(edges) if isinstance(edges, Tracer)
                          else _np.diff(edges))
     return hist, edges
-
-
-def _reduce_sum(x: Any) -> Any:
-    from ._reductions import sum as _sum
-
-    return _sum(x)
 
 
 __all__ = [
