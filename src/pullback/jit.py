@@ -125,14 +125,37 @@ def _code_names(code: types.CodeType) -> tuple:
     return names
 
 
+_WATCH: dict = {}  # code object -> the global names worth reading at each call (see _watched)
+
+
+def _watched(code: types.CodeType, g: dict) -> tuple:
+    """The global names of code whose value may matter: arrays, user functions, and names not defined yet.
+    Names bound to anything else (modules, classes, library functions) when first seen are skipped."""
+    names = _WATCH.get(code)
+    if names is None:
+        keep = []
+        for name in _code_names(code):
+            v = g.get(name, _watched)
+            if v is _watched or isinstance(v, np.ndarray) or _is_user_function(v):
+                keep.append(name)
+        names = _WATCH[code] = tuple(keep)
+    return names
+
+
+def _is_user_function(v: Any) -> bool:
+    return isinstance(v, types.FunctionType) and not str(v.__module__).startswith(_LIBRARIES)
+
+
 def captured_arrays(fun: Any, depth: int = 3, seen: set | None = None) -> tuple:
     """The NumPy arrays fun reads from its closure and its module's globals (and, a few levels deep,
     those of the user functions it calls), as cache-key entries."""
-    seen = set() if seen is None else seen
     if isinstance(fun, functools.partial):
         fun = fun.func
     fun = getattr(fun, "__wrapped__", fun)
-    if not isinstance(fun, types.FunctionType) or id(fun) in seen:
+    if not isinstance(fun, types.FunctionType):
+        return ()
+    seen = set() if seen is None else seen
+    if id(fun) in seen:
         return ()
     seen.add(id(fun))
     code = fun.__code__
@@ -145,11 +168,11 @@ def captured_arrays(fun: Any, depth: int = 3, seen: set | None = None) -> tuple:
             except ValueError:  # an empty cell (the variable is not assigned yet)
                 continue
     g = fun.__globals__
-    pairs += [(name, g[name]) for name in _code_names(code) if name in g]
+    pairs += [(name, g[name]) for name in _watched(code, g) if name in g]
     for name, v in pairs:
         if isinstance(v, np.ndarray):
             found.append(_Captured(name, v))
-        elif depth > 0 and isinstance(v, types.FunctionType) and not str(v.__module__).startswith(_LIBRARIES):
+        elif depth > 0 and _is_user_function(v):
             found += captured_arrays(v, depth - 1, seen)
     return tuple(found)
 
@@ -294,7 +317,7 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
         st = _Staged(fun, static, args, kwargs)
         captured = captured_arrays(fun)
         key = st.key() + (captured,)
-        if key in by_value:
+        if by_value and key in by_value:
             st.by_value()
             key = st.key() + (captured, "by value")
         entry = cache.get(key)
