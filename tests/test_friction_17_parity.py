@@ -155,9 +155,37 @@ def test_pure_callback_refuses_derivatives_and_works_inside_custom_rules():
         assert float(f(3.0)) == pytest.approx(9.0)
         assert float(pb.grad(f)(3.0)) == pytest.approx(9.0)
         assert float(pb.jit(pb.grad(f))(3.0)) == pytest.approx(9.0)
+        assert float(pb.grad(pb.jit(f))(2.0)) == pytest.approx(4.0)  # the staged call keeps its rules
+        assert float(pb.jit(pb.grad(pb.jit(f)))(2.0)) == pytest.approx(4.0)
+        assert float(pb.jvp(pb.jit(f), (2.0,), (1.0,))[1]) == pytest.approx(4.0)
+        np.testing.assert_allclose(pb.vmap(pb.jit(f))(np.array([1.0, 2.0])), [1 / 3, 8 / 3])
         np.testing.assert_allclose(pb.vmap(pb.grad(f))(np.array([1.0, 2.0])), [1.0, 4.0])
         assert float(pb.jvp(f, (2.0,), (1.0,))[1]) == pytest.approx(4.0)
     check_grads(area, (np.float64(1.3),), order=1, modes=("fwd", "rev"), eps=1e-5, rtol=1e-6, atol=1e-7)
+
+
+def test_a_jitted_custom_rule_is_still_used_by_outer_transformations():
+    @pb.custom_vjp
+    def clipped_identity(x):
+        return x * 1.0
+
+    clipped_identity.defvjp(lambda x: (x * 1.0, None), lambda _, g: (pnp.clip(g, -0.5, 0.5),))
+
+    @pb.custom_jvp
+    def doubled_tangent(x):
+        return pnp.sin(x)
+
+    doubled_tangent.defjvp(lambda p, t: (pnp.sin(p[0]), 2.0 * pnp.cos(p[0]) * t[0]))
+
+    x = np.array([0.3, -1.0])
+    loss = lambda f: (lambda v: pnp.sum(3.0 * f(v)))  # noqa: E731
+    np.testing.assert_allclose(pb.grad(pb.jit(loss(clipped_identity)))(x), [0.5, 0.5])  # the rule, not 3.0
+    np.testing.assert_allclose(pb.grad(pb.jit(loss(doubled_tangent)))(x), 6.0 * np.cos(x))
+    np.testing.assert_allclose(pb.jacfwd(pb.jit(doubled_tangent))(x), np.diag(2.0 * np.cos(x)))
+    np.testing.assert_allclose(pb.jit(loss(doubled_tangent))(x), 3.0 * np.sum(np.sin(x)))
+    assert "custom_call" in pb.jit(doubled_tangent).source(x)
+    np.testing.assert_allclose(pb.jit(pb.jit(doubled_tangent))(x), np.sin(x))  # jit inside jit
+    np.testing.assert_allclose(pb.grad(pb.jit(lambda v: pnp.sum(pb.jit(doubled_tangent)(v))))(x), 2.0 * np.cos(x))
 
 
 def test_pure_callback_checks_the_declared_result():

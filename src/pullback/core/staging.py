@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import EscapedTracerError, PullbackError, TracerConversionError
-from .ir import Const, Eqn, Graph, ShapeDtype, Var, weak_result
-from .trace import Trace, Tracer, new_trace
+from .ir import Const, Eqn, Graph, ShapeDtype, Var, eval_graph, weak_result
+from .primitive import Primitive
+from .trace import Trace, Tracer, find_top_trace, new_trace
 
 
 class ConcretizationError(PullbackError, TypeError):
@@ -117,8 +118,15 @@ class StagingTrace(Trace):
         return tuple(tracers) if prim.multiple_results else tracers[0]
 
     def process_custom(self, rule, args):
-        # Stage the custom function's own computation (its rules serve the transformations above).
-        return rule.primal(list(args))
+        """Stage a custom-derivative call as one custom_call equation holding its primal's graph, so
+        that a transformation applied to the staged graph later (grad(jit(f))) still uses its rules.
+        A primal that closes over this trace's values is inlined instead (its rules then apply only
+        to transformations inside the staged function)."""
+        try:
+            graph = trace_flat(lambda ins: list(rule.primal(ins)), [abstractify(a) for a in args])
+        except PullbackError:
+            return rule.primal(list(args))
+        return self.process_primitive(custom_call, tuple(args), {"rule": rule, "graph": graph})
 
 
 def abstractify(x: Any) -> ShapeDtype:
@@ -147,3 +155,39 @@ def trace_flat(fun: Callable[[list], list], avals: Sequence[ShapeDtype], hints: 
             else:
                 out_atoms.append(Const(o))
     return Graph(in_vars, trace.eqns, out_atoms)
+
+
+# ----------------------------------------------------------------------------- custom calls
+
+
+class _CustomCall(Primitive):
+    # A custom_vjp / custom_jvp / Function call inside a staged graph. On plain values it runs the
+    # primal's staged graph; on traced values it applies the custom function again (rule.primal_bind),
+    # so the transformation tracing the graph uses the custom rules, not the primal's derivative.
+    # (Primitive keeps each instance's doc in a __doc__ slot: the subclass reuses that slot.)
+
+    __slots__ = ()
+    __doc__ = Primitive.__dict__["__doc__"]
+
+    def bind(self, *args: Any, **params: Any) -> Any:
+        if find_top_trace(args) is None:
+            return self.impl(*args, **params)
+        return tuple(params["rule"].primal_bind(list(args)))
+
+
+def _custom_call_impl(*args: Any, rule: Any, graph: Graph) -> tuple:
+    return tuple(eval_graph(graph, list(args)))
+
+
+def _custom_call_shape(*avals: Any, rule: Any, graph: Graph) -> list:
+    out = []
+    for o in graph.outs:
+        aval = o.aval if isinstance(o, Var) else abstractify(o.value)
+        out.append((aval.shape, aval.dtype))
+    return out
+
+
+custom_call = _CustomCall(
+    "custom_call", _custom_call_impl, shape=_custom_call_shape, multiple_results=True,
+    doc="a custom-derivative function, staged with its primal's graph; transformations apply its rules",
+)
