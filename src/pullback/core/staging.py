@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import EscapedTracerError, PullbackError, TracerConversionError
-from .ir import Const, Eqn, Graph, ShapeDtype, Var, eval_graph, weak_result
+from .codegen import compile_graph
+from .ir import Const, Eqn, Graph, ShapeDtype, Var, weak_result
 from .primitive import Primitive
 from .trace import Trace, Tracer, find_top_trace, new_trace
 
@@ -126,7 +127,7 @@ class StagingTrace(Trace):
             graph = trace_flat(lambda ins: list(rule.primal(ins)), [abstractify(a) for a in args])
         except PullbackError:
             return rule.primal(list(args))
-        return self.process_primitive(custom_call, tuple(args), {"rule": rule, "graph": graph})
+        return self.process_primitive(custom_call, tuple(args), {"rule": rule, "primal": StagedPrimal(graph)})
 
 
 def abstractify(x: Any) -> ShapeDtype:
@@ -175,13 +176,27 @@ class _CustomCall(Primitive):
         return tuple(params["rule"].primal_bind(list(args)))
 
 
-def _custom_call_impl(*args: Any, rule: Any, graph: Graph) -> tuple:
-    return tuple(eval_graph(graph, list(args)))
+class StagedPrimal:
+    """A custom function's primal as a staged graph, compiled to NumPy code on first use."""
+
+    __slots__ = ("graph", "fn")
+
+    def __init__(self, graph: Graph):
+        self.graph, self.fn = graph, None
+
+    def __call__(self, *args: Any) -> tuple:
+        if self.fn is None:
+            self.fn = compile_graph(self.graph.simplify(), "custom_primal")
+        return tuple(self.fn(*args))
 
 
-def _custom_call_shape(*avals: Any, rule: Any, graph: Graph) -> list:
+def _custom_call_impl(*args: Any, rule: Any, primal: StagedPrimal) -> tuple:
+    return primal(*args)
+
+
+def _custom_call_shape(*avals: Any, rule: Any, primal: StagedPrimal) -> list:
     out = []
-    for o in graph.outs:
+    for o in primal.graph.outs:
         aval = o.aval if isinstance(o, Var) else abstractify(o.value)
         out.append((aval.shape, aval.dtype))
     return out
