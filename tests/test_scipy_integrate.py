@@ -231,3 +231,18 @@ def test_quadrature_third_order_and_edge_cases(rng):
     assert pi.trapezoid(np.ones((0, 3)), axis=-1).shape == (0,)
     with pytest.raises(ValueError):
         pi.cumulative_trapezoid(y, initial=1.0)
+
+
+def test_odeint_adjoint_on_a_stiff_problem_matches_the_matrix_exponential():
+    """y' = −K y with eigenvalues 1 and 2000 (LSODA switches to BDF, and so does the backward solve)."""
+    from scipy.linalg import expm
+
+    Q = np.array([[1.0, 1.0], [-1.0, 1.0]]) / np.sqrt(2)
+    K = Q @ np.diag([1.0, 2000.0]) @ Q.T
+    t = np.array([0.0, 0.5, 2.0])
+    y0 = np.array([1.0, 2.0])
+    _, info = pi.odeint(lambda y, t, K: -K @ y, y0, t, args=(K,), full_output=True, **TOL)
+    assert np.any(info["mused"] == 2)
+    loss = lambda y0, K: pnp.sum(pi.odeint(lambda y, t, K: -K @ y, y0, t, args=(K,), **TOL)[-1])  # noqa: E731
+    g = pb.grad(loss)(y0, K)
+    np.testing.assert_allclose(g, expm(-2.0 * K).T @ np.ones(2), rtol=1e-6, atol=1e-9)

@@ -61,6 +61,8 @@ class _Problem:
         self.times: Any = None  # the output times of the last bottom-level solve
         self.carry_step = False  # backward solves: start each interval with the last step size
         self.h_next: float | None = None
+        self.keep_info = False  # odeint(full_output=True): keep SciPy's infodict
+        self.stiff: bool | None = None  # odeint: whether LSODA switched to its stiff method (BDF)
         self.stage = False  # run rhs through pullback.jit (pays off for the many backward evaluations)
         self._fast: Callable | None = None
 
@@ -82,6 +84,10 @@ class _Problem:
 
         return f
 
+    def is_stiff(self) -> bool:
+        """odeint whose LSODA switched to BDF, or solve_ivp with an implicit method (Radau, BDF, LSODA)."""
+        return bool(self.stiff) if self.solver == "odeint" else self.solver in ("Radau", "BDF", "LSODA")
+
     def augmented(self, n_params: int) -> _Problem:
         """The adjoint system [y, a, b] of this problem, solved with the same solver and tolerances."""
         rhs, n = self.rhs, self.n
@@ -95,7 +101,14 @@ class _Problem:
         atol = self.atol
         if atol is not None and np.ndim(atol) > 0:
             atol = float(np.min(atol))
-        aug = _Problem(aug_rhs, 2 * n + n_params, self.solver, self.rtol, atol, self.options)
+        solver, options = self.solver, self.options
+        if solver == "odeint" and self.stiff is False:
+            # LSODA stayed with Adams (non-stiff) all along: restarting at every output time is
+            # cheaper for a one-step method (≈12 evaluations per interval against LSODA's ≈25,
+            # which restarts at order 1), so the backward solves use solve_ivp's RK45.
+            solver = "RK45"
+            options = {"max_step": options["hmax"]} if options.get("hmax") else {}
+        aug = _Problem(aug_rhs, 2 * n + n_params, solver, self.rtol, atol, options)
         aug.carry_step = aug.stage = True
         return aug
 
@@ -148,25 +161,40 @@ def _solve_bottom(prob: _Problem, y0, ts, *params) -> np.ndarray:
             raise ODESolveError(f"scipy.integrate.odeint failed: {prob.info.get('message')}")
         if prob.carry_step:
             prob.h_next = float(prob.info["hu"][-1])
+        prob.stiff = bool(np.any(prob.info["mused"] == 2))
+        if not prob.keep_info:
+            prob.info = None  # N entries per field: not kept alive through the backward pass
         return ys
     kw = {} if prob.atol is None else {"atol": prob.atol}
     if prob.rtol is not None:
         kw["rtol"] = prob.rtol
-    if prob.h_next is not None:
-        options["first_step"] = prob.h_next
-    ends_only = prob.carry_step and len(ts) == 2
-    t_eval = None if prob.free_times or ends_only else ts
+    if prob.carry_step and len(ts) == 2:
+        return _endpoint_solve(prob, f, ts, y0, kw, options)
+    t_eval = None if prob.free_times else ts
     sol = _si.solve_ivp(lambda t, y: f(y, t), (ts[0], ts[-1]), y0, method=prob.solver, t_eval=t_eval,
                         **kw, **options)
-    prob.info = sol
+    prob.info = {k: sol[k] for k in ("nfev", "njev", "nlu", "status", "message", "success")}  # not sol.y
     if sol.status < 0:
         raise ODESolveError(f"scipy.integrate.solve_ivp ({prob.solver}) failed: {sol.message}")
-    if ends_only:
-        if len(sol.t) > 1:
-            prob.h_next = float(abs(sol.t[-1] - sol.t[-2]))
-        return np.ascontiguousarray(sol.y[:, [0, -1]].T)
     prob.times = sol.t
     return np.ascontiguousarray(sol.y.T)
+
+
+def _endpoint_solve(prob: _Problem, f: Callable, ts, y0, kw: dict, options: dict) -> np.ndarray:
+    """One backward interval with SciPy's OdeSolver class stepped to the end: no step is stored
+    (solve_ivp without t_eval keeps them all), and the last step size starts the next interval."""
+    if prob.h_next is not None:
+        options = dict(options, first_step=min(prob.h_next, abs(ts[-1] - ts[0])))
+    solver = getattr(_si, prob.solver)(lambda t, y: f(y, t), ts[0], y0, ts[-1], **kw, **options)
+    largest = 0.0  # the last step is clipped to the interval's end: carry the largest one taken
+    while solver.status == "running":
+        message = solver.step()
+        if solver.status == "failed":
+            raise ODESolveError(f"the adjoint solve ({prob.solver}) failed: {message}")
+        largest = max(largest, float(solver.step_size or 0.0))
+    if largest > 0:
+        prob.h_next = largest
+    return np.stack([y0, solver.y])
 
 
 def _solve_fwd(prob: _Problem, y0, ts, *params):
@@ -183,16 +211,26 @@ def _solve_bwd(prob: _Problem, res, g):
     a = g[N - 1]
     b = pnp.zeros(sum(sizes))
     zero_rows = _zero_rows(g)
-    t_bar = [None] * N
+    concrete = all(isinstance(v, np.ndarray) for v in (g, ys, times)) and all(
+        isinstance(p, (np.ndarray, np.generic, float)) for p in params)
+    t_bar = np.zeros(N) if concrete else [pnp.zeros(())] * N  # an array: 8 bytes per output time
+    # Stiff problems: integrating the state backwards is unstable, so each interval is re-solved
+    # forwards from its stored start with a dense interpolant and only (a, b) go backwards. Only on
+    # concrete values: the interpolant carries no derivatives, and higher orders need them.
+    dense = _DenseAdjoint(prob, params) if concrete and prob.is_stiff() else None
     cur = N - 1  # the last time the backward solve stopped at
     for i in range(N - 1, 0, -1):
-        t_bar[i] = pnp.zeros(()) if zero_rows[i] else pnp.sum(g[i] * prob.rhs(ys[i], times[i], *params))
+        if not zero_rows[i]:
+            t_bar[i] = pnp.sum(g[i] * prob.rhs(ys[i], times[i], *params))
         if zero_rows[i - 1] and i - 1 > 0:
             continue  # no jump at t_{i-1}: integrate on through it
         if not _same_time(times[cur], times[i - 1]):
-            z0 = pnp.concatenate([ys[cur], a, b])
-            z = _solve(aug, z0, pnp.stack([times[cur], times[i - 1]]), *params)[1]
-            a, b = z[n:2 * n], z[2 * n:]
+            if dense:
+                a, b = _dense_interval(prob, dense, ys[i - 1], times[i - 1], times[cur], a, b, params)
+            else:
+                z0 = pnp.concatenate([ys[cur], a, b])
+                z = _solve(aug, z0, pnp.stack([times[cur], times[i - 1]]), *params)[1]
+                a, b = z[n:2 * n], z[2 * n:]
         a = a + g[i - 1]
         cur = i - 1
     t_bar[0] = -pnp.sum((a - g[0]) * prob.rhs(ys[0], times[0], *params))
@@ -200,15 +238,59 @@ def _solve_bwd(prob: _Problem, res, g):
     for p, s in zip(params, sizes):
         p_bars.append(pnp.reshape(b[k:k + s], np.shape(p)))
         k += s
-    ts_bar = pnp.stack([t_bar[0], t_bar[-1]]) if prob.free_times else pnp.stack(t_bar)
+    if prob.free_times:
+        ts_bar = pnp.stack([t_bar[0], t_bar[-1]])
+    else:
+        ts_bar = t_bar if concrete else pnp.stack(t_bar)
     return (a, ts_bar, *p_bars)
 
 
-def _zero_rows(g) -> list[bool]:
+class _DenseAdjoint:
+    """The adjoint ODE d/dt [a, b] = [−aᵀ∂f/∂y, −aᵀ∂f/∂θ] along y(t) from a dense forward re-solve."""
+
+    def __init__(self, prob: _Problem, params: list):
+        rhs, n = prob.rhs, prob.n
+        self.n, self.params = n, params
+        self.method = "LSODA" if prob.solver == "odeint" else prob.solver
+        self.kw = {k: v for k, v in (("rtol", prob.rtol), ("atol", _scalar_atol(prob.atol))) if v is not None}
+        self.f = prob.callback(params)
+
+        def adj(z, t, y, *p):
+            _, pull = vjp(lambda y_, *p_: rhs(y_, t, *p_), y, *p)
+            bars = pull(z[:n])
+            return pnp.concatenate([-pnp.ravel(c) for c in bars])
+
+        self.adj, self.fast = adj, None
+
+    def __call__(self, t, z, y):
+        if self.fast is None:
+            self.fast = _stage(self.adj, z, t, [y, *self.params])
+        return np.asarray(self.fast(z, t, y, *self.params), dtype=float)
+
+
+def _dense_interval(prob: _Problem, dense: _DenseAdjoint, y_start, t_start, t_end, a, b, params):
+    fwd = _si.solve_ivp(lambda t, y: dense.f(y, t), (float(t_start), float(t_end)), y_start, method=dense.method,
+                        dense_output=True, **dense.kw)
+    if fwd.status < 0:
+        raise ODESolveError(f"the forward re-solve of the adjoint ({dense.method}) failed: {fwd.message}")
+    path = fwd.sol
+    back = _si.solve_ivp(lambda t, z: dense(t, z, path(t)), (float(t_end), float(t_start)),
+                         np.concatenate([a, b]), method=dense.method, t_eval=[float(t_start)], **dense.kw)
+    if back.status < 0:
+        raise ODESolveError(f"the adjoint solve ({dense.method}) failed: {back.message}")
+    z = back.y[:, -1]
+    return z[:dense.n], z[dense.n:]
+
+
+def _scalar_atol(atol):
+    return float(np.min(atol)) if atol is not None and np.ndim(atol) > 0 else atol
+
+
+def _zero_rows(g) -> np.ndarray:
     """Which output cotangents are known to be zero (concrete arrays only): no jump, no stop there."""
     if isinstance(g, np.ndarray):
-        return list(~np.any(g.reshape(g.shape[0], -1) != 0, axis=1))
-    return [False] * g.shape[0]
+        return ~np.any(g.reshape(g.shape[0], -1) != 0, axis=1)
+    return np.zeros(g.shape[0], dtype=bool)
 
 
 def _same_time(t1, t0) -> bool:
@@ -267,6 +349,7 @@ def odeint(func: Callable, y0: Any, t: Any, args: Any = (), Dfun: Any = None, co
         options["tcrit"] = tcrit
     n = int(np.prod(shape))
     prob = _Problem(_flat_rhs(func, shape, rebuild, tfirst), n, "odeint", rtol, atol, options)
+    prob.keep_info = bool(full_output)
     ys = _solve(prob, pnp.ravel(y0), t, *params)
     if full_output:
         return ys, prob.info
@@ -336,8 +419,7 @@ def solve_ivp(fun: Callable, t_span: Sequence, y0: Any, method: str = "RK45", t_
         t_out = t_eval
     info = prob.info
     return OdeResult(t=t_out, y=pnp.transpose(ys), sol=None, t_events=None, y_events=None,
-                     nfev=info.nfev, njev=info.njev, nlu=info.nlu, status=info.status, message=info.message,
-                     success=info.success)
+                     **info)
 
 
 # ----------------------------------------------------------------------------- quadrature
