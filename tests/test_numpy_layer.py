@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import pullback as pb
 import pullback.numpy as pnp
-from cases import Case, Family, assert_same, family_tests
+from cases import Case, Family, assert_same, family_tests, ufunc_case
 from pullback.errors import PullbackError, TracerConversionError, UnsupportedFunctionError
 from pullback.testing import check_grads
 
@@ -48,10 +48,6 @@ def nonzero(*shape):
 
 def cnormal(*shape, scale=1.0):
     return scale * (R.standard_normal(shape) + 1j * R.standard_normal(shape))
-
-
-def ufunc_case(name, *args, id="", order3=False):
-    return Case(name, lambda m, *a: getattr(m, name)(*a), args, id=id or name, order3=order3)
 
 
 # --------------------------------------------------------------------------- elementwise
