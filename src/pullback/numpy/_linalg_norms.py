@@ -53,7 +53,7 @@ def _reduce(prim, x, axis, keepdims=False):
 
 def _max0(x, axis, keepdims=False):
     """max of x ≥ 0 over axis with NumPy's initial=0: 0 (the empty sum) where the axis is empty."""
-    axes = normalize_axis(axis, _ndim(x))
+    axes = normalize_axis(axis, ndim_of(x))
     if any(shape_of(x)[a] == 0 for a in axes):
         return red.reduce_sum(x, axis=axes, keepdims=keepdims)
     return red.reduce_max(x, axis=axes, keepdims=keepdims)
