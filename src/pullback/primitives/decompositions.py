@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.primitive import Primitive, nondifferentiable
 from ._util import dtype_of, shape_of
-from .elementwise import add, conj, fit, imag, multiply, negative, real, subtract
+from .elementwise import add, conj, imag, multiply, negative, real, subtract
 from .linalg import (
     as_matrix_batch,
     hermitian_from_triangle,
@@ -80,7 +80,7 @@ def solve_right(b, a):
 inv = Primitive(
     "inv", np.linalg.inv, shape=_same_square_rule("inv"),
     jvps=[lambda t, out, a: negative(matmul(matmul(out, t), out))],
-    vjps=[lambda ct, out, a: fit(negative(matmul(matmul(mT(out), ct), mT(out))), a)],
+    vjps=[lambda ct, out, a: negative(matmul(matmul(mT(out), ct), mT(out)))],
     doc="A⁻¹ (numpy.linalg.inv):  dX = −X dA X,  Ā = −Xᵀ X̄ Xᵀ",
 )
 
@@ -96,8 +96,8 @@ def _solve_vjp(ct, out, primals, needs):
     a, b = primals
     b_bar = solve(mT(a), ct)
     return [
-        fit(negative(matmul(b_bar, mT(out))), a) if needs[0] else None,
-        fit(b_bar, b) if needs[1] else None,
+        negative(matmul(b_bar, mT(out))) if needs[0] else None,
+        b_bar if needs[1] else None,
     ]
 
 
@@ -143,7 +143,7 @@ def _cofactors_vjp(ct, out, a):
     n = shape_of(a)[-1]
     total = as_matrix_batch(trace_last(matmul(mT(ct), out)))
     inner = subtract(multiply(total, np.eye(n, dtype=np.finfo(dtype_of(out)).dtype)), matmul(out, mT(ct)))
-    return fit(solve_right(inner, mT(a)), a)
+    return solve_right(inner, mT(a))
 
 
 cofactors = Primitive(
@@ -160,7 +160,7 @@ cofactors = Primitive(
 det = Primitive(
     "det", np.linalg.det, shape=_per_matrix_rule("det"),
     jvps=[lambda t, out, a: trace_last(matmul(mT(cofactors(a)), t))],
-    vjps=[lambda ct, out, a: fit(multiply(as_matrix_batch(ct), cofactors(a)), a)],
+    vjps=[lambda ct, out, a: multiply(as_matrix_batch(ct), cofactors(a))],
     doc="det A:  d(det A) = Σ C ∘ dA with C = adj(A)ᵀ the cofactor matrix,  Ā = d̄ · C",
 )
 
@@ -191,7 +191,7 @@ def _slogdet_vjp(cts, out, primals, needs):
     coef = ct_log
     if dtype_of(out[0]).kind == "c":  # d sign = sign · i Im τ, d log|det| = Re τ
         coef = add(ct_log, multiply(imag(multiply(ct_sign, out[0])), 1j))
-    return [fit(multiply(as_matrix_batch(coef), mT(inv(a))), a)]
+    return [multiply(as_matrix_batch(coef), mT(inv(a)))]
 
 
 slogdet = Primitive(
@@ -231,7 +231,7 @@ def _cholesky_vjp(ct, out, a, upper):
     m_bar = _phi(matmul(mT(low), g))            # Φ is its own transpose
     y = solve(mT(low), m_bar)                   # L⁻ᵀ M̄
     h_bar = mT(solve(mH(low), mT(y)))           # L⁻ᵀ M̄ conj(L)⁻¹
-    return fit(hermitian_from_triangle_transpose(h_bar, lower=not upper), a)
+    return hermitian_from_triangle_transpose(h_bar, lower=not upper)
 
 
 cholesky = Primitive(
@@ -321,12 +321,12 @@ def _qr_vjp(cts, out, primals, needs):
     q, r = out
     m, n = shape_of(a)[-2:]
     if m >= n:
-        return [fit(_qr_tall_vjp(q, r, gq, gr), a)]
+        return [_qr_tall_vjp(q, r, gq, gr)]
     (rx, _), (grx, gry), (_, y) = _split_wide(r, m), _split_wide(gr, m), _split_wide(a, m)
     gq = add(gq, mH(matmul(gry, mT(y))))                        # from dR_Y = dQᴴ Y + Qᴴ dY
     gy = matmul(conj(q) if dtype_of(q).kind == "c" else q, gry)
     gx = _qr_tall_vjp(q, rx, gq, grx)
-    return [fit(concatenate(gx, gy, axis=len(shape_of(a)) - 1), a)]
+    return [concatenate(gx, gy, axis=len(shape_of(a)) - 1)]
 
 
 qr = Primitive(
@@ -384,9 +384,9 @@ def _pinv_jvp(t, out, a, rcond, hermitian, rtol):
 
 def _pinv_vjp(ct, out, a, rcond, hermitian, rtol):
     if not hermitian:
-        return fit(pinv_vjp(a, out, ct), a)
+        return pinv_vjp(a, out, ct)
     g = pinv_vjp(hermitian_from_triangle(a, lower=True), out, ct)
-    return fit(hermitian_from_triangle_transpose(g, lower=True), a)
+    return hermitian_from_triangle_transpose(g, lower=True)
 
 
 pinv = Primitive(
@@ -433,8 +433,8 @@ def _lstsq_jvp(primals, tangents, out, rcond):
 def _lstsq_vjp(ct, out, primals, needs, rcond):
     a, b = primals
     p = pinv(a, rcond=lstsq_rcond(a, rcond), hermitian=False, rtol=None)
-    ga = fit(pinv_vjp(a, p, matmul(_as_col(ct), mT(_as_col(b)))), a) if needs[0] else None
-    gb = fit(matmul(mT(p), ct), b) if needs[1] else None
+    ga = pinv_vjp(a, p, matmul(_as_col(ct), mT(_as_col(b)))) if needs[0] else None
+    gb = matmul(mT(p), ct) if needs[1] else None
     return [ga, gb]
 
 

@@ -98,7 +98,7 @@ def _concat_vjp(ct, out, primals, needs, axis):
         n = shape_of(p)[axis]
         if need:
             idx = (slice(None),) * axis + (slice(start, start + n),) + (slice(None),) * (nd - axis - 1)
-            gs.append(_ew.fit(getitem(ct, idx=idx), p))
+            gs.append(getitem(ct, idx=idx))
         else:
             gs.append(None)
         start += n
@@ -151,7 +151,7 @@ getitem = Primitive(
 
 
 def _add_at_v_vjp(ct, out, x, v, idx):
-    return _ew.fit(getitem(ct, idx=idx), v)
+    return getitem(ct, idx=idx)
 
 
 def _add_at_call(x, v, idx):
@@ -166,9 +166,6 @@ add_at = Primitive(
     vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
     doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
 )
-
-
-from . import elementwise as _ew  # noqa: E402  (elementwise imports this module too)
 
 # ----------------------------------------------------------------------------- vmap
 # Batched values carry the batch axis first (core/batching.py); each rule re-aims the

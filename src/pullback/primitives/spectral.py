@@ -31,7 +31,7 @@ import numpy as np
 from ..core.primitive import Primitive
 from ._util import dtype_of, shape_of
 from .decompositions import _square, linalg_dtype, solve
-from .elementwise import add, conj, divide, equal, fit, imag, multiply, real, select, subtract
+from .elementwise import add, conj, divide, equal, imag, multiply, real, select, subtract
 from .linalg import (
     col,
     diag_embed,
@@ -106,7 +106,7 @@ def _eigh_vjp(cts, out, primals, needs, UPLO):
     if not is_symbolic_zero(gv):
         inner = add(inner, multiply(gap_reciprocals(w), matmul(mT(v), gv)))
     h_bar = matmul(_cj(v), matmul(inner, mT(v)))       # conj(V) (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ
-    return [fit(hermitian_from_triangle_transpose(h_bar, lower=UPLO == "L"), a)]
+    return [hermitian_from_triangle_transpose(h_bar, lower=UPLO == "L")]
 
 
 eigh = Primitive(
@@ -128,7 +128,7 @@ def _eigvalsh_jvp(t, out, a, UPLO):
 def _eigvalsh_vjp(ct, out, a, UPLO):
     _, v = eigh(a, UPLO=UPLO)
     h_bar = matmul(multiply(_cj(v), row(_real_ct(ct, out))), mT(v))
-    return fit(hermitian_from_triangle_transpose(h_bar, lower=UPLO == "L"), a)
+    return hermitian_from_triangle_transpose(h_bar, lower=UPLO == "L")
 
 
 eigvalsh = Primitive(
@@ -176,7 +176,7 @@ def _eig_vjp(cts, out, primals, needs):
         rho = real(_sum_rows(multiply(gv, v)))
         g0 = subtract(gv, multiply(conj(v), row(rho)))
         k_bar = add(k_bar, multiply(gap_reciprocals(w), matmul(mT(v), g0)))
-    return [fit(solve(mT(v), matmul(k_bar, mT(v))), a)]  # V⁻ᵀ K̄ Vᵀ
+    return [solve(mT(v), matmul(k_bar, mT(v)))]  # V⁻ᵀ K̄ Vᵀ
 
 
 eig = Primitive(
@@ -196,7 +196,7 @@ def _eigvals_jvp(t, out, a):
 
 def _eigvals_vjp(ct, out, a):
     _, v = eig(a)
-    return fit(solve(mT(v), multiply(col(ct), mT(v))), a)
+    return solve(mT(v), multiply(col(ct), mT(v)))
 
 
 eigvals = Primitive(
@@ -290,7 +290,7 @@ def _svd_vjp(cts, out, primals, needs, hermitian):
         a_bar = add(a_bar, matmul(g, subtract(gvh, matmul(matmul(gvh, _cj(v)), mT(v)))))
     if hermitian:
         a_bar = hermitian_from_triangle_transpose(a_bar, lower=True)
-    return [fit(a_bar, primals[0])]
+    return [a_bar]
 
 
 svd = Primitive(
@@ -317,7 +317,7 @@ def _svdvals_vjp(ct, out, a, hermitian):
     g = matmul(multiply(_cj(u), row(_real_ct(ct, out))), _cj(vh))   # conj(U) diag(s̄) Vᵀ
     if hermitian:
         g = hermitian_from_triangle_transpose(g, lower=True)
-    return fit(g, a)
+    return g
 
 
 svdvals = Primitive(
