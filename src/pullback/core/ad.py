@@ -109,8 +109,21 @@ class JVPTrace(Trace):
         return primals, tangents
 
     def process_primitive(self, prim, args, params):
-        primals, tangents = self._split(args)
-        out = prim.bind(*primals, **params)
+        # _split, inlined; the primitive runs on the values one level down, directly (impl)
+        # when none of them is traced
+        primals, tangents = [], []
+        plain = True
+        for a in args:
+            if type(a) is JVPTracer and a._trace is self:
+                v = a.aval
+                tangents.append(a.tangent)
+            else:
+                v = a
+                tangents.append(None)
+            primals.append(v)
+            if plain and isinstance(v, Tracer):
+                plain = False
+        out = prim.impl(*primals, **params) if plain else prim.bind(*primals, **params)
         if not prim.differentiable:
             return out
         if prim.jvp is not None:
@@ -132,7 +145,9 @@ class JVPTrace(Trace):
     def _wrap(self, out, t):
         if t is None:
             return out
-        return JVPTracer(self, out, _fit_tangent(t, out))
+        if t.shape != out.shape:
+            t = _fit_tangent(t, out)
+        return JVPTracer(self, out, t)
 
     def process_custom(self, rule, args):
         primals, tangents = self._split(args)
@@ -206,16 +221,21 @@ class ReverseTrace(Trace):
         return primals, slots
 
     def process_primitive(self, prim, args, params):
-        # _split, inlined: this is the hottest path of eager reverse mode (W3)
+        # _split, inlined: this is the hottest path of eager reverse mode (W3). The primitive
+        # runs on the values one level down, directly (impl) when none of them is traced.
         primals, slots = [], []
+        plain = True
         for a in args:
             if type(a) is ReverseTracer and a._trace is self:
-                primals.append(a.aval)
+                v = a.aval
                 slots.append(a.slot)
             else:
-                primals.append(a)
+                v = a
                 slots.append(-1)
-        out = prim.bind(*primals, **params)
+            primals.append(v)
+            if plain and isinstance(v, Tracer):
+                plain = False
+        out = prim.impl(*primals, **params) if plain else prim.bind(*primals, **params)
         if not prim.differentiable:
             return out
         if prim.multiple_results:
@@ -272,9 +292,14 @@ class ReverseTrace(Trace):
                     g = rules[i](ct, out, *primals, **params)
                     if g is None:
                         continue
-                    g = unbroadcast(g, primals[i])
+                    p = primals[i]
+                    try:  # unbroadcast, inlined
+                        if g.shape != p.shape or g.dtype != p.dtype:
+                            g = _FIT(g, p)
+                    except AttributeError:
+                        g = _FIT(g, p)
                     prev = cts[s]
-                    cts[s] = g if prev is None else _add(prev, g)
+                    cts[s] = g if prev is None else _ADD(prev, g)
         return [cts[s] for s in wanted]
 
 
