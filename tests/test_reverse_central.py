@@ -305,10 +305,27 @@ def _apply_reverse(prim, vjps, vjp, ct, out, args, params):
     return [None if g is None else np.asarray(unbroadcast(g, a)) for g, a in zip(gs, args)]
 
 
-@pytest.mark.parametrize("case", sorted(HAND_WRITTEN))
+def _is_transposed(prim) -> bool:
+    rules = [prim.vjp] if prim.vjp is not None else [r for r in prim.vjps if r is not None]
+    return all(r.__name__.endswith("_by_transposition") for r in rules)
+
+
+# Non-linear primitives whose reverse rule is now the transpose of their forward rule (the
+# hand-written one was not measurably faster; see the closing note of issue 12).
+TRANSPOSED = ["inv", "det", "slogdet", "cholesky", "qr_tall", "pinv", "lstsq", "eigh", "eigvalsh", "eigvals",
+              "reduce_max", "reduce_prod", "cumprod", "clip", "sinc"]
+
+
+@pytest.mark.parametrize("case", TRANSPOSED)
+def test_primitives_given_only_a_forward_rule_use_its_transpose(case, rng):
+    prim, _, _ = HAND_WRITTEN[case](rng)
+    assert _is_transposed(prim)
+
+
+@pytest.mark.parametrize("case", sorted(set(HAND_WRITTEN) - set(TRANSPOSED) - {"qr_wide"}))
 def test_transposed_forward_rule_equals_the_hand_written_reverse_rule(case, rng):
     prim, args, params = HAND_WRITTEN[case](rng)
-    assert prim.vjps is not None or prim.vjp is not None
+    assert not _is_transposed(prim)  # else the comparison below would compare a rule with itself
     out = prim.impl(*args, **params)
     ct = _random_ct(out, rng)
     hand = _apply_reverse(prim, prim.vjps, prim.vjp, ct, out, args, params)

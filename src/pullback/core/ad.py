@@ -438,16 +438,127 @@ class TransposeTrace(ReverseTrace):
         return [None if t is None else next(got) for t in t_ins]
 
 
+# A transposed rule is staged once per signature (the shapes and dtypes of its array arguments,
+# the values of the others, the parameters) into a short program of primitive applications,
+# which each later call replays through bind: no trace, no shape rules, nothing recorded, so it
+# costs about what a hand-written rule costs, and outer transformations see through it as usual.
+# A rule that cannot be staged (its Python code reads values) is transposed afresh at every call.
+
+_ARRAYS = (np.ndarray, np.generic, Tracer)
+_CACHE_LIMIT = 64  # signatures kept per rule
+
+
+def _signature(values: Sequence, params: dict) -> tuple | None:
+    key = [tuple(params.items())]
+    for v in values:
+        if isinstance(v, _ARRAYS):
+            key.append((v.shape, v.dtype))
+        else:
+            key.append((type(v), v))
+    key = tuple(key)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+class _Program:
+    """A staged graph as a flat list of steps over numbered values (a minimal evaluator)."""
+
+    __slots__ = ("positions", "steps", "outs")
+
+    def __init__(self, positions: list, graph: Any):
+        from .ir import Var
+
+        self.positions = positions
+        used = {id(o) for o in graph.outs if isinstance(o, Var)}
+        kept = []
+        for e in reversed(graph.eqns):  # dead-code elimination
+            if any(id(o) in used for o in e.outs):
+                kept.append(e)
+                used.update(id(a) for a in e.ins if isinstance(a, Var))
+        index = {id(v): k for k, v in enumerate(graph.in_vars)}
+        steps = []
+        for e in reversed(kept):
+            ins = tuple((True, index[id(a)]) if isinstance(a, Var) else (False, a.value) for a in e.ins)
+            outs = tuple(len(index) + k for k in range(len(e.outs)))
+            for v, k in zip(e.outs, outs):
+                index[id(v)] = k
+            steps.append((e.prim, ins, e.params, outs if e.prim.multiple_results else outs[0]))
+        self.steps = steps
+        self.outs = [(True, index[id(o)]) if isinstance(o, Var) else (False, o.value) for o in graph.outs]
+
+    def __call__(self, values: Sequence) -> list:
+        env = [values[k] for k in self.positions]
+        for prim, ins, params, out in self.steps:
+            r = prim.bind(*[env[a] if is_var else a for is_var, a in ins], **params)
+            if type(out) is int:
+                env.append(r)
+            else:
+                env.extend(r)
+        # a constant result is copied: the caller may update it in place
+        return [env[a] if is_var else (a.copy() if isinstance(a, np.ndarray) else a) for is_var, a in self.outs]
+
+
+def _stage(rule: Callable, values: list, params: dict) -> _Program | None:
+    from .ir import ShapeDtype
+    from .staging import trace_flat
+
+    positions = [k for k, v in enumerate(values) if isinstance(v, _ARRAYS)]
+
+    def fun(ins):
+        vals = list(values)
+        for k, t in zip(positions, ins):
+            vals[k] = t
+        return rule(vals, params)
+
+    try:
+        graph = trace_flat(fun, [ShapeDtype(values[k].shape, values[k].dtype) for k in positions])
+    except Exception:  # noqa: BLE001 - a rule that reads values: transpose it at every call instead
+        return None
+    return _Program(positions, graph)
+
+
+class _CachedRule:
+    """rule(values, params) -> list, replayed from a staged program per signature."""
+
+    __slots__ = ("rule", "cache")
+
+    def __init__(self, rule: Callable):
+        self.rule = rule
+        self.cache: dict = {}
+
+    def __call__(self, values: list, params: dict) -> list:
+        key = _signature(values, params)
+        if key is None:
+            return self.rule(values, params)
+        prog = self.cache.get(key)
+        if prog is None:
+            if len(self.cache) >= _CACHE_LIMIT:
+                self.cache.clear()
+            prog = self.cache[key] = _stage(self.rule, values, params) or False
+        if prog is False:
+            return self.rule(values, params)
+        return prog(values)
+
+
 def _transposed_jvps(prim, i: int) -> Callable:
     """prim's VJP with respect to argument i, as the transpose of its forward rule jvps[i]."""
     jvp_i = prim.jvps[i]
     name = prim.name
 
-    def vjp_i(ct, out, *primals, **params):
+    def transpose(values, params):
+        ct, out, *primals = values
         with new_trace(TransposeTrace, name) as trace:
             t = trace.new(primals[i])
             t_out = jvp_i(t, out, *primals, **params)
-        return trace.transpose([t_out], [ct], [t])[0]
+        return trace.transpose([t_out], [ct], [t])
+
+    cached = _CachedRule(transpose)
+
+    def vjp_i(ct, out, *primals, **params):
+        return cached([ct, out, *primals], params)[0]
 
     vjp_i.__name__ = vjp_i.__qualname__ = f"{name}_vjp{i}_by_transposition"
     return vjp_i
@@ -459,16 +570,34 @@ def _transposed_jvp(prim) -> Callable:
     name = prim.name
     multiple = prim.multiple_results
 
-    def vjp(ct, out, primals, needs, **params):
+    def transpose(values, params):
+        params = dict(params)
+        needs = params.pop("_needs")
+        n = len(needs)
+        primals, rest = values[:n], values[n:]
+        k = len(rest) // 2
+        out, cts = (tuple(rest[:k]), rest[k:]) if multiple else (rest[0], rest[1:])
         with new_trace(TransposeTrace, name) as trace:
             ts = [trace.new(p) if need else None for p, need in zip(primals, needs)]
             t_out = jvp(primals, ts, out, **params)
-        if multiple:
-            return trace.transpose(list(t_out), list(ct), ts)
-        return trace.transpose([t_out], [ct], ts)
+        return trace.transpose(list(t_out) if multiple else [t_out], list(cts), ts)
+
+    cached = _CachedRule(transpose)
+
+    def vjp(ct, out, primals, needs, **params):
+        if multiple:  # an output nobody used has a zero cotangent: no seed, so its path is skipped
+            outs, cts = tuple(out), tuple(None if _is_plain_zero(c) else c for c in ct)
+        else:
+            outs, cts = (out,), (ct,)
+        return cached([*primals, *outs, *cts], {**params, "_needs": tuple(needs)})
 
     vjp.__name__ = vjp.__qualname__ = f"{name}_vjp_by_transposition"
     return vjp
+
+
+def _is_plain_zero(c) -> bool:
+    """A cotangent that is a plain all-zero array (never a traced one: no value is read under staging)."""
+    return isinstance(c, (np.ndarray, np.generic)) and not c.any()
 
 
 def transposed_rules(prim) -> tuple[tuple | None, Callable | None]:

@@ -73,9 +73,13 @@ def _is_python_scalar(v):
 
 def _pow_dx(x, y):
     """∂(xʸ)/∂x = y·xʸ⁻¹, taken as 0 where y == 0 (so 0⁰ has derivative 0, not nan)."""
-    if _is_python_scalar(y):
+    if _is_python_scalar(y):  # the common exponents take one pass, or none
         if y == 0:
             return multiply(x, 0.0)
+        if y == 1:
+            return 1.0
+        if y == 2:
+            return multiply(x, 2.0)
         return multiply(float(y), power(x, y - 1))
     zero = equal(y, 0)  # xʸ⁻¹ is not evaluated at y == 0 (0⁻¹ would warn, and 0·∞ is nan)
     return multiply(select(zero, 0.0, y), power(x, select(zero, 1.0, subtract(y, 1))))
@@ -87,11 +91,16 @@ def _pow_dy(x, out):
     return multiply(log(safe), out)
 
 
+def _times(t, d):
+    """t · d, skipping the pass when d is the Python scalar 1.0."""
+    return t if type(d) is float and d == 1.0 else multiply(t, d)
+
+
 power = Primitive(
     "power", np.power, shape=broadcast_rule,
-    jvps=[lambda t, out, x, y: multiply(t, _pow_dx(x, y)), lambda t, out, x, y: multiply(t, _pow_dy(x, out))],
+    jvps=[lambda t, out, x, y: _times(t, _pow_dx(x, y)), lambda t, out, x, y: multiply(t, _pow_dy(x, out))],
     vjps=[
-        lambda ct, out, x, y: multiply(ct, _pow_dx(x, y)),
+        lambda ct, out, x, y: _times(ct, _pow_dx(x, y)),
         lambda ct, out, x, y: multiply(ct, _pow_dy(x, out)),
     ],
     doc="xʸ",
@@ -234,16 +243,21 @@ def _to_dtype_of(ct, x):
     return convert(ct, dtype=dtype_of(x)) if ct.dtype != dtype_of(x) else ct
 
 
+def _real_part(ct):
+    """The cotangent of a real output is real: an imaginary part a caller passed is dropped."""
+    return real(ct) if is_complex(ct) else ct
+
+
 real = Primitive(
     "real", np.real, shape=lambda x: (shape_of(x), np.real(np.zeros((), dtype_of(x))).dtype), linear=True,
     jvps=[lambda t, out, x: real(t)],
-    vjps=[lambda ct, out, x: _to_dtype_of(ct, x)],
+    vjps=[lambda ct, out, x: _to_dtype_of(_real_part(ct), x)],
     doc="Re x",
 )
 imag = Primitive(
     "imag", np.imag, shape=lambda x: (shape_of(x), np.imag(np.zeros((), dtype_of(x))).dtype), linear=True,
     jvps=[lambda t, out, x: imag(t)],
-    vjps=[lambda ct, out, x: multiply(_to_dtype_of(ct, x), -1j) if is_complex(x) else multiply(ct, 0.0)],
+    vjps=[lambda ct, out, x: multiply(_to_dtype_of(_real_part(ct), x), -1j) if is_complex(x) else multiply(ct, 0.0)],
     doc="Im x; its transpose is ct ↦ −i·ct",
 )
 conj = Primitive(

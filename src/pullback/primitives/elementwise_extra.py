@@ -135,7 +135,6 @@ def _sinc_impl(x, order=0):
 sinc = Primitive(
     "sinc", _sinc_impl, shape=lambda x, order=0: (shape_of(x), np.result_type(dtype_of(x), 1.0)),
     jvps=[lambda t, out, x, order=0: multiply(t, sinc(x, order=order + 1))],
-    vjps=[lambda ct, out, x, order=0: multiply(ct, sinc(x, order=order + 1))],
     doc="sinc⁽ᵏ⁾(x), the k-th derivative (order=k) of sin(πx)/(πx); exact at 0 to every order "
         "(sinc'(0) = 0, sinc''(0) = −π²/3); complex x is supported (it is holomorphic)",
 )
@@ -246,7 +245,6 @@ _CLIP_MASKS = (_clip_mask_a, _clip_mask_lo, _clip_mask_hi)
 clip = Primitive(
     "clip", np.clip, shape=_clip_shape,
     jvps=[lambda t, out, a, lo, hi, m=m: _like(_masked(t, m(a, lo, hi)), out) for m in _CLIP_MASKS],
-    vjps=[lambda ct, out, a, lo, hi, m=m: _masked(ct, m(a, lo, hi)) for m in _CLIP_MASKS],
     doc="numpy.clip(a, a_min, a_max) (a bound may be None). Each element's derivative goes to the "
         "argument its value is: ∂/∂a = 1 on the closed interval a_min ≤ a ≤ a_max (the boundaries "
         "count as inside, as in torch.clamp), 0 outside; ∂/∂a_min = 1 where a < a_min; ∂/∂a_max = 1 "

@@ -98,19 +98,8 @@ def _eigh_jvp(primals, tangents, out, UPLO):
     return dw, matmul(v, multiply(gap_reciprocals(w), m))
 
 
-def _eigh_vjp(cts, out, primals, needs, UPLO):
-    (a,) = primals
-    gw, gv = cts
-    w, v = out
-    inner = diag_embed(_real_ct(gw, w))
-    if not is_symbolic_zero(gv):
-        inner = add(inner, multiply(gap_reciprocals(w), matmul(mT(v), gv)))
-    h_bar = matmul(_cj(v), matmul(inner, mT(v)))       # conj(V) (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ
-    return [hermitian_from_triangle_transpose(h_bar, lower=UPLO == "L")]
-
-
 eigh = Primitive(
-    "eigh", _eigh_impl, shape=_eigh_shape, jvp=_eigh_jvp, vjp=_eigh_vjp, multiple_results=True,
+    "eigh", _eigh_impl, shape=_eigh_shape, jvp=_eigh_jvp, multiple_results=True,
     doc="""(w, V) = numpy.linalg.eigh(A, UPLO): dλ = diag(Vᴴ dA V), dV = V (F ∘ Vᴴ dA V).
 
     NumPy reads one triangle of A (UPLO) and the real part of the diagonal; the derivative
@@ -125,15 +114,9 @@ def _eigvalsh_jvp(t, out, a, UPLO):
     return real(dw) if dtype_of(dw).kind == "c" else dw
 
 
-def _eigvalsh_vjp(ct, out, a, UPLO):
-    _, v = eigh(a, UPLO=UPLO)
-    h_bar = matmul(multiply(_cj(v), row(_real_ct(ct, out))), mT(v))
-    return hermitian_from_triangle_transpose(h_bar, lower=UPLO == "L")
-
-
 eigvalsh = Primitive(
     "eigvalsh", lambda a, UPLO: np.linalg.eigvalsh(a, UPLO=UPLO), shape=lambda a, UPLO: _eigh_shape(a, UPLO)[0],
-    jvps=[_eigvalsh_jvp], vjps=[_eigvalsh_vjp],
+    jvps=[_eigvalsh_jvp],
     doc="numpy.linalg.eigvalsh: dλᵢ = vᵢᴴ dA vᵢ (finite at repeated eigenvalues; see the module docstring)",
 )
 
@@ -194,14 +177,9 @@ def _eigvals_jvp(t, out, a):
     return diag_part(solve(v, matmul(t, v)))
 
 
-def _eigvals_vjp(ct, out, a):
-    _, v = eig(a)
-    return solve(mT(v), multiply(col(ct), mT(v)))
-
-
 eigvals = Primitive(
     "eigvals", lambda a: np.linalg.eigvals(a).astype(_complex_dtype(a), copy=False),
-    shape=lambda a: _eig_shape(a)[0], jvps=[_eigvals_jvp], vjps=[_eigvals_vjp],
+    shape=lambda a: _eig_shape(a)[0], jvps=[_eigvals_jvp],
     doc="numpy.linalg.eigvals, always complex: dλ = diag(V⁻¹ dA V), Ā = V⁻ᵀ diag(λ̄) Vᵀ",
 )
 
