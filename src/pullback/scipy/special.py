@@ -25,6 +25,7 @@ from ..primitives import elementwise as ew
 from ..primitives import elementwise_extra as ex
 from ..primitives._util import normalize_axis
 from ._rules import constant, elementwise, route_ufunc, ufunc
+from ._rules import stop as _stop
 
 add, subtract, multiply, divide, negative = ew.add, ew.subtract, ew.multiply, ew.divide, ew.negative
 exp, log, sqrt, select, equal = ew.exp, ew.log, ew.sqrt, ew.select, ew.equal
@@ -176,6 +177,10 @@ _betaincc = elementwise("betaincc", _sc.betaincc,
                         [None, None, lambda out, a, b, x: negative(_beta_density(a, b, x))],
                         nondiff_args={0: ("a", _A_SHAPE), 1: ("b", _A_SHAPE)},
                         doc="1 − I_x(a, b); ∂/∂x = −x^(a−1)(1−x)^(b−1)/B(a, b)")
+_betainccinv = elementwise("betainccinv", _sc.betainccinv,
+                           [None, None, lambda out, a, b, y: divide(-1.0, _beta_density(a, b, out))],
+                           nondiff_args={0: ("a", _A_SHAPE), 1: ("b", _A_SHAPE)},
+                           doc="x with 1 − I_x(a, b) = y; ∂/∂y = −1/∂ₓI(a, b, out)")
 _betaincinv = elementwise("betaincinv", _sc.betaincinv,
                           [None, None, lambda out, a, b, y: divide(1.0, _beta_density(a, b, out))],
                           nondiff_args={0: ("a", _A_SHAPE), 1: ("b", _A_SHAPE)},
@@ -262,7 +267,8 @@ _UFUNCS = {
         (_ndtr, 1), (_ndtri, 1), (_log_ndtr, 1), (_dawsn, 1), (_digamma, 1), (_gamma, 1), (_gammaln, 1),
         (_loggamma, 1), (_rgamma, 1), (_gammasgn, 1), (_betaln, 2), (_beta, 2), (_xlogy, 2), (_xlog1py, 2),
         (_entr, 1), (_rel_entr, 2), (_kl_div, 2), (_gammainc, 2), (_gammaincc, 2), (_gammaincinv, 2),
-        (_gammainccinv, 2), (_betainc, 3), (_betaincc, 3), (_betaincinv, 3), (_stdtr, 2), (_stdtrit, 2),
+        (_gammainccinv, 2), (_betainc, 3), (_betaincc, 3), (_betaincinv, 3), (_betainccinv, 3),
+        (_stdtr, 2), (_stdtrit, 2),
         (_iv, 2), (_ive, 2), (_i0, 1), (_i1, 1), (_i0e, 1), (_i1e, 1), (_jv, 2), (_yv, 2), (_yn, 2),
         (_j0, 1), (_j1, 1), (_y0, 1), (_y1, 1), (_spence, 1),
     ]
@@ -301,6 +307,7 @@ gammainccinv = ufunc("gammainccinv", _gammainccinv, 2)
 betainc = ufunc("betainc", _betainc, 3)
 betaincc = ufunc("betaincc", _betaincc, 3)
 betaincinv = ufunc("betaincinv", _betaincinv, 3)
+betainccinv = ufunc("betainccinv", _betainccinv, 3)
 stdtr = ufunc("stdtr", _stdtr, 2)
 stdtrit = ufunc("stdtrit", _stdtrit, 2)
 iv = ufunc("iv", _iv, 2)
@@ -348,10 +355,6 @@ def multigammaln(a: Any, d: int) -> Any:
     for j in range(d):
         total = add(total, _gammaln(subtract(a, 0.5 * j)))
     return total
-
-
-def _stop(x):
-    return ew.stop_gradient(x) if isinstance(x, Tracer) else x
 
 
 def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, return_sign: bool = False) -> Any:
