@@ -479,6 +479,7 @@ class multivariate_normal_gen:
     and the triangular solves. x has the dimension on its last axis, as in SciPy."""
 
     name = "multivariate_normal"
+    unsupported_methods = ("cdf",)
 
     def __repr__(self) -> str:
         return "<pullback.scipy.stats.multivariate_normal>"
