@@ -50,9 +50,10 @@ def elementwise(
 ) -> Primitive:
     """A broadcasting elementwise primitive from SciPy's function and its partial derivatives.
 
-    ``partials[i](out, *args)`` is ∂out/∂argᵢ (None: argument i has no derivative anywhere, e.g. a
-    sign). ``nondiff_args[i] = (argname, why)`` marks an argument SciPy's function is not
-    differentiable in with a closed form (an integer order): differentiating in it raises
+    ``partials[i](out, *args, **params)`` is ∂out/∂argᵢ (params: static keywords such as an order;
+    None: argument i has no derivative anywhere, e.g. a sign). ``nondiff_args[i] = (argname, why)``
+    marks an argument SciPy's function is not differentiable in with a closed form (an integer
+    order): differentiating in it raises
     NonDifferentiableArgumentError naming the function and the argument, never a silent zero.
     """
     nondiff_args = dict(nondiff_args or {})
@@ -68,8 +69,8 @@ def elementwise(
             jvps.append(None)
             vjps.append(None)
         else:
-            jvps.append(lambda t, out, *args, d=d: _like(ew.multiply(t, d(out, *args)), out))
-            vjps.append(lambda ct, out, *args, d=d, i=i: ew.fit(ew.multiply(ct, d(out, *args)), args[i]))
+            jvps.append(lambda t, out, *args, _d=d, **p: _like(ew.multiply(t, _d(out, *args, **p)), out))
+            vjps.append(lambda ct, out, *args, _d=d, _i=i, **p: ew.fit(ew.multiply(ct, _d(out, *args, **p)), args[_i]))
     prim = Primitive(name, impl, shape=ufunc_nary_rule(impl), jvps=jvps, vjps=vjps, doc=doc)
     prim.batch = broadcasting_rule(prim)
     return prim
