@@ -464,3 +464,26 @@ def test_gradient_agrees_with_autograd(name, rng):
     ours = pb.grad(with_(sp, pnp.sum))(args[i])
     ref = ag.grad(with_(asp, anp.sum))(args[i])
     np.testing.assert_allclose(ours, ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["gammaln", "log_ndtr", "i1e", "betainc", "logsumexp"])
+def test_second_derivatives_agree_with_jax_scipy(name, rng):
+    jax = pytest.importorskip("jax")
+    jsp = pytest.importorskip("jax.scipy.special")
+    args = _args(name, rng, (3,))
+    i = CASES[name][1][-1]
+
+    def second(mod, summ, grad, inner):
+        def f(v):
+            full = list(args)
+            full[i] = v
+            return summ(getattr(mod, name)(*full))
+
+        return grad(lambda v: summ(inner(grad(f), v)))
+
+    with jax.enable_x64(True):
+        jnp = jax.numpy
+        ref = np.asarray(jax.jit(second(jsp, jnp.sum, jax.grad, lambda g, v: g(v) * jnp.asarray(args[i])))(
+            jnp.asarray(args[i])))
+    ours = second(sp, pnp.sum, pb.grad, lambda g, v: g(v) * args[i])(args[i])
+    np.testing.assert_allclose(ours, ref, rtol=1e-9)
