@@ -183,6 +183,19 @@ def test_discrete_derivatives_in_the_parameters_to_second_order(name, method, rn
     check_grads(f, d, order=2)
 
 
+@pytest.mark.parametrize("name", sorted(DISCRETE))
+@pytest.mark.parametrize("method", ["ppf", "isf"])
+def test_discrete_quantiles_are_scipys_and_carry_no_derivative(name, method, rng):
+    shapes = [s(rng, ()) for s in DISCRETE[name][0]]
+    q = np.array([0.0, 0.1, 0.5, 0.93, 1.0])
+    ours = getattr(getattr(st, name), method)(q, *shapes, loc=1.0)
+    np.testing.assert_array_equal(ours, getattr(getattr(S, name), method)(q, *shapes, loc=1.0))
+    g = pb.grad(lambda v: pnp.sum(getattr(getattr(st, name), method)(v, *shapes) * v))(q[1:4])
+    np.testing.assert_array_equal(g, getattr(getattr(S, name), method)(q[1:4], *shapes))
+    np.testing.assert_array_equal(pb.vmap(lambda v: getattr(getattr(st, name), method)(v, *shapes))(q),
+                                  getattr(getattr(S, name), method)(q, *shapes))
+
+
 def test_poisson_derivatives_to_third_order(rng):
     check_grads(lambda mu: st.poisson.logpmf(np.array([0.0, 3.0, 7.0]), mu), [rng.uniform(1, 4, 3)], order=3)
 

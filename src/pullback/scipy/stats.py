@@ -25,7 +25,7 @@ from .. import numpy as pnp
 from ..core.trace import Tracer
 from ..errors import UnsupportedFunctionError
 from . import special as sp
-from ._rules import refusal
+from ._rules import constant, refusal
 from ._rules import stop as _stop
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -361,6 +361,7 @@ class rv_discrete:
                  stable_logcdf: bool = False):
         self.name, self.shapes, self.tail_refuses = name, tuple(shapes), tuple(tail_refuses)
         self.stable_logcdf = stable_logcdf
+        self._quantiles: dict[str, Any] = {}
         self._logpmf, self._cdf, self._sf, self.support, self._valid = logpmf, cdf, sf, support, valid
 
     def __repr__(self) -> str:
@@ -408,6 +409,30 @@ class rv_discrete:
     def sf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         """P(K > k)."""
         return self._tail(self._sf, 1.0, 0.0, "sf", k, args, kwds)
+
+    def _quantile(self, method: str, q: Any, args: tuple, kwds: dict) -> Any:
+        vals = _bind(f"{self.name}.{method}", self.shapes + ("loc",), {"loc": 0.0}, args, kwds)
+        prim = self._quantiles.get(method)
+        if prim is None:
+            name, m = self.name, method
+
+            def impl(q, *params):
+                import scipy.stats as scipy_stats
+
+                return getattr(getattr(scipy_stats, name), m)(q, *params)
+
+            prim = self._quantiles[method] = constant(f"{self.name}_{method}", impl,
+                                                      doc=f"scipy.stats.{name}.{m}: a step function, no derivative")
+        return _finish(prim(_f64(q), *(_f64(v) for v in vals)))
+
+    def ppf(self, q: Any, *args: Any, **kwds: Any) -> Any:
+        """the smallest k with cdf(k) ≥ q: SciPy's values; a step function of q and the parameters,
+        so the result carries no derivative (it is zero wherever it exists)."""
+        return self._quantile("ppf", q, args, kwds)
+
+    def isf(self, q: Any, *args: Any, **kwds: Any) -> Any:
+        """the inverse survival function (SciPy's values; a step function, no derivative)."""
+        return self._quantile("isf", q, args, kwds)
 
     def logcdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         """log P(K ≤ k)."""
