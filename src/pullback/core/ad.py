@@ -90,7 +90,7 @@ def _fit_tangent(t, out):
     if t.shape != out.shape:
         from ..primitives.shape import broadcast_to
 
-        t = broadcast_to(t, out.shape)
+        t = broadcast_to(t, shape=out.shape)  # by keyword: the batching rule takes shape as a parameter
     return t
 
 
