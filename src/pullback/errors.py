@@ -39,9 +39,25 @@ class EscapedTracerError(PullbackError, RuntimeError):
     """A traced value outlived the transformation that created it."""
 
 
+class ViewWriteError(PullbackError, ValueError):
+    """An in-place write into a traced view whose base was written after the view was taken."""
+
+
 class PytreeError(PullbackError, TypeError):
     """Two pytrees that must have the same structure do not."""
 
 
 class CustomRuleError(PullbackError, TypeError):
     """A custom_vjp / custom_jvp / Function rule returned something malformed."""
+
+
+class NonDifferentiableArgumentError(PullbackError, TypeError):
+    """A function was differentiated in an argument it has no derivative in (an integer order, a shape)."""
+
+
+class MissingDependencyError(PullbackError, ImportError):
+    """An optional dependency (SciPy for pullback.scipy) is not installed."""
+
+
+class NonLinearRuleError(PullbackError, TypeError):
+    """A forward (JVP) rule that a reverse rule is derived from is not linear in its tangent."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -86,7 +87,7 @@ ARRAY_FUNCTION_HANDLERS: dict[Any, Callable] = {}
 class Tracer:
     """A value followed by a trace. Behaves like an ndarray; array methods are attached by pullback.numpy."""
 
-    __slots__ = ("_trace",)
+    __slots__ = ("_trace", "__weakref__")  # weakly referenced: pullback.numpy notes which values are views
     __array_priority__ = 1000
     __hash__ = None  # like ndarray: mutable-looking values are not hashable
 
@@ -167,6 +168,13 @@ class Tracer:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         handler = UFUNC_HANDLERS.get(ufunc)
         if handler is None:
+            special = sys.modules.get("scipy.special")
+            if special is not None and getattr(special, ufunc.__name__, None) is ufunc:
+                raise UnsupportedFunctionError(
+                    f"scipy.special.{ufunc.__name__} was applied to a traced value, and pullback has no "
+                    "derivative for it. Use pullback.scipy.special (import pullback.scipy.special as sp), "
+                    "or wrap the input in pullback.stop_gradient if no derivative is needed."
+                )
             raise UnsupportedFunctionError(
                 f"numpy.{ufunc.__name__} was applied to a traced value, and pullback has no "
                 f"derivative for it. Use a function from pullback.numpy instead."

@@ -22,8 +22,9 @@ In-place updates of traced arrays: ``a[idx] = v``, ``a += v``, ``-=``, ``*=``, `
 functional updates, and the Python object ``a`` is made to stand for the new value (Tracer._rebind):
 every name bound to that object sees the change, as with NumPy. As in NumPy, the result is cast to
 a's dtype (same_kind casting, else TypeError) and must keep a's shape (else ValueError). Differences:
-- a view taken earlier (``b = a[1:]``, ``a.T``, ``a.reshape(...)`` when it changes the shape) is a
-  separate value: it does not see later updates of ``a``, nor ``a`` updates of it;
+- a write into a view (``b = a[1:]; b[0] = v``, ``a.T``, ``a.reshape(...)``, ``a[i] += v``) reaches ``a``
+  as in NumPy (written through to the base); but a view taken earlier does not see later updates
+  of ``a`` itself (docs/numpy-differences.md);
 - every update copies the array (O(size)): filling n entries one by one costs O(n²); for large n
   build the array with stack / concatenate or a single vectorized update;
 - a value from an inner transformation (a grad inside the function) cannot be written into an
@@ -52,14 +53,11 @@ from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, shape_of
-from ._shapes import asarray, astype, broadcast_to, getitem, normalize_index, ravel, reshape, traced
-from ._ufuncs import real
+from ._helpers import along, traced
+from ._shapes import asarray, broadcast_to, getitem, normalize_index, note_write, ravel, reshape, view_base, writes
+from ._ufuncs import astype, real
 
 _MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
-
-
-def _along(axis: int, item) -> tuple:
-    return (slice(None),) * axis + (item,)
 
 
 def _concrete(x):
@@ -272,6 +270,17 @@ def _get(x, idx, mode=None, fill_value=None):
 # ----------------------------------------------------------------------------- x.at[idx]
 
 
+def _update_method(op: str, doc: str):
+    """The method x.at[idx].<op>(values): x updated at idx by `op`."""
+
+    def method(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return _update(self.array, self.index, values, op, mode)
+
+    method.__name__ = method.__qualname__ = op
+    method.__doc__ = doc
+    return method
+
+
 class _IndexUpdateRef:
     """x.at[idx]: the functional updates of x at idx (see the module docstring)."""
 
@@ -287,39 +296,17 @@ class _IndexUpdateRef:
         """x[idx]."""
         return _get(self.array, self.index, mode, fill_value)
 
-    def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] = values; at a repeated index the value written last wins."""
-        return _update(self.array, self.index, values, "set", mode)
-
-    def add(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] += values; repeated indices accumulate."""
-        return _update(self.array, self.index, values, "add", mode)
-
-    def subtract(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] -= values; repeated indices accumulate."""
-        return _update(self.array, self.index, values, "subtract", mode)
-
-    def multiply(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] *= values, once per occurrence of an index."""
-        return _update(self.array, self.index, values, "multiply", mode)
-
+    set = _update_method("set", "x with x[idx] = values; at a repeated index the value written last wins.")
+    add = _update_method("add", "x with x[idx] += values; repeated indices accumulate.")
+    subtract = _update_method("subtract", "x with x[idx] -= values; repeated indices accumulate.")
+    multiply = _update_method("multiply", "x with x[idx] *= values, once per occurrence of an index.")
     mul = multiply
-
-    def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] /= values, once per occurrence of an index."""
-        return _update(self.array, self.index, values, "divide", mode)
-
-    def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] **= values, once per occurrence of an index."""
-        return _update(self.array, self.index, values, "power", mode)
-
-    def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] = minimum(x[idx], values); tied candidates share the derivative equally."""
-        return _update(self.array, self.index, values, "min", mode)
-
-    def max(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] = maximum(x[idx], values); tied candidates share the derivative equally."""
-        return _update(self.array, self.index, values, "max", mode)
+    divide = _update_method("divide", "x with x[idx] /= values, once per occurrence of an index.")
+    power = _update_method("power", "x with x[idx] **= values, once per occurrence of an index.")
+    min = _update_method("min", "x with x[idx] = minimum(x[idx], values); tied candidates share the derivative "
+                               "equally.")
+    max = _update_method("max", "x with x[idx] = maximum(x[idx], values); tied candidates share the derivative "
+                               "equally.")
 
     def apply(self, func, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """x with x[idx] = func(x[idx]) (func elementwise), once per occurrence of an index."""
@@ -348,7 +335,11 @@ def at(x) -> _IndexUpdateHelper:
 
 
 def _assign(target, new, who: str = "an in-place update") -> None:
-    """Make the traced array `target` stand for `new` from now on (see the module docstring)."""
+    """Make the traced array `target` stand for `new` from now on (see the module docstring).
+
+    When target is a view (y = x[0:2], x.reshape(...), x.T), the write reaches its base too, as NumPy's shared
+    memory would: x becomes x with y's entries replaced, and so on up to the array the views came from.
+    """
     if not isinstance(target, Tracer):
         if traced(new):
             raise TracerConversionError(
@@ -364,7 +355,13 @@ def _assign(target, new, who: str = "an in-place update") -> None:
         new = astype(new, dtype_of(target))
     if not isinstance(new, Tracer) or new._trace.level < target._trace.level:
         new = ew.select(True, new, target)  # a constant, as a value of target's trace
+    viewed = view_base(target)  # (raises for a stale view)
     target._rebind(new)
+    note_write(target)
+    if viewed is not None:  # write through to the base, as NumPy's shared memory does
+        base, writeback = viewed[1], viewed[2]
+        _assign(base, writeback(base, target), who)
+        viewed[4] = writes(base)  # the view matches its base again
 
 
 def _setitem(self, idx, value) -> None:
@@ -431,10 +428,6 @@ def _view(self, dtype=None, type=None):
     return self
 
 
-from ._indexing_fns import *  # noqa: E402,F401,F403
-from ._indexing_fns import METHODS as _fns_methods  # noqa: E402
-from ._indexing_fns import __all__ as _fns_all  # noqa: E402
-
-__all__ = sorted(["at"] + list(_fns_all))
+__all__ = ["at"]
 METHODS: dict = {"at": property(at), "flat": property(_FlatIter), "view": _view, "__setitem__": _setitem,
-                  **_INPLACE, **_fns_methods}
+                  **_INPLACE}

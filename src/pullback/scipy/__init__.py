@@ -12,12 +12,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..errors import PullbackError
+from ..errors import MissingDependencyError
 
 try:
     import scipy as _scipy
 except ImportError as e:  # pragma: no cover - exercised by a subprocess test without SciPy
-    raise PullbackError(
+    raise MissingDependencyError(
         "pullback.scipy needs SciPy, which is not installed. Install it with "
         "`pip install 'pullback[scipy]'` (or `pip install scipy`)."
     ) from e

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tree_util import tree_flatten, tree_unflatten
+from ..core.tree import tree_flatten, tree_unflatten
 
 
 def _is_float_leaf(x: Any) -> bool:

@@ -8,14 +8,16 @@ vector-Jacobian product is one backward solve of the augmented system
 from t_{N−1} down to t_0, interval by interval, starting from a = g_{N−1}, b = 0; at each
 output time the state is reset to the stored y_i and the jump g_i is added to a. Then
 ȳ₀ = a(t₀), θ̄ = b(t₀), t̄_i = g_iᵀ f(y_i, t_i) (i ≥ 1) and t̄₀ = −(a(t₀) − g₀)ᵀ f(y₀, t₀).
-Every backward interval is solved by SciPy's own solver (the one of the forward solve,
-same tolerances); the products aᵀ∂f/∂y and aᵀ∂f/∂θ come from pullback.vjp of `func`.
+Every backward interval is solved by SciPy (the forward's solve_ivp method; for odeint, RK45
+while LSODA stayed non-stiff, LSODA otherwise), same tolerances; the products aᵀ∂f/∂y and
+aᵀ∂f/∂θ come from pullback.vjp of `func`.
 
 Memory: only the N output values are kept. The backward pass re-integrates the state
 backwards together with the adjoint (as JAX's odeint does) instead of storing a dense-output
 interpolant, whose size grows with the number of solver steps; re-integration costs one
-more state solve and can lose accuracy on strongly contracting (stiff) problems, which the
-reset to the stored y_i at every output time limits.
+more state solve, and is unstable on stiff problems: there (odeint whose LSODA switched to
+BDF; solve_ivp with Radau, BDF, LSODA), on concrete values, each interval is re-solved forwards
+from its stored start with a dense interpolant and only (a, b) go backwards along it.
 
 Forward mode is the transpose of this rule (pullback transposes custom_vjp rules), and the
 backward solve is itself a differentiable odeint call, so derivatives of any order work:

@@ -26,9 +26,10 @@ import scipy.optimize as _so
 from scipy.sparse.linalg import LinearOperator, gmres
 
 from .. import numpy as pnp
-from ..api import grad, hvp, jacfwd, value_and_grad
+from ..api import grad, value_and_grad
 from ..errors import UnsupportedFunctionError
 from ..implicit import ImplicitDiffError, RootSpec, root_of
+from ..jacobians import hvp, jacfwd
 from ._args import as_args_tuple, split_args
 
 __all__ = ["OptimizeResult", "fixed_point", "gmres_solve", "minimize", "root"]
