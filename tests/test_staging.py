@@ -13,7 +13,7 @@ import pytest
 
 import pullback as pb
 import pullback.numpy as pnp
-from pullback.core import passes
+from pullback.core import canonical, rewrite
 from pullback.core.codegen import generate, sanitize
 from pullback.core.ir import Const, Eqn, Graph, ShapeDtype, Var
 from pullback.core.staging import ConcretizationError
@@ -839,5 +839,6 @@ def test_jvp_by_vjp_graph_does_not_depend_on_the_dummy_cotangent():
     assert all(not isinstance(a, Const) or a.is_scalar_literal for e in g.eqns for a in e.ins)
 
 
-def test_passes_module_exports():
-    assert passes.simplify and passes.dce and passes.cse and passes.fold_constants and passes.canonical_form
+def test_rewrite_and_canonical_modules_export_the_passes():
+    assert rewrite.simplify and rewrite.dce and rewrite.cse and rewrite.fold_constants
+    assert canonical.canonical_form and canonical.equivalent

@@ -19,19 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .lax import add, broadcast_to
 from .trace import Trace, Tracer, new_trace
 
-
-def _add(a, b):
-    return _ADD(a, b)
-
-
-def _ADD(a, b):  # replaced by the add primitive's bind on first use (primitives import core, not vice versa)
-    global _ADD
-    from ..primitives.elementwise import add
-
-    _ADD = add.bind
-    return _ADD(a, b)
+_add = add.bind
 
 
 def zeros_like_value(x: Any) -> np.ndarray:
@@ -58,8 +49,6 @@ class JVPTracer(Tracer):
 def _fit_tangent(t, out):
     """Broadcast a tangent contribution to the output's shape (binary ops with broadcasting)."""
     if t.shape != out.shape:
-        from ..primitives.shape import broadcast_to
-
         t = broadcast_to(t, out.shape)
     return t
 
