@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..core.atoms import Const, aval_of, fits, is_number, zero_like
+from ..core.atoms import Const, aval_of, fits, is_number, known_finite, zero_like
 from ..core.batching import attach_broadcasting_rules
 from ..core.canonical import const_key
 from ..core.codegen import astype, infix
@@ -47,8 +47,9 @@ def _rewrite_negative(s, ins, params, out):
 
 
 def _rewrite_multiply(s, ins, params, out):
-    if any(is_number(a, 0) for a in ins):
-        return zero_like(out)
+    for i in (0, 1):  # 0·c = 0 only for a finite c (0·∞ and 0·nan are nan)
+        if is_number(ins[i], 0) and known_finite(ins[1 - i]):
+            return zero_like(out)
     for i in (0, 1):
         if is_number(ins[i], 1):
             return s.broadcast(ins[1 - i], out)
@@ -63,7 +64,7 @@ def _rewrite_multiply(s, ins, params, out):
 
 def _rewrite_divide(s, ins, params, out):
     a, b = ins
-    if is_number(a, 0):
+    if is_number(a, 0) and known_finite(b) and not _has_zero(b):  # 0/c = 0 for finite nonzero c only
         return zero_like(out)
     if is_number(b, 1):
         return s.broadcast(a, out)
@@ -74,6 +75,10 @@ def _rewrite_divide(s, ins, params, out):
         d = s.apply(divide, x, y)
         return s.apply(negative, d) if nx != ny else d
     return None
+
+
+def _has_zero(c) -> bool:
+    return bool(np.any(np.asarray(c.value) == 0))
 
 
 def _rewrite_power(s, ins, params, out):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.atoms import Const, aval_of, is_number, zero_like
+from ..core.atoms import Const, aval_of, is_number, known_finite, zero_like
 from ..core.batching import broadcasting_rule
 from ..core.codegen import infix
 from ..core.primitive import Primitive
@@ -85,7 +85,7 @@ def _squeezed_operand(s, a, n: int):
 def _rewrite_matmul(s, ins, params, out):
     """Zeros; negation out; and a (1,n) row or (n,1) column made from a vector used as the vector."""
     a, b = ins
-    if is_number(a, 0) or is_number(b, 0):
+    if (is_number(a, 0) and known_finite(b)) or (is_number(b, 0) and known_finite(a)):  # 0·∞ is nan
         return zero_like(out)
     (x, nx), (y, ny) = s.neg_parts(a), s.neg_parts(b)
     if nx or ny:
