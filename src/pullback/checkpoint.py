@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .control import scan
+from .core import check
 from .core.ad import ReverseTrace, vjp_flat
 from .core.ir import Const, Eqn, Graph, ShapeDtype, Var, eval_graph
 from .core.trace import Trace, Tracer, new_trace
@@ -102,7 +103,7 @@ def _record(flat_fun: Callable[[list], list], primals: list, cut: int, wrap_all:
                 out_atoms.append(Const(o))
     captured = list(trace.captured.values())
     in_vars = [t.var for t in ins if isinstance(t, _RecordingTracer)] + [v for _, v in captured]
-    graph = Graph(in_vars, trace.eqns, out_atoms)
+    graph = check.after_pass(Graph(in_vars, trace.eqns, out_atoms), "checkpoint")
     return out_vals, graph, [t for t, _ in captured], moving
 
 

@@ -45,3 +45,8 @@ class PytreeError(PullbackError, TypeError):
 
 class CustomRuleError(PullbackError, TypeError):
     """A custom_vjp / custom_jvp / Function rule returned something malformed."""
+
+
+class GraphCheckError(PullbackError, TypeError):
+    """A staged graph is ill-typed: an equation's recorded shape/dtype is not what its primitive's
+    shape rule gives, or a variable is used before it is defined (an internal error of a pass)."""

@@ -30,6 +30,7 @@ from .atoms import (
     rule_arg,
     weak_result,
 )
+from .check import check_graph
 from .naming import var_names
 
 __all__ = ["Atom", "Const", "Eqn", "Graph", "ShapeDtype", "Var", "aval_of", "eval_graph", "is_weak", "rule_arg",
@@ -60,7 +61,7 @@ class Graph:
         names = self.names()
 
         def show(a):
-            return names[a] if isinstance(a, Var) else repr(a)
+            return names.get(a, "<undefined>") if isinstance(a, Var) else repr(a)
 
         lines = ["{ lambda " + ", ".join(f"{names[v]}:{v.aval}" for v in self.in_vars) + " ."]
         for e in self.eqns:
@@ -72,6 +73,12 @@ class Graph:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+    def check(self) -> Graph:
+        """Type-check the graph: re-derive every equation's output shapes and dtypes from its primitive's
+        shape rule, and check each variable is defined once before use; raise GraphCheckError if not."""
+        check_graph(self)
+        return self
 
     def op_count(self) -> int:
         return len(self.eqns)

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .atoms import Const, Eqn, ShapeDtype, Var, aval_of, fits, is_number, rule_arg, weak_result, zero_like
+from . import check
+from .atoms import Const, Eqn, ShapeDtype, Var, aval_of, fits, is_number, rule_arg, zero_like
 from .canonical import const_key, params_key
 from .lax import broadcast_to, reshape
 
@@ -68,10 +69,7 @@ class Simplifier:
         return e
 
     def out_avals(self, prim, ins, params) -> list[ShapeDtype]:
-        rule = prim.shape(*[rule_arg(a) for a in ins], **params)
-        if prim.multiple_results:
-            return [ShapeDtype(s, d) for s, d in rule]
-        return [ShapeDtype(*rule, weak_result(prim, ins))]
+        return check.derived_avals(prim, ins, params)
 
     def apply(self, prim, *ins, **params):
         """prim(*ins, **params), simplified and emitted: the atom standing for its output."""
@@ -207,17 +205,17 @@ class Simplifier:
 
 def simplify(graph):
     """Rewrite rules, constant folding, CSE, DCE, then fuse reshapes into the reductions they follow."""
-    return fuse_keepdims(Simplifier().run(graph))
+    return check.after_pass(fuse_keepdims(Simplifier().run(graph)), "simplify")
 
 
 def cse(graph):
     """Common-subexpression elimination only (commutative operations match either argument order)."""
-    return Simplifier(rules=False, fold=False).run(graph)
+    return check.after_pass(Simplifier(rules=False, fold=False).run(graph), "cse")
 
 
 def fold_constants(graph):
     """Evaluate equations whose inputs are all constants (results up to FOLD_LIMIT elements)."""
-    return Simplifier(rules=False, cse=False).run(graph)
+    return check.after_pass(Simplifier(rules=False, cse=False).run(graph), "fold_constants")
 
 
 def dce(graph):
@@ -229,7 +227,7 @@ def dce(graph):
             kept.append(e)
             live.update(a for a in e.ins if isinstance(a, Var))
     kept.reverse()
-    return graph.replace(eqns=kept)
+    return check.after_pass(graph.replace(eqns=kept), "dce")
 
 
 def _kept_shape(shape: tuple, axis: tuple) -> tuple:
@@ -261,4 +259,4 @@ def fuse_keepdims(graph):
         new.append(e)
     if not fused:
         return graph
-    return graph.replace(eqns=[e for e in new if e not in fused])
+    return check.after_pass(graph.replace(eqns=[e for e in new if e not in fused]), "fuse_keepdims")
