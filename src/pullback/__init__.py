@@ -1,26 +1,12 @@
 """pullback: automatic differentiation of NumPy code, forward and reverse, to any order."""
 
 from . import numpy, testing, tree_util
-from .api import (
-    ggnvp,
-    grad,
-    hessian,
-    hvp,
-    jacfwd,
-    jacobian,
-    jacrev,
-    jvp,
-    jvp_by_vjp,
-    linear_transpose,
-    linearize,
-    stop_gradient,
-    value_and_grad,
-    vjp,
-)
+from .api import grad, jvp, linear_transpose, linearize, stop_gradient, value_and_grad, vjp
 from .checkpoint import checkpoint, checkpoint_scan
 from .control import cond, fori_loop, scan, while_loop
 from .custom import Function, FunctionCtx, custom_jvp, custom_vjp
 from .errors import PullbackError
+from .jacobians import ggnvp, hessian, hvp, jacfwd, jacobian, jacrev, jvp_by_vjp
 from .jit import jit, make_graph
 from .vmap import vmap
 

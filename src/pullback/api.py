@@ -1,4 +1,4 @@
-"""The functional API: grad, vjp, jvp and the transformations built from them."""
+"""The functional API: jvp, vjp, grad, linearize and linear_transpose (the Jacobian family is in jacobians.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ._arrays import output_leaf as _output_leaf
 from .core.ad import jvp_flat, vjp_flat
 from .core.trace import Tracer
 from .core.tree import tree_flatten, tree_map, tree_unflatten
@@ -43,17 +44,6 @@ def _check_differentiable(leaves: Sequence, who: str, where: str) -> None:
                 f"{who} requires floating-point (or complex) inputs, but {where} has dtype {dt}. "
                 f"Pass a float array (e.g. x.astype(float), or 1.0 instead of 1), or {keep_out}."
             )
-
-
-def _output_leaf(x: Any) -> Any:
-    """A result handed back to the user: a plain (writable) ndarray or NumPy scalar, or an outer tracer."""
-    if isinstance(x, Tracer):
-        return x
-    if isinstance(x, np.ndarray):
-        return x if x.flags.writeable else x.copy()
-    if isinstance(x, np.generic):
-        return x
-    return np.asarray(x)
 
 
 def _unaliased(leaves: list, avoid: Sequence = ()) -> list:
@@ -328,176 +318,3 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
 def stop_gradient(x: Any) -> Any:
     """x as a constant: no derivative flows through it, in any transformation."""
     return tree_map(ew.stop_gradient, x)
-
-
-# ----------------------------------------------------------------------------- jacobians
-
-
-def _stack_rows(rows: Any, lead_shape: tuple, tail_shape: tuple, dtype) -> Any:
-    """Stacked per-direction results (leading axis: direction) as an array of shape lead_shape + tail_shape."""
-    from . import numpy as pnp
-
-    if rows is None:
-        return np.zeros(lead_shape + tail_shape, dtype)
-    return pnp.reshape(rows, lead_shape + tail_shape)
-
-
-def _rows(fn: Callable[[Any], list], x: Any) -> list:
-    """fn applied to every unit array e_i shaped like x, each of fn's flat results stacked over i.
-
-    One batched (vmap) evaluation; a Python loop only when x is empty.
-    """
-    size = int(np.prod(shape_of(x)))
-    if size == 0:
-        return None
-    from .vmap import vmap
-
-    basis = np.eye(size, dtype=dtype_of(x)).reshape((size,) + tuple(shape_of(x)))
-    return vmap(fn)(basis)
-
-
-def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
-    """The Jacobian by reverse mode: all vjps with the unit cotangents in one batched pass.
-    Shape out.shape + in.shape."""
-
-    @functools.wraps(fun)
-    def jac_fun(*args, **kwargs):
-        nums, single = _argnums_tuple(argnums, len(args), "jacrev")
-
-        def f(*diff):
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return fun(*full, **kwargs)
-
-        res = vjp(f, *(args[i] for i in nums), has_aux=has_aux)
-        out, vjp_fn = res[0], res[1]
-        out_leaves, out_tree = tree_flatten(out)
-        in_leaves, in_tree = tree_flatten(tuple(args[i] for i in nums))
-        in_leaves = [_as_value(x) for x in in_leaves]
-        per_out = []
-        for k, o in enumerate(out_leaves):
-
-            def pull(e, k=k):
-                cts = [e if j == k else _zeros_like(ol) for j, ol in enumerate(out_leaves)]
-                return tree_flatten(vjp_fn(tree_unflatten(out_tree, cts)))[0]
-
-            rows = _rows(pull, o)
-            per_in = [
-                _stack_rows(None if rows is None else rows[m], shape_of(o), shape_of(x), dtype_of(x))
-                for m, x in enumerate(in_leaves)
-            ]
-            jac_in = tree_unflatten(in_tree, per_in)
-            per_out.append(jac_in[0] if single else jac_in)
-        jac = tree_unflatten(out_tree, per_out)
-        return (jac, res[2]) if has_aux else jac
-
-    return jac_fun
-
-
-def jacfwd(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
-    """The Jacobian by forward mode: all jvps with the unit tangents in one batched pass.
-    Shape out.shape + in.shape."""
-
-    @functools.wraps(fun)
-    def jac_fun(*args, **kwargs):
-        nums, single = _argnums_tuple(argnums, len(args), "jacfwd")
-
-        def f(*diff):
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return _split_aux(fun(*full, **kwargs), has_aux, "jacfwd")
-
-        primals = tuple(args[i] for i in nums)
-        in_leaves, in_tree = tree_flatten(primals)
-        in_leaves = [_as_value(x) for x in in_leaves]
-        zeros = tuple(tree_map(lambda x: _zeros_like(_as_value(x)), p) for p in primals)
-        aux_box: list = []
-
-        def f_out(*d):
-            out, aux = f(*d)
-            aux_box[:] = [aux]
-            return out
-
-        out = jvp(f_out, primals, zeros)[0]  # traced, so in-place updates inside f leave the caller's arrays alone
-        aux = aux_box[0]
-        out_leaves, out_tree = tree_flatten(out)
-        cols_per_in = []
-        for m, x in enumerate(in_leaves):
-
-            def push(t, m=m):
-                ts = [t if j == m else _zeros_like(xl) for j, xl in enumerate(in_leaves)]
-                return tree_flatten(jvp(lambda *d: f(*d)[0], primals, tree_unflatten(in_tree, ts))[1])[0]
-
-            cols_per_in.append(_rows(push, x))
-        per_out = []
-        for k, o in enumerate(out_leaves):
-            per_in = []
-            for m, x in enumerate(in_leaves):
-                cols = None if cols_per_in[m] is None else cols_per_in[m][k]
-                j = _stack_rows(cols, shape_of(x), shape_of(o), dtype_of(o))
-                per_in.append(_move_front_to_back(j, len(shape_of(x)), len(shape_of(o))))
-            jac_in = tree_unflatten(in_tree, per_in)
-            per_out.append(jac_in[0] if single else jac_in)
-        jac = tree_unflatten(out_tree, per_out)
-        return (jac, _lower_aux(aux)) if has_aux else jac
-
-    return jac_fun
-
-
-def _move_front_to_back(j, nx: int, no: int):
-    """(in.shape + out.shape) → (out.shape + in.shape)."""
-    from . import numpy as pnp
-
-    if nx == 0 or no == 0:
-        return j
-    return pnp.transpose(j, tuple(range(nx, nx + no)) + tuple(range(nx)))
-
-
-jacobian = jacrev
-
-
-def hessian(fun: Callable, argnums=0) -> Callable:
-    """∂²fun: jacfwd of jacrev (forward-over-reverse)."""
-    return jacfwd(jacrev(fun, argnums), argnums)
-
-
-# ----------------------------------------------------------------------------- products
-
-
-def hvp(fun: Callable, primals: Sequence, tangents: Sequence, mode: str = "fwd"):
-    """(∇fun(primals), ∇²fun · tangents). mode="fwd": jvp of grad (forward-over-reverse);
-    mode="rev": vjp of grad (reverse-over-reverse, using the symmetry of the Hessian)."""
-    argnums = tuple(range(len(primals)))
-    g = grad(fun, argnums=argnums)
-    if mode == "fwd":
-        gv, hv = jvp(g, tuple(primals), tuple(tangents))
-    elif mode == "rev":
-        gv, vjp_fn = vjp(g, *primals)
-        hv = vjp_fn(tuple(tangents))
-    else:
-        raise ValueError(f"hvp: mode must be 'fwd' or 'rev', not {mode!r}")
-    if len(primals) == 1:
-        return gv[0], hv[0]
-    return gv, hv
-
-
-def jvp_by_vjp(fun: Callable, primals: Sequence, tangents: Sequence):
-    """(fun(*primals), ∂fun · tangents) from two reverse passes and no forward mode.
-
-    u ↦ vjp_fn(u) = Jᵀu is linear, so its own vjp at any u, applied to v, is (Jᵀ)ᵀ v = J v.
-    """
-    out, vjp_fn = vjp(fun, *primals)
-    u0 = tree_map(_zeros_like, out)
-    _, vjp_of_vjp = vjp(vjp_fn, u0)
-    (jv,) = vjp_of_vjp(tuple(tangents))
-    return out, jv
-
-
-def ggnvp(model: Callable, loss: Callable, params: Any, v: Any) -> Any:
-    """Generalised Gauss–Newton product Jᵀ H J v, J = ∂model/∂params, H = ∇²loss at model(params)."""
-    z, jv = jvp(model, (params,), (v,))
-    _, hjv = hvp(loss, (z,), (jv,))
-    _, vjp_fn = vjp(model, params)
-    return vjp_fn(hjv)[0]

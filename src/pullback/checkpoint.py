@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _arrays
 from .control import scan
 from .core import check
 from .core.ad import ReverseTrace, vjp_flat
@@ -194,8 +195,6 @@ class _ScanRule:
         return c_leaves + y_leaves
 
     def fwd(self, primals: list):
-        from . import numpy as pnp
-
         carry, xs = primals[: self.nc], primals[self.nc:]
         x_at = lambda i: [x[i] for x in xs]  # noqa: E731
         out0, graph, captured, _ = _record(self._step_flat, carry + x_at(0), self.level, wrap_all=True)
@@ -209,7 +208,7 @@ class _ScanRule:
             out = step(carry, i)
             carry = out[: self.nc]
             ys.append(out[self.nc:])
-        stacked = [pnp.stack([y[j] for y in ys]) for j in range(len(ys[0]))]
+        stacked = [_arrays.stack([y[j] for y in ys]) for j in range(len(ys[0]))]
 
         def bwd(cts, needs):
             ct_carry = [c if c is not None else np.zeros(shape_of(v), dtype_of(v)) for c, v in zip(cts, carry)]
@@ -246,7 +245,7 @@ class _ScanRule:
             xs_cts = []
             for j, x in enumerate(xs):
                 rows = [g if g is not None else np.zeros(shape_of(x)[1:], dtype_of(x)) for g in ct_xs[j]]
-                xs_cts.append(pnp.stack(rows))
+                xs_cts.append(_arrays.stack(rows))
             return ct_carry + xs_cts + ct_consts
 
         return carry + stacked, bwd, captured

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _arrays
 from .core.staging import ConcretizationError, StagingTracer
 from .core.trace import Tracer
 from .core.tree import tree_flatten, tree_unflatten
@@ -92,8 +93,6 @@ def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], i
 def scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int | None = None,
          reverse: bool = False) -> tuple:
     """(carry, ys): carry, y = f(carry, x) over the leading axis of xs; ys stacked. Unrolled under jit."""
-    from . import numpy as pnp
-
     x_leaves, x_tree = tree_flatten(xs)
     if length is None:
         if not x_leaves:
@@ -109,7 +108,7 @@ def scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int 
         return carry, None
     y_leaves = [tree_flatten(y)[0] for y in ys]
     y_tree = tree_flatten(ys[0])[1]
-    stacked = [pnp.stack([yl[j] for yl in y_leaves]) for j in range(len(y_leaves[0]))]
+    stacked = [_arrays.stack([yl[j] for yl in y_leaves]) for j in range(len(y_leaves[0]))]
     return carry, tree_unflatten(y_tree, stacked)
 
 

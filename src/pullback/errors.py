@@ -47,6 +47,14 @@ class CustomRuleError(PullbackError, TypeError):
     """A custom_vjp / custom_jvp / Function rule returned something malformed."""
 
 
+class NonDifferentiableArgumentError(PullbackError, TypeError):
+    """A function was differentiated in an argument it has no derivative in (an integer order, a shape)."""
+
+
+class MissingDependencyError(PullbackError, ImportError):
+    """An optional dependency (SciPy for pullback.scipy) is not installed."""
+
+
 class GraphCheckError(PullbackError, TypeError):
     """A staged graph is ill-typed: an equation's recorded shape/dtype is not what its primitive's
     shape rule gives, or a variable is used before it is defined (an internal error of a pass)."""

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from . import _arrays
 from .core.batching import BatchTrace, BatchTracer
 from .core.trace import new_trace
 from .core.tree import tree_flatten, tree_unflatten
@@ -37,13 +38,11 @@ def _broadcast_axes(axes: Any, tree: Any, what: str) -> list:
 
 
 def _move_to_front(x: Any, axis: int):
-    from . import numpy as pnp
-
     nd = len(shape_of(x))
     if not -nd <= axis < nd:
         raise BatchAxisError(f"vmap: in_axes={axis} is out of range for an argument of shape {shape_of(x)}")
     axis %= nd
-    return x if axis == 0 else pnp.moveaxis(x, axis, 0)
+    return x if axis == 0 else _arrays.moveaxis(x, axis, 0)
 
 
 def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None) -> Callable:
@@ -90,22 +89,17 @@ def _check_rank(x: Any, axis: int) -> bool:
 
 
 def _place(value: Any, batched: bool, axis: int | None, size: int):
-    from . import numpy as pnp
-
     if axis is None:
         if batched:
             raise BatchAxisError("vmap: out_axes=None for an output that depends on the mapped axis")
         return value
     if not batched:
-        value = pnp.broadcast_to(pnp.asarray(value), (size,) + tuple(shape_of(value)))
+        value = _arrays.broadcast_to(value, (size,) + tuple(shape_of(value)))
     nd = len(shape_of(value))
     if not -nd <= axis < nd:
         raise BatchAxisError(f"vmap: out_axes={axis} is out of range for an output of rank {nd - 1}")
     axis %= nd
-    out = value if axis == 0 else pnp.moveaxis(value, 0, axis)
-    from .api import _output_leaf
-
-    return _output_leaf(out)
+    return _arrays.output_leaf(_arrays.moveaxis(value, 0, axis))
 
 
 __all__ = ["BatchAxisError", "vmap"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -167,6 +168,13 @@ class Tracer:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         handler = UFUNC_HANDLERS.get(ufunc)
         if handler is None:
+            special = sys.modules.get("scipy.special")
+            if special is not None and getattr(special, ufunc.__name__, None) is ufunc:
+                raise UnsupportedFunctionError(
+                    f"scipy.special.{ufunc.__name__} was applied to a traced value, and pullback has no "
+                    "derivative for it. Use pullback.scipy.special (import pullback.scipy.special as sp), "
+                    "or wrap the input in pullback.stop_gradient if no derivative is needed."
+                )
             raise UnsupportedFunctionError(
                 f"numpy.{ufunc.__name__} was applied to a traced value, and pullback has no "
                 f"derivative for it. Use a function from pullback.numpy instead."

@@ -7,7 +7,32 @@ Names pullback does not differentiate yet resolve to NumPy's own function: on pl
 arrays it works as usual, on a traced value it raises a clear PullbackError.
 
 Each family module (_ufuncs, _reductions, ...) lists its public names in __all__ and
-its ndarray methods for traced values in METHODS; this file only gathers them.
+its ndarray methods for traced values in METHODS; this file alone gathers them.
+
+Import order. A module imports only modules above it in this list (at module level; there
+are no bottom-of-file or cyclic imports), and all of them may import core, primitives, errors:
+
+    _helpers        leaf: argument handling shared by all families (traced, check_kwargs ...)
+    _ufuncs         elementwise functions, astype
+    _shapes         reshape, transpose, concatenate, stack, asarray, products
+    _joining        split, tile, repeat, flip, roll, meshgrid ...
+    _indexing       getitem with NumPy's index rules, x.at[...] updates
+    _indexing_fns   take, choose, select, diagonals/triangles, insert/delete, put ...
+    _creation       *_like, full, linspace/logspace/geomspace, as*array
+    _reductions     sum, mean, var, max, argmax ...
+    _nanreductions  nansum, nanmean, nanvar ...
+    _statistics     cov, corrcoef, bincount, digitize
+    _sorting        sort, unique, cumsum, searchsorted ...
+    _differences    diff, gradient, trapezoid, unwrap
+    _quantiles      median, percentile, quantile (and NaN versions)
+    _pad            pad
+    _einsum         einsum, kron, cross, convolve, correlate
+    _linalg_norms   norms of linalg
+    linalg, fft     the submodules pullback.numpy.linalg and .fft
+    _methods        installs operators, ndarray methods and NumPy dispatch on Tracer
+    __init__        gathers the families' __all__ into this namespace
+
+tests/test_layering.py checks the order.
 """
 
 from __future__ import annotations
@@ -52,11 +77,31 @@ from numpy import (  # noqa: F401
     zeros,
 )
 
-from . import _einsum, _indexing, _reductions, _shapes, _sorting, _ufuncs, fft, linalg
+from . import (
+    _creation,
+    _differences,
+    _einsum,
+    _indexing,
+    _indexing_fns,
+    _joining,
+    _nanreductions,
+    _pad,
+    _quantiles,
+    _reductions,
+    _shapes,
+    _sorting,
+    _statistics,
+    _ufuncs,
+    fft,
+    linalg,
+)
 from ._methods import install as _install
 from ._methods import register_numpy_dispatch as _register
 
-FAMILIES = (_ufuncs, _reductions, _sorting, _shapes, _indexing, _einsum)
+FAMILIES = (
+    _ufuncs, _shapes, _joining, _indexing, _indexing_fns, _creation, _reductions, _nanreductions, _statistics,
+    _sorting, _differences, _quantiles, _pad, _einsum,
+)
 for _module in FAMILIES:
     globals().update({_name: getattr(_module, _name) for _name in _module.__all__})
 

@@ -16,7 +16,9 @@ from ..core.trace import Tracer, full_lower
 from ..errors import PullbackError
 from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, shape_of
-from ._shapes import asarray, broadcast_to, expand_dims, moveaxis, traced
+from ._helpers import traced
+from ._indexing import at
+from ._shapes import asarray, broadcast_to, expand_dims, moveaxis, reshape
 from ._ufuncs import astype
 
 
@@ -96,8 +98,6 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         y = ew.multiply(y, delta)
     y = ew.add(y, start)
     if endpoint and num > 1:
-        from ._indexing import at
-
         y = at(y)[-1, ...].set(stop)
     if axis != 0:
         y = moveaxis(y, 0, axis)
@@ -136,8 +136,6 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     log10 = ew.UNARY["log10"]
     result = logspace(log10(start), log10(stop), num=num, endpoint=endpoint, base=10.0, dtype=dt)
     if num > 0:
-        from ._indexing import at
-
         result = at(result)[0].set(start)
         if num > 1 and endpoint:
             result = at(result)[-1].set(stop)
@@ -169,8 +167,6 @@ def asfortranarray(a, dtype=None, *, like=None):
 
 def _at_least_1d(a):
     """0-d becomes 1-d, as ascontiguousarray / asfortranarray give at least one dimension."""
-    from ._shapes import reshape
-
     return reshape(a, (1,)) if len(shape_of(a)) == 0 else a
 
 

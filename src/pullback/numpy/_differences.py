@@ -17,7 +17,7 @@ from ..core.trace import Tracer
 from ..errors import UnsupportedFunctionError
 from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, shape_of
-from ._reductions import concrete_or_none, one_axis
+from ._helpers import concrete_or_none, one_axis
 from ._reductions import sum as _sum
 from ._shapes import asarray, concatenate, getitem, ravel, reshape
 from ._ufuncs import astype

@@ -24,8 +24,19 @@ from ..primitives import elementwise as ew
 from ..primitives import linalg as la
 from ..primitives import reductions as red
 from ..primitives._util import dtype_of, shape_of
-from ._shapes import asarray, astype, expand_dims, getitem, moveaxis, reshape, stack, traced, transpose
-from ._ufuncs import _check_kwargs
+from ._helpers import check_kwargs, traced
+from ._shapes import (
+    asarray,
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    getitem,
+    moveaxis,
+    reshape,
+    stack,
+    transpose,
+)
+from ._ufuncs import astype
 
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase  # numpy's C einsum maps sublist ints 0..51 to these
 
@@ -242,7 +253,7 @@ def _einsum_traced(subscripts: str, operands: list):
 
 def einsum(*operands, out=None, optimize=False, dtype=None, order="K", casting="safe"):
     """numpy.einsum: any subscripts (implicit or explicit output, ellipsis, repeated labels), or sublists."""
-    _check_kwargs("einsum", out)
+    check_kwargs("einsum", out)
     if not operands:
         raise ValueError("No input operands")
     if isinstance(operands[0], str):
@@ -326,8 +337,6 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
         a2, b2 = getitem(a, (..., 2)), getitem(b, (..., 2))
         cp0, cp1 = sub(mul(a1, b2), mul(a2, b1)), sub(mul(a2, b0), mul(a0, b2))
     shape = _np.broadcast_shapes(shape_of(cp0), shape_of(cp1), shape_of(cp2))
-    from ._shapes import broadcast_to
-
     cp = stack([broadcast_to(c, shape) for c in (cp0, cp1, cp2)], axis=-1)
     return moveaxis(cp, -1, normalize_axis_index(axisc, len(shape) + 1, "axisc"))
 
@@ -352,8 +361,6 @@ def _correlate_full(a, v):
 def _pad_zeros(x, k: int):
     if k == 0:
         return x
-    from ._shapes import concatenate
-
     z = _np.zeros(k, dtype_of(x))
     return concatenate([z, x, z])
 
@@ -417,7 +424,7 @@ def correlate(a, v, mode="valid"):
 
 def vecdot(x1, x2, /, out=None, *, axis=-1, **kwargs):
     """Σ conj(x1)·x2 over axis, broadcasting the other axes (numpy.vecdot)."""
-    _check_kwargs("vecdot", out, **kwargs)
+    check_kwargs("vecdot", out, **kwargs)
     x1, x2 = asarray(x1), asarray(x2)
     n1, n2 = len(shape_of(x1)), len(shape_of(x2))
     if n1 == 0 or n2 == 0:
@@ -432,7 +439,7 @@ def vecdot(x1, x2, /, out=None, *, axis=-1, **kwargs):
 
 def matvec(x1, x2, /, out=None, **kwargs):
     """x1 @ x2 for stacks of matrices x1 and vectors x2 (numpy.matvec)."""
-    _check_kwargs("matvec", out, **kwargs)
+    check_kwargs("matvec", out, **kwargs)
     if len(shape_of(x1)) < 2 or len(shape_of(x2)) < 1:
         raise ValueError("matvec: Input operand does not have enough dimensions")
     return getitem(la.matmul(x1, expand_dims(asarray(x2), -1)), (..., 0))
@@ -440,7 +447,7 @@ def matvec(x1, x2, /, out=None, **kwargs):
 
 def vecmat(x1, x2, /, out=None, **kwargs):
     """conj(x1) @ x2 for stacks of vectors x1 and matrices x2 (numpy.vecmat)."""
-    _check_kwargs("vecmat", out, **kwargs)
+    check_kwargs("vecmat", out, **kwargs)
     x1 = asarray(x1)
     if len(shape_of(x1)) < 1 or len(shape_of(x2)) < 2:
         raise ValueError("vecmat: Input operand does not have enough dimensions")

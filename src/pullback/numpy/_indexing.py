@@ -52,14 +52,11 @@ from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, shape_of
-from ._shapes import asarray, astype, broadcast_to, getitem, normalize_index, ravel, reshape, traced
-from ._ufuncs import real
+from ._helpers import along, traced
+from ._shapes import asarray, broadcast_to, getitem, normalize_index, ravel, reshape
+from ._ufuncs import astype, real
 
 _MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
-
-
-def _along(axis: int, item) -> tuple:
-    return (slice(None),) * axis + (item,)
 
 
 def _concrete(x):
@@ -431,10 +428,6 @@ def _view(self, dtype=None, type=None):
     return self
 
 
-from ._indexing_fns import *  # noqa: E402,F401,F403
-from ._indexing_fns import METHODS as _fns_methods  # noqa: E402
-from ._indexing_fns import __all__ as _fns_all  # noqa: E402
-
-__all__ = sorted(["at"] + list(_fns_all))
+__all__ = ["at"]
 METHODS: dict = {"at": property(at), "flat": property(_FlatIter), "view": _view, "__setitem__": _setitem,
-                  **_INPLACE, **_fns_methods}
+                  **_INPLACE}

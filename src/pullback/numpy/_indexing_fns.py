@@ -12,13 +12,10 @@ from numpy.lib.array_utils import normalize_axis_index
 from ..core.trace import Tracer, full_lower
 from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, result_dtype, shape_of
+from ._helpers import along, check_kwargs, method, traced
 from ._indexing import _assign, _concrete, _update, at
-from ._shapes import asarray, astype, broadcast_to, moveaxis, ravel, reshape, traced
-from ._ufuncs import _check_kwargs
-
-
-def _along(axis: int, item) -> tuple:
-    return (slice(None),) * axis + (item,)
+from ._shapes import asarray, broadcast_to, moveaxis, ravel, reshape
+from ._ufuncs import astype
 
 
 def _integer_indices(indices, what="indices") -> _np.ndarray:
@@ -43,7 +40,7 @@ def _wrap_mode(ind, n: int, mode: str) -> _np.ndarray:
 
 def take(a, indices, axis=None, out=None, mode="raise"):
     """Elements of a at indices along axis (of the flattened a when axis is None)."""
-    _check_kwargs("take", out)
+    check_kwargs("take", out)
     if not traced(a):
         return _np.take(a, _concrete(indices), axis=axis, mode=mode)
     a = asarray(a)
@@ -51,7 +48,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         a, axis = ravel(a), 0
     ax = normalize_axis_index(axis, len(shape_of(a)))
     ind = _wrap_mode(_integer_indices(indices), shape_of(a)[ax], mode)
-    return at(a)[_along(ax, ind)].get()
+    return at(a)[along(ax, ind)].get()
 
 
 def take_along_axis(arr, indices, axis=-1):
@@ -86,7 +83,7 @@ def _flat_index(arr, ind):
 
 def choose(a, choices, out=None, mode="raise"):
     """choices[a[i]][i] for every i (choices broadcast against a)."""
-    _check_kwargs("choose", out)
+    check_kwargs("choose", out)
     if not traced(choices):
         return _np.choose(_concrete(a), choices, mode=mode)
     ind = _integer_indices(a, "index array")
@@ -103,7 +100,7 @@ def choose(a, choices, out=None, mode="raise"):
 
 def compress(condition, a, axis=None, out=None):
     """The slices of a along axis where condition is true."""
-    _check_kwargs("compress", out)
+    check_kwargs("compress", out)
     if not traced(a):
         return _np.compress(_concrete(condition), a, axis=axis)
     cond = _concrete(condition)
@@ -255,7 +252,7 @@ def delete(arr, obj, axis=None):
             keep = ~o
         else:
             keep[o.astype(_np.intp) if o.size == 0 else o] = False
-    return at(arr)[_along(ax, _np.flatnonzero(keep))].get()
+    return at(arr)[along(ax, _np.flatnonzero(keep))].get()
 
 
 def insert(arr, obj, values, axis=None):
@@ -292,9 +289,9 @@ def insert(arr, obj, values, axis=None):
         numnew = shape_of(values)[ax]
         new_shape[ax] += numnew
         new = _np.zeros(new_shape, dtype_of(arr))
-        new = at(new)[_along(ax, slice(None, index))].set(at(arr)[_along(ax, slice(None, index))].get())
-        new = at(new)[_along(ax, slice(index, index + numnew))].set(values)
-        return at(new)[_along(ax, slice(index + numnew, None))].set(at(arr)[_along(ax, slice(index, None))].get())
+        new = at(new)[along(ax, slice(None, index))].set(at(arr)[along(ax, slice(None, index))].get())
+        new = at(new)[along(ax, slice(index, index + numnew))].set(values)
+        return at(new)[along(ax, slice(index + numnew, None))].set(at(arr)[along(ax, slice(index, None))].get())
     if indices.size == 0 and not isinstance(obj, _np.ndarray):
         indices = indices.astype(_np.intp)
     indices = _np.where(indices < 0, indices + n, indices)
@@ -304,8 +301,8 @@ def insert(arr, obj, values, axis=None):
     new_shape[ax] += numnew
     old_mask = _np.ones(new_shape[ax], dtype=bool)
     old_mask[indices] = False
-    new = at(_np.zeros(new_shape, dtype_of(arr)))[_along(ax, indices)].set(values)
-    return at(new)[_along(ax, old_mask)].set(arr)
+    new = at(_np.zeros(new_shape, dtype_of(arr)))[along(ax, indices)].set(values)
+    return at(new)[along(ax, old_mask)].set(arr)
 
 
 # ----------------------------------------------------------------------------- NumPy's in-place writers
@@ -462,10 +459,6 @@ def triu_indices_from(arr, k=0) -> tuple:
     return _np.triu_indices(s[-2], k=k, m=s[-1])
 
 
-def _method(fn):
-    return lambda self, *args, **kwargs: fn(self, *args, **kwargs)
-
-
 __all__ = [
     'argwhere', 'choose', 'compress', 'copyto', 'delete', 'diag', 'diag_indices_from', 'diagflat', 'diagonal',
     'extract', 'fill_diagonal', 'flatnonzero', 'insert', 'ix_', 'nonzero', 'piecewise', 'place', 'put',
@@ -473,7 +466,7 @@ __all__ = [
     'tril_indices_from', 'triu', 'triu_indices_from', 'unravel_index',
 ]
 METHODS: dict = {
-    "take": _method(take), "diagonal": _method(diagonal), "nonzero": _method(nonzero), "fill": _fill,
-    "put": _method(put), "compress": lambda self, condition, axis=None, out=None: compress(condition, self, axis, out),
+    "take": method(take), "diagonal": method(diagonal), "nonzero": method(nonzero), "fill": _fill,
+    "put": method(put), "compress": lambda self, condition, axis=None, out=None: compress(condition, self, axis, out),
     "choose": lambda self, choices, out=None, mode="raise": choose(self, choices, out, mode),
 }

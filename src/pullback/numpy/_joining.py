@@ -16,6 +16,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 from ..core.trace import full_lower
 from ..primitives import shape as sh
 from ..primitives._util import shape_of
+from ._helpers import along, traced
 from ._shapes import (
     _fresh,
     asarray,
@@ -23,15 +24,12 @@ from ._shapes import (
     concatenate,
     expand_dims,
     getitem,
+    moveaxis,
     ravel,
     reshape,
-    traced,
+    stack,
     transpose,
 )
-
-
-def _along(axis: int, item) -> tuple:
-    return (slice(None),) * axis + (item,)
 
 
 def _concrete_int_array(x) -> _np.ndarray:
@@ -58,7 +56,7 @@ def array_split(ary, indices_or_sections, axis=0) -> list:
         points = _np.cumsum(sizes).tolist()
     else:
         points = [0] + [operator.index(i) for i in _concrete_int_array(indices_or_sections).tolist()] + [n]
-    return [getitem(ary, _along(ax, slice(points[i], points[i + 1]))) for i in range(len(points) - 1)]
+    return [getitem(ary, along(ax, slice(points[i], points[i + 1]))) for i in range(len(points) - 1)]
 
 
 def split(ary, indices_or_sections, axis=0) -> list:
@@ -101,7 +99,7 @@ def unstack(x, /, *, axis=0) -> tuple:
     if not traced(x):
         return _np.unstack(x, axis=axis)
     ax = normalize_axis_index(axis, len(shape_of(x)))
-    return tuple(getitem(x, _along(ax, i)) for i in range(shape_of(x)[ax]))
+    return tuple(getitem(x, along(ax, i)) for i in range(shape_of(x)[ax]))
 
 
 # ----------------------------------------------------------------------------- joining
@@ -189,7 +187,7 @@ def repeat(a, repeats, axis=None):
             return _fresh(a)
         wide = sh.broadcast_to(expand_dims(a, ax + 1), shape=s[:ax + 1] + (r,) + s[ax + 1:])
         return reshape(wide, s[:ax] + (s[ax] * r,) + s[ax + 1:])
-    return getitem(a, _along(ax, source))
+    return getitem(a, along(ax, source))
 
 
 # ----------------------------------------------------------------------------- flipping and rolling
@@ -237,7 +235,7 @@ def roll(a, shift, axis=None):
         n = s[ax]
         k = sft % n if n else 0
         if k:
-            out = concatenate([getitem(out, _along(ax, slice(n - k, None))), getitem(out, _along(ax, slice(0, n - k)))],
+            out = concatenate([getitem(out, along(ax, slice(n - k, None))), getitem(out, along(ax, slice(0, n - k)))],
                               axis=ax)
     return _fresh(out) if out is a else out
 
@@ -313,8 +311,6 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
         raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
     results = [asarray(func1d(getitem(along, ind), *args, **kwargs)) for ind in _np.ndindex(*outer)]
     res_shape = shape_of(results[0])
-    from ._shapes import stack
-
     buff = reshape(stack(results), outer + res_shape)
     k = len(res_shape)
     dims = list(range(len(outer) + k))
@@ -322,8 +318,6 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
 
 
 def _moveaxis_last(a, axis: int):
-    from ._shapes import moveaxis
-
     return moveaxis(a, axis, -1)
 
 
@@ -368,3 +362,10 @@ __all__ = [
     'append', 'apply_along_axis', 'apply_over_axes', 'array_split', 'block', 'dsplit', 'flip', 'fliplr', 'flipud',
     'hsplit', 'meshgrid', 'repeat', 'resize', 'roll', 'rot90', 'split', 'tile', 'trim_zeros', 'unstack', 'vsplit',
 ]
+
+
+def _repeat_method(self, repeats, axis=None):
+    return repeat(self, repeats, axis)
+
+
+METHODS: dict = {"repeat": _repeat_method}

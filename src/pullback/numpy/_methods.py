@@ -17,6 +17,7 @@ from ..primitives import elementwise as ew
 from . import _reductions as R
 from . import _shapes as S
 from . import _ufuncs as U
+from ._helpers import method
 
 
 def _swap(f):
@@ -27,14 +28,6 @@ def _operator(prim):
     """A binary operator calling the primitive directly (the hot path of eager code)."""
     bind = prim.bind
     return lambda self, other: bind(self, other), lambda self, other: bind(other, self)
-
-
-def _method_axis(f):
-    def m(self, *args, **kwargs):
-        return f(self, *args, **kwargs)
-
-    m.__name__ = f.__name__
-    return m
 
 
 def _reshape_method(self, *shape, order="C"):
@@ -73,8 +66,8 @@ def install(families=()) -> None:
         "__eq__": b["equal"], "__ne__": b["not_equal"],
         "__neg__": u["negative"], "__pos__": U.positive, "__abs__": u["absolute"],
         "__getitem__": S.getitem, "__setitem__": _setitem,
-        "sum": _method_axis(R.sum), "mean": _method_axis(R.mean), "max": _method_axis(R.max),
-        "min": _method_axis(R.min), "var": _method_axis(R.var), "std": _method_axis(R.std),
+        "sum": method(R.sum), "mean": method(R.mean), "max": method(R.max),
+        "min": method(R.min), "var": method(R.var), "std": method(R.std),
         "reshape": _reshape_method, "transpose": _transpose_method, "ravel": S.ravel, "flatten": S.ravel,
         "squeeze": S.squeeze, "swapaxes": S.swapaxes, "dot": S.dot, "astype": _astype,
         "conj": u["conjugate"], "conjugate": u["conjugate"],

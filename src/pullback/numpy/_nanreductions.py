@@ -15,8 +15,9 @@ from ..primitives import elementwise as ew
 from ..primitives import sorting as so
 from ..primitives._util import dtype_of, normalize_axis, shape_of
 from . import _reductions as R
+from ._helpers import check_kwargs, concrete_or_none
 from ._shapes import asarray
-from ._ufuncs import _check_kwargs, astype
+from ._ufuncs import astype
 
 _NoValue = _np._NoValue
 _isnan = ew.NONDIFF_UNARY["isnan"]
@@ -36,7 +37,7 @@ def _opt(value, default):
 
 
 def _warn_if_any(flags, message: str) -> None:
-    value = R.concrete_or_none(flags)
+    value = concrete_or_none(flags)
     if value is not None and _np.any(value):
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
@@ -77,7 +78,7 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wh
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     """Mean of the numbers over axis; an all-NaN slice gives NaN and a RuntimeWarning."""
-    _check_kwargs("nanmean", out)
+    check_kwargs("nanmean", out)
     where, keepdims = _opt(where, True), _opt(keepdims, False)
     arr, mask = replace_nan(a, 0)
     if mask is None:
@@ -94,7 +95,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
            correction=None):
     """Variance of the numbers over axis; a slice with no degree of freedom gives NaN and a RuntimeWarning."""
-    _check_kwargs("nanvar", out)
+    check_kwargs("nanvar", out)
     where, keepdims = _opt(where, True), _opt(keepdims, False)
     mean, correction = _opt(mean, None), _opt(correction, None)
     arr, mask = replace_nan(a, 0)
@@ -152,7 +153,7 @@ def _nan_arg(name, arg, fill):
     def fn(a, axis=None, out=None, *, keepdims=False):
         arr, mask = replace_nan(a, fill)
         if mask is not None and _np.prod(shape_of(arr)):
-            all_nan = R.concrete_or_none(R.all(mask, axis=axis))
+            all_nan = concrete_or_none(R.all(mask, axis=axis))
             if all_nan is not None and _np.any(all_nan):
                 raise ValueError("All-NaN slice encountered")
         return arg(arr, axis=axis, out=out, keepdims=_opt(keepdims, False))

@@ -16,18 +16,18 @@ import numpy as _np
 from ..errors import UnsupportedFunctionError
 from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, shape_of
+from . import _reductions as R
 from ._creation import linspace
-from ._shapes import _fresh, asarray, astype, broadcast_to, concatenate, getitem, reshape, traced
+from ._helpers import along, traced
+from ._quantiles import median
+from ._shapes import _fresh, asarray, broadcast_to, concatenate, getitem, reshape
+from ._ufuncs import astype
 
 _ALLOWED = {
     "empty": (), "edge": (), "wrap": (), "constant": ("constant_values",), "linear_ramp": ("end_values",),
     "maximum": ("stat_length",), "mean": ("stat_length",), "median": ("stat_length",),
     "minimum": ("stat_length",), "reflect": ("reflect_type",), "symmetric": ("reflect_type",),
 }
-
-
-def _along(axis: int, item) -> tuple:
-    return (slice(None),) * axis + (item,)
 
 
 def _pad_widths(pad_width, nd: int) -> list:
@@ -96,35 +96,31 @@ def _reflect_axis(cur, axis, before, after, odd: bool, include_edge: bool, perio
         if before > 0:
             c = min(old, before)
             start = c - edge_offset
-            chunk = getitem(cur, _along(axis, slice(start, None if start - c < 0 else start - c, -1)))
+            chunk = getitem(cur, along(axis, slice(start, None if start - c < 0 else start - c, -1)))
             if odd:
-                chunk = ew.subtract(ew.multiply(2, getitem(cur, _along(axis, slice(0, 1)))), chunk)
+                chunk = ew.subtract(ew.multiply(2, getitem(cur, along(axis, slice(0, 1)))), chunk)
             pieces_left, before = [chunk], before - c
         if after > 0:
             c = min(old, after)
             start = n - 2 + edge_offset
-            chunk = getitem(cur, _along(axis, slice(start, None if start - c < 0 else start - c, -1)))
+            chunk = getitem(cur, along(axis, slice(start, None if start - c < 0 else start - c, -1)))
             if odd:
-                chunk = ew.subtract(ew.multiply(2, getitem(cur, _along(axis, slice(n - 1, n)))), chunk)
+                chunk = ew.subtract(ew.multiply(2, getitem(cur, along(axis, slice(n - 1, n)))), chunk)
             pieces_right, after = [chunk], after - c
         cur = concatenate(pieces_left + [cur] + pieces_right, axis=axis)
     return cur
 
 
 def _stat_pieces(cur, axis, before, after, mode, length_pair):
-    from . import _reductions as R
-
     n = shape_of(cur)[axis]
     stats = []
     for side, length in zip(("left", "right"), length_pair, strict=False):
         length = n if length is None or length > n else int(length)
         if length == 0 and mode in ("maximum", "minimum"):
             raise ValueError("stat_length of 0 yields no value for padding")
-        region = getitem(cur, _along(axis, slice(0, length) if side == "left" else slice(n - length, n)))
+        region = getitem(cur, along(axis, slice(0, length) if side == "left" else slice(n - length, n)))
         if mode == "median":
-            import pullback.numpy as pnp
-
-            stat = pnp.median(region, axis=axis, keepdims=True)
+            stat = median(region, axis=axis, keepdims=True)
         else:
             stat = {"maximum": R.max, "minimum": R.min, "mean": R.mean}[mode](region, axis=axis, keepdims=True)
         if dtype_of(cur).kind in "iub":
@@ -144,19 +140,19 @@ def _pad_axis(cur, axis, before, after, mode, opts, period):
         return concatenate([_filled(cur, axis, before, left_value), cur, _filled(cur, axis, after, right_value)],
                            axis=axis)
     if mode == "edge" or (mode == "reflect" and period == 1):
-        left = broadcast_to(getitem(cur, _along(axis, slice(0, 1))), _with(cur, axis, before))
-        right = broadcast_to(getitem(cur, _along(axis, slice(n - 1, n))), _with(cur, axis, after))
+        left = broadcast_to(getitem(cur, along(axis, slice(0, 1))), _with(cur, axis, before))
+        right = broadcast_to(getitem(cur, along(axis, slice(n - 1, n))), _with(cur, axis, after))
         return concatenate([left, cur, right], axis=axis)
     if mode == "wrap":
-        return getitem(cur, _along(axis, _np.arange(-before, n + after) % n))
+        return getitem(cur, along(axis, _np.arange(-before, n + after) % n))
     if mode in ("reflect", "symmetric"):
         return _reflect_axis(cur, axis, before, after, opts == "odd", mode == "symmetric", period)
     if mode == "linear_ramp":
         ramps = []
         for width, end, edge_at, flip in ((before, opts[0], 0, False), (after, opts[1], n - 1, True)):
-            edge = getitem(cur, _along(axis, edge_at))
+            edge = getitem(cur, along(axis, edge_at))
             ramp = linspace(end, edge, num=width, endpoint=False, dtype=dtype_of(cur), axis=axis)
-            ramps.append(getitem(ramp, _along(axis, slice(None, None, -1))) if flip else ramp)
+            ramps.append(getitem(ramp, along(axis, slice(None, None, -1))) if flip else ramp)
         return concatenate([ramps[0], cur, ramps[1]], axis=axis)
     left, right = _stat_pieces(cur, axis, before, after, mode, opts)
     left, right = broadcast_to(left, _with(cur, axis, before)), broadcast_to(right, _with(cur, axis, after))

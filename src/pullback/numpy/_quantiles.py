@@ -27,9 +27,10 @@ from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, normalize_axis, shape_of
 from . import _nanreductions
 from . import _reductions as R
+from ._helpers import check_kwargs, concrete, is_traced
 from ._shapes import asarray, getitem, reshape, transpose
-from ._sorting import concrete, sort
-from ._ufuncs import _check_kwargs, astype
+from ._sorting import sort
+from ._ufuncs import astype
 
 _NoValue = _np._NoValue
 _isnan = ew.NONDIFF_UNARY["isnan"]
@@ -216,9 +217,9 @@ def _check_method(method):
 
 
 def _quantile(name, a, q, axis, out, method, keepdims, weights, scale, nan_aware):
-    _check_kwargs(name, out)
+    check_kwargs(name, out)
     np_fn = getattr(_np, name)
-    if not R.is_traced(a, q, weights):
+    if not is_traced(a, q, weights):
         kw = {} if keepdims is _NoValue else {"keepdims": keepdims}
         return np_fn(a, q, axis=axis, method=method, weights=weights, **kw)
     if weights is not None:
@@ -290,8 +291,8 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """Median over axis: the middle entry, or the mean of the two middle entries (½ of the derivative each).
     A slice holding a NaN gives NaN."""
-    _check_kwargs("median", out)
-    if not R.is_traced(a):
+    check_kwargs("median", out)
+    if not is_traced(a):
         return _np.median(a, axis=axis, overwrite_input=False, keepdims=keepdims)
     a = asarray(a)
     arr, kept, reduced = _to_front(a, axis)
@@ -307,8 +308,8 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=_NoValue):
     """Median ignoring NaNs; an all-NaN slice gives NaN and a RuntimeWarning."""
-    _check_kwargs("nanmedian", out)
-    if not R.is_traced(a):
+    check_kwargs("nanmedian", out)
+    if not is_traced(a):
         kw = {} if keepdims is _NoValue else {"keepdims": keepdims}
         return _np.nanmedian(a, axis=axis, **kw)
     a = asarray(a)

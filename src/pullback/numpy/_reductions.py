@@ -24,34 +24,13 @@ from ..primitives import elementwise as ew
 from ..primitives import reductions as red
 from ..primitives import sorting as so
 from ..primitives._util import dtype_of, normalize_axis, shape_of
+from ._helpers import check_kwargs, concrete_or_none, is_traced, method, one_axis
 from ._shapes import asarray, getitem, moveaxis, reshape, transpose
-from ._ufuncs import _check_kwargs, astype
+from ._ufuncs import astype
 
 _NoValue = _np._NoValue
 
 # ----------------------------------------------------------------------------- helpers shared by the family
-
-
-def one_axis(axis, ndim: int) -> int:
-    """A single axis argument as a non-negative int, with NumPy's AxisError."""
-    axis = int(axis)
-    if not -ndim <= axis < ndim:
-        raise _np.exceptions.AxisError(axis, ndim)
-    return axis % ndim
-
-
-def is_traced(*xs) -> bool:
-    return builtins.any(isinstance(x, Tracer) for x in xs)
-
-
-def concrete_or_none(x):
-    """The plain value of x when one exists (not while staging), for NumPy's value checks and warnings."""
-    if not isinstance(x, Tracer):
-        return x
-    try:
-        return x.concrete()
-    except PullbackError:
-        return None
 
 
 @functools.cache
@@ -95,7 +74,7 @@ def _keep(keepdims) -> bool:
 
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """Σ a over axis (differentiable numpy.sum)."""
-    _check_kwargs("sum", out)
+    check_kwargs("sum", out)
     a = accumulating(asarray(a), dtype)
     axis = normalize_axis(axis, len(shape_of(a)))
     r = red.reduce_sum(_masked(a, where, 0), axis=axis, keepdims=_keep(keepdims))
@@ -107,7 +86,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """Π a over axis. Its derivative Πₖ≠ⱼ aₖ is built from prefix and suffix products: exact when a
     holds zeros (one or several), at every order, with no division by a."""
-    _check_kwargs("prod", out)
+    check_kwargs("prod", out)
     a = accumulating(asarray(a), dtype)
     axis = normalize_axis(axis, len(shape_of(a)))
     r = so.reduce_prod(_masked(a, where, 1), axis=axis, keepdims=_keep(keepdims))
@@ -135,7 +114,7 @@ def _divide_by_count(total, count):
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     """Arithmetic mean over axis; integer input gives float64 and float16 is summed in float32, like NumPy."""
-    _check_kwargs("mean", out)
+    check_kwargs("mean", out)
     a = asarray(a)
     kind = dtype_of(a).kind
     half = dtype is None and dtype_of(a) == _np.float16
@@ -164,7 +143,7 @@ def _ddof(ddof, correction):
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None, correction=None):
     """Variance Σ|a − ā|²/(N − ddof) over axis (where= selects the entries that count)."""
-    _check_kwargs("var", out)
+    check_kwargs("var", out)
     a = asarray(a)
     ddof = _ddof(ddof, correction)
     if dtype is None and dtype_of(a).kind in "biu":
@@ -201,7 +180,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Tru
 
 def _extremum(name, prim):
     def fn(a, axis=None, out=None, keepdims=False, initial=None, where=True):
-        _check_kwargs(name, out)
+        check_kwargs(name, out)
         a = asarray(a)
         ax = normalize_axis(axis, len(shape_of(a)))
         if initial is _NoValue:
@@ -226,7 +205,7 @@ min = amin = _extremum("min", red.reduce_min)
 
 def ptp(a, axis=None, out=None, keepdims=False):
     """Peak to peak, max − min over axis; entries tied for either extremum share its derivative equally."""
-    _check_kwargs("ptp", out)
+    check_kwargs("ptp", out)
     a = asarray(a)
     return ew.subtract(max(a, axis=axis, keepdims=keepdims), min(a, axis=axis, keepdims=keepdims))
 
@@ -279,7 +258,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """Σ of the diagonal a[..., i, i + offset] of the plane (axis1, axis2), for every other index."""
-    _check_kwargs("trace", out)
+    check_kwargs("trace", out)
     a = asarray(a)
     nd = len(shape_of(a))
     if nd < 2:
@@ -301,7 +280,7 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 def _logical(name, prim, np_fn, neutral):
     def fn(a, axis=None, out=None, keepdims=False, *, where=True):
-        _check_kwargs(name, out)
+        check_kwargs(name, out)
         keep = _keep(keepdims)
         if not is_traced(a, where):
             return np_fn(a, axis=axis, keepdims=keep, where=where)
@@ -328,7 +307,7 @@ def count_nonzero(a, axis=None, *, keepdims=False):
 
 def _arg_extremum(name, prim, np_fn):
     def fn(a, axis=None, out=None, *, keepdims=False):
-        _check_kwargs(name, out)
+        check_kwargs(name, out)
         keep = _keep(keepdims)
         if not is_traced(a):
             return np_fn(a, axis=axis, keepdims=keep)
@@ -347,24 +326,10 @@ argmax = _arg_extremum("argmax", so.argmax, _np.argmax)
 argmin = _arg_extremum("argmin", so.argmin, _np.argmin)
 
 
-def _method(fn):
-    def m(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-
-    m.__name__ = fn.__name__
-    return m
-
-
-# The NaN-ignoring reductions and the statistics functions build on the functions above.
-from . import _nanreductions, _statistics  # noqa: E402
-
-for _module in (_nanreductions, _statistics):
-    globals().update({_name: getattr(_module, _name) for _name in _module.__all__})
-
 __all__ = [
     'all', 'amax', 'amin', 'any', 'argmax', 'argmin', 'average', 'count_nonzero', 'max', 'mean', 'min', 'prod',
     'ptp', 'std', 'sum', 'trace', 'var',
-] + list(_nanreductions.__all__) + list(_statistics.__all__)
-METHODS: dict = {name: _method(globals()[name]) for name in (
+]
+METHODS: dict = {name: method(globals()[name]) for name in (
     "prod", "any", "all", "argmax", "argmin", "trace",
 )}

@@ -19,26 +19,8 @@ from ..primitives import elementwise as ew
 from ..primitives import linalg as la
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, normalize_axis, shape_of
-from ._ufuncs import _check_kwargs, astype
-
-
-def traced(*args) -> bool:
-    """True when any argument (or an element of a list/tuple argument) is a traced value."""
-    for a in args:
-        if isinstance(a, Tracer):
-            return True
-        if isinstance(a, (list, tuple)) and _contains_tracer(a):
-            return True
-    return False
-
-
-def _contains_tracer(seq) -> bool:
-    for x in seq:
-        if isinstance(x, Tracer):
-            return True
-        if isinstance(x, (list, tuple)) and _contains_tracer(x):
-            return True
-    return False
+from ._helpers import check_kwargs, contains_tracer, traced
+from ._ufuncs import astype
 
 
 def _resolve_shape(newshape, size: int) -> tuple:
@@ -239,7 +221,7 @@ def atleast_3d(*arys):
 
 
 def concatenate(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
-    _check_kwargs("concatenate", out)
+    check_kwargs("concatenate", out)
     if not traced(*arrays):
         return _np.concatenate(arrays, axis=axis, dtype=dtype, casting=casting)
     arrays = [asarray(a) for a in arrays]
@@ -265,7 +247,7 @@ concat = concatenate
 
 
 def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
-    _check_kwargs("stack", out)
+    check_kwargs("stack", out)
     if not traced(*arrays):
         return _np.stack(arrays, axis=axis, dtype=dtype, casting=casting)
     arrays = [asarray(a) for a in arrays]
@@ -310,7 +292,7 @@ def asarray(a, dtype=None, order=None, *, copy=None, device=None, like=None):
     """a as an array; a (nested) list holding traced values is stacked."""
     if isinstance(a, Tracer):
         return a if dtype is None else astype(a, dtype)
-    if isinstance(a, (list, tuple)) and _contains_tracer(a):
+    if isinstance(a, (list, tuple)) and contains_tracer(a):
         out = stack([asarray(x) for x in a])
         return out if dtype is None else astype(out, dtype)
     return _np.asarray(a, dtype=dtype, order=order, copy=copy)
@@ -318,7 +300,7 @@ def asarray(a, dtype=None, order=None, *, copy=None, device=None, like=None):
 
 def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
     """Like numpy.array; traced values (or lists of them) stay traced, and copy=True gives a new value."""
-    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and _contains_tracer(object)):
+    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and contains_tracer(object)):
         out = asarray(object, dtype=dtype)
         if out is object and copy:
             out = _fresh(out)
@@ -356,7 +338,7 @@ def _index_item(i):
     if isinstance(i, Tracer):
         i = full_lower(i)
     if isinstance(i, list):
-        if _contains_tracer(i):
+        if contains_tracer(i):
             i = [full_lower(x) if isinstance(x, Tracer) else x for x in i]
         return _np.asarray(i) if i else _np.asarray(i, dtype=_np.intp)
     if isinstance(i, _np.ndarray) and i.dtype.kind not in "biu" and i.size == 0:
@@ -384,7 +366,7 @@ def size(a, axis=None) -> int:
 
 
 def matmul(x1, x2, /, out=None, **kwargs):
-    _check_kwargs("matmul", out, **kwargs)
+    check_kwargs("matmul", out, **kwargs)
     if len(shape_of(x1)) == 0 or len(shape_of(x2)) == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
     return la.matmul(x1, x2)
@@ -392,7 +374,7 @@ def matmul(x1, x2, /, out=None, **kwargs):
 
 def dot(a, b, out=None):
     """numpy.dot: products of scalars, vectors, matrices; for N-d, a sum over a's last and b's second-to-last axis."""
-    _check_kwargs("dot", out)
+    check_kwargs("dot", out)
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return ew.multiply(a, b)
@@ -417,7 +399,7 @@ def inner(a, b, /):
 
 
 def outer(a, b, out=None):
-    _check_kwargs("outer", out)
+    check_kwargs("outer", out)
     return ew.multiply(reshape(asarray(a), (-1, 1)), reshape(asarray(b), (1, -1)))
 
 
@@ -446,22 +428,12 @@ def tensordot(a, b, axes=2):
     return reshape(la.matmul(a2, b2), tuple(sa[i] for i in free_a) + tuple(sb[i] for i in free_b))
 
 
-def _unsupported(name: str, why: str):
-    raise UnsupportedFunctionError(f"pullback.numpy.{name}: {why}")
-
-
-from ._creation import *  # noqa: E402,F401,F403
-from ._creation import __all__ as _creation_all  # noqa: E402
-from ._joining import *  # noqa: E402,F401,F403
-from ._joining import __all__ as _joining_all  # noqa: E402
-from ._pad import pad  # noqa: E402,F401
-
-__all__ = sorted([
+__all__ = [
     'array', 'asarray', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'broadcast_arrays', 'broadcast_to', 'column_stack',
     'concat', 'concatenate', 'copy', 'dot', 'dstack', 'expand_dims', 'getitem', 'hstack', 'inner', 'matmul',
-    'matrix_transpose', 'moveaxis', 'ndim', 'outer', 'pad', 'permute_dims', 'ravel', 'reshape', 'rollaxis', 'shape',
+    'matrix_transpose', 'moveaxis', 'ndim', 'outer', 'permute_dims', 'ravel', 'reshape', 'rollaxis', 'shape',
     'size', 'squeeze', 'stack', 'swapaxes', 'tensordot', 'transpose', 'vdot', 'vstack',
-] + list(_joining_all) + list(_creation_all))
+]
 
 
 def _flatten(self, order="C"):
@@ -476,10 +448,4 @@ def _astype_method(self, dtype, order="K", casting="unsafe", subok=True, copy=Tr
     return _fresh(out) if out is self and copy else out
 
 
-def _repeat_method(self, repeats, axis=None):
-    from ._joining import repeat
-
-    return repeat(self, repeats, axis)
-
-
-METHODS: dict = {"copy": copy, "flatten": _flatten, "astype": _astype_method, "repeat": _repeat_method}
+METHODS: dict = {"copy": copy, "flatten": _flatten, "astype": _astype_method}

@@ -23,9 +23,11 @@ from ..errors import UnsupportedFunctionError
 from ..primitives import elementwise as ew
 from ..primitives import sorting as so
 from ..primitives._util import dtype_of, shape_of
-from ._reductions import accumulating, is_traced, one_axis
+from ._helpers import check_kwargs, concrete, is_traced, method, one_axis
+from ._nanreductions import replace_nan
+from ._reductions import accumulating
 from ._shapes import asarray, concatenate, getitem, ravel, reshape
-from ._ufuncs import _check_kwargs, astype
+from ._ufuncs import astype
 
 _NoValue = _np._NoValue
 
@@ -41,12 +43,6 @@ def _flat_or_axis(a, axis):
     if axis is None:
         return ravel(a), 0
     return a, one_axis(axis, len(shape_of(a)))
-
-
-def concrete(x):
-    """x's plain value, for functions whose output shape depends on the values (unique, nonzero ...);
-    while staging (jit) there is none, and the staging trace says so."""
-    return x.concrete() if isinstance(x, Tracer) else _np.asarray(x)
 
 
 # ----------------------------------------------------------------------------- sort and partition
@@ -201,7 +197,7 @@ def lexsort(keys, axis=-1):
 
 def cumsum(a, axis=None, dtype=None, out=None):
     """Running sum along axis (None: the flattened array); its derivative is the running sum the other way."""
-    _check_kwargs("cumsum", out)
+    check_kwargs("cumsum", out)
     a, ax = _flat_or_axis(accumulating(asarray(a), dtype), axis)
     return so.cumsum(a, axis=ax, reverse=False)
 
@@ -212,14 +208,14 @@ def cumprod(a, axis=None, dtype=None, out=None):
     Derivatives come from a prefix scan of multiplications and additions: exact when a holds zeros
     (one or several), at every order.
     """
-    _check_kwargs("cumprod", out)
+    check_kwargs("cumprod", out)
     a, ax = _flat_or_axis(accumulating(asarray(a), dtype), axis)
     return so.cumprod(a, axis=ax, reverse=False)
 
 
 def _cumulative(name, fn, initial_value):
     def cumulative(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
-        _check_kwargs(name, out)
+        check_kwargs(name, out)
         x = asarray(x)
         nd = len(shape_of(x))
         if axis is None:
@@ -247,15 +243,11 @@ cumulative_prod = _cumulative("cumulative_prod", cumprod, 1)
 
 def nancumsum(a, axis=None, dtype=None, out=None):
     """Running sum with NaNs counted as zero (they get no derivative)."""
-    from ._nanreductions import replace_nan
-
     return cumsum(replace_nan(a, 0)[0], axis=axis, dtype=dtype, out=out)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
     """Running product with NaNs counted as one (they get no derivative)."""
-    from ._nanreductions import replace_nan
-
     return cumprod(replace_nan(a, 1)[0], axis=axis, dtype=dtype, out=out)
 
 
@@ -272,28 +264,14 @@ def _partition_in_place(self, kth, axis=-1, kind="introselect", order=None):
     self._rebind(partition(self, kth, axis=axis, kind=kind, order=order))
 
 
-def _method(fn):
-    def m(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-
-    m.__name__ = fn.__name__
-    return m
-
-
-# Differences and order statistics build on the functions above.
-from . import _differences, _quantiles  # noqa: E402
-
-for _module in (_differences, _quantiles):
-    globals().update({_name: getattr(_module, _name) for _name in _module.__all__})
-
 __all__ = [
     'argpartition', 'argsort', 'cumprod', 'cumsum', 'cumulative_prod', 'cumulative_sum', 'lexsort', 'nancumprod',
     'nancumsum', 'partition', 'searchsorted', 'sort', 'sort_complex', 'unique', 'unique_all', 'unique_counts',
     'unique_inverse', 'unique_values',
-] + list(_differences.__all__) + list(_quantiles.__all__)
+]
 METHODS: dict = {
     "sort": _sort_in_place, "partition": _partition_in_place,
-    **{name: _method(globals()[name]) for name in (
+    **{name: method(globals()[name]) for name in (
         "argsort", "argpartition", "searchsorted", "cumsum", "cumprod",
     )},
 }

@@ -20,6 +20,7 @@ from ..primitives import shape as sh
 from ..primitives import sorting as so
 from ..primitives._util import dtype_of, shape_of
 from . import _reductions as R
+from ._helpers import concrete_or_none, is_traced
 from ._shapes import asarray, concatenate, getitem, reshape, transpose
 from ._ufuncs import astype
 
@@ -49,7 +50,7 @@ def _plain_weights(w, name: str, samples: int):
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
     """Covariance matrix of the variables (rows, or columns when rowvar=False) of m (and y):
     Σ wᵢ (xᵢ − x̄)(yᵢ − ȳ)̄ / (Σ w − ddof); differentiable in m and y."""
-    if not R.is_traced(m, y):
+    if not is_traced(m, y):
         return _np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
     if ddof is not None and ddof != int(ddof):
         raise ValueError("ddof must be integer")
@@ -84,7 +85,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     if aweights is not None:
         w = aweights if w is None else w * aweights
     avg, w_sum = R.average(X, axis=1, weights=w, returned=True)
-    w_sum = R.concrete_or_none(w_sum)[0]
+    w_sum = concrete_or_none(w_sum)[0]
     if w is None:
         fact = samples - ddof
     elif ddof == 0:
@@ -115,7 +116,7 @@ def _clip_unit(x):
 
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     """Pearson correlation coefficients cov(x, y)ᵢⱼ / √(covᵢᵢ covⱼⱼ), clipped to [-1, 1] like NumPy's."""
-    if not R.is_traced(x, y):
+    if not is_traced(x, y):
         return _np.corrcoef(x, y, rowvar, dtype=dtype)
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape_of(c)) != 2:
@@ -133,9 +134,9 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
 def bincount(x, /, weights=None, minlength=0):
     """Σ of the weights falling in each integer bin of x (the counts when no weights): differentiable in the
     weights, which NumPy accumulates in float64."""
-    if not R.is_traced(x, weights):
+    if not is_traced(x, weights):
         return _np.bincount(x, weights=weights, minlength=minlength)
-    idx = _np.asarray(R.concrete_or_none(x) if isinstance(x, Tracer) else x)
+    idx = _np.asarray(concrete_or_none(x) if isinstance(x, Tracer) else x)
     counts = _np.bincount(idx, minlength=minlength)  # NumPy's own checks of x and minlength
     if weights is None:
         return counts
@@ -151,12 +152,12 @@ def bincount(x, /, weights=None, minlength=0):
 
 def digitize(x, bins, right=False):
     """Index of the bin each x falls in (an integer result, no derivative)."""
-    if not R.is_traced(x, bins):
+    if not is_traced(x, bins):
         return _np.digitize(x, bins, right=right)
     x = asarray(x)
     if dtype_of(x).kind == "c":
         raise TypeError("x may not be complex")
-    edges = _np.asarray(R.concrete_or_none(bins) if isinstance(bins, Tracer) else bins)
+    edges = _np.asarray(concrete_or_none(bins) if isinstance(bins, Tracer) else bins)
     steps = _np.diff(edges)
     if _np.all(steps >= 0):
         decreasing = False

@@ -18,24 +18,9 @@ from ..errors import UnsupportedFunctionError
 from ..primitives import elementwise as ew
 from ..primitives import elementwise_extra as ex
 from ..primitives._util import dtype_of, shape_of
+from ._helpers import check_kwargs
 
 _NoValue = getattr(_np, "_NoValue", object())
-
-
-def _check_kwargs(name: str, out=None, where=True, dtype=None, **kwargs):
-    if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
-        raise UnsupportedFunctionError(
-            f"pullback.numpy.{name}(..., out=...): output arrays cannot be traced; use the return value."
-        )
-    if where is not True:
-        raise UnsupportedFunctionError(
-            f"pullback.numpy.{name}(..., where=...): use pullback.numpy.where(mask, {name}(...), fallback) instead."
-        )
-    kwargs.pop("casting", None)
-    kwargs.pop("order", None)
-    kwargs.pop("subok", None)
-    if kwargs:
-        raise TypeError(f"pullback.numpy.{name}() got unsupported keyword arguments {sorted(kwargs)}")
 
 
 def _cast(x, dtype):
@@ -62,7 +47,7 @@ def _unary_fn(name: str, prim, doc: str = ""):
     def fn(x, /, out=None, *, where=True, dtype=None, **kwargs):
         if out is None and where is True and dtype is None and not kwargs:
             return bind(x)
-        _check_kwargs(name, out, where, None, **kwargs)
+        check_kwargs(name, out, where, None, **kwargs)
         return bind(_cast(x, dtype))
 
     fn.__name__ = fn.__qualname__ = name
@@ -76,7 +61,7 @@ def _binary_fn(name: str, prim, doc: str = ""):
     def fn(x1, x2, /, out=None, *, where=True, dtype=None, **kwargs):
         if out is None and where is True and dtype is None and not kwargs:
             return bind(x1, x2)
-        _check_kwargs(name, out, where, None, **kwargs)
+        check_kwargs(name, out, where, None, **kwargs)
         return bind(_cast(x1, dtype), _cast(x2, dtype))
 
     fn.__name__ = fn.__qualname__ = name
@@ -134,21 +119,21 @@ for _alias, _target in _ALIASES.items():
 
 def positive(x, /, out=None, **kwargs):
     """Differentiable numpy.positive (+x): a new array, like NumPy's, so in-place updates of it leave x alone."""
-    _check_kwargs("positive", out, **kwargs)
+    check_kwargs("positive", out, **kwargs)
     return ew.convert(x, dtype=x.dtype) if isinstance(x, Tracer) else _np.positive(x)
 
 
 def sign(x, /, out=None, *, where=True, dtype=None, **kwargs):
     """numpy.sign. Real x: piecewise constant, no derivative. Complex z: z/|z| (0 at 0), which has
     the derivative t ↦ i·s·Im(s̄ t)/|z| (s = sign(z)), taken as 0 at z = 0."""
-    _check_kwargs("sign", out, where, None, **kwargs)
+    check_kwargs("sign", out, where, None, **kwargs)
     x = _cast(x, dtype)
     return ex.sign_complex(x) if dtype_of(x).kind == "c" else ew.sign(x)
 
 
 def fabs(x, /, out=None, *, where=True, dtype=None, **kwargs):
     """Differentiable numpy.fabs: |x| as a float, derivative sign(x) (0 at 0); complex input is refused, as in NumPy."""
-    _check_kwargs("fabs", out, where, None, **kwargs)
+    check_kwargs("fabs", out, where, None, **kwargs)
     x = _cast(x, dtype)
     if not isinstance(x, Tracer):
         return _np.fabs(x)
@@ -160,7 +145,7 @@ def fabs(x, /, out=None, *, where=True, dtype=None, **kwargs):
 def float_power(x1, x2, /, out=None, *, where=True, dtype=None, **kwargs):
     """Differentiable numpy.float_power: x1**x2 in float64 (complex128 for complex input), the
     derivatives of power."""
-    _check_kwargs("float_power", out, where, None, **kwargs)
+    check_kwargs("float_power", out, where, None, **kwargs)
     x1, x2 = _cast(x1, dtype), _cast(x2, dtype)
 
     def widen(v):
@@ -196,7 +181,7 @@ def clip(a, a_min=_NoValue, a_max=_NoValue, out=None, *, min=_NoValue, max=_NoVa
     lo = None if a_min is _NoValue else a_min
     hi = None if a_max is _NoValue else a_max
     dtype = kwargs.pop("dtype", None)
-    _check_kwargs("clip", out, kwargs.pop("where", True), None, **kwargs)
+    check_kwargs("clip", out, kwargs.pop("where", True), None, **kwargs)
     if dtype is not None:
         a, lo, hi = (None if v is None else _cast(v, dtype) for v in (a, lo, hi))
     if lo is None and hi is None:
@@ -206,7 +191,7 @@ def clip(a, a_min=_NoValue, a_max=_NoValue, out=None, *, min=_NoValue, max=_NoVa
 
 def round(a, decimals=0, out=None):
     """numpy.round (halves to even): piecewise constant, so it carries no derivative."""
-    _check_kwargs("round", out)
+    check_kwargs("round", out)
     return ex.NONDIFF_UNARY_EXTRA["round"](a, decimals=int(decimals))
 
 
@@ -217,19 +202,19 @@ def around(a, decimals=0, out=None):
 
 def fix(x, out=None):
     """numpy.fix (round towards zero): piecewise constant, so it carries no derivative."""
-    _check_kwargs("fix", out)
+    check_kwargs("fix", out)
     return ex.NONDIFF_UNARY_EXTRA["fix"](x)
 
 
 def isposinf(x, out=None):
     """numpy.isposinf: a test of values, no derivative."""
-    _check_kwargs("isposinf", out)
+    check_kwargs("isposinf", out)
     return ex.NONDIFF_UNARY_EXTRA["isposinf"](x)
 
 
 def isneginf(x, out=None):
     """numpy.isneginf: a test of values, no derivative."""
-    _check_kwargs("isneginf", out)
+    check_kwargs("isneginf", out)
     return ex.NONDIFF_UNARY_EXTRA["isneginf"](x)
 
 
@@ -242,14 +227,14 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 def modf(x, /, out=None, **kwargs):
     """Differentiable numpy.modf: (fractional part, integral part); the fractional part has
     derivative 1, the integral part none (both jumps at integers are ignored)."""
-    _check_kwargs("modf", out, **kwargs)
+    check_kwargs("modf", out, **kwargs)
     return ex.fractional_part(x), ex.NONDIFF_UNARY_EXTRA["integral_part"](x)
 
 
 def frexp(x, /, out=None, **kwargs):
     """Differentiable numpy.frexp: (mantissa, exponent) with x = mantissa·2**exponent; the mantissa
     has derivative 2**-exponent, the integer exponent none."""
-    _check_kwargs("frexp", out, **kwargs)
+    check_kwargs("frexp", out, **kwargs)
     e = ex.NONDIFF_UNARY_EXTRA["frexp_exponent"](x)
     return ex.ldexp(x, ew.negative(e)), e
 
@@ -257,7 +242,7 @@ def frexp(x, /, out=None, **kwargs):
 def divmod(x1, x2, /, out=None, **kwargs):
     """numpy.divmod: (floor_divide(x1, x2), remainder(x1, x2)); the quotient carries no derivative,
     the remainder that of numpy.remainder (1 in x1, −floor(x1/x2) in x2)."""
-    _check_kwargs("divmod", out, **kwargs)
+    check_kwargs("divmod", out, **kwargs)
     return ex.floor_divide(x1, x2), ex.remainder(x1, x2)
 
 

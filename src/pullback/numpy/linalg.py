@@ -29,6 +29,7 @@ from ..primitives import spectral as sp
 from ..primitives._util import dtype_of, normalize_axis, shape_of
 from . import _shapes
 from ._linalg_norms import _abs2, matrix_norm, norm, vector_norm
+from ._ufuncs import astype
 
 __all__ = [
     "cholesky", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lstsq",
@@ -507,8 +508,6 @@ def trace(x, /, *, offset=0, dtype=None):
         return _np.linalg.trace(x, offset=offset, dtype=dtype)
     d = diagonal(x, offset=offset)
     if dtype is not None:
-        from ._ufuncs import astype
-
         d = astype(d, dtype)
     return _sum(d, -1)
 

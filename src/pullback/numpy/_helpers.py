@@ -1,0 +1,100 @@
+"""Helpers shared by the families of pullback.numpy: the leaf of the package.
+
+It imports nothing from pullback.numpy (only core, primitives and errors), so every family
+module can use it. What lives here is argument handling common to many NumPy functions:
+is an argument traced, what is its plain value, which keyword arguments can be honoured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as _np
+
+from ..core.trace import Tracer
+from ..errors import PullbackError, UnsupportedFunctionError
+
+
+def traced(*args: Any) -> bool:
+    """True when any argument (or an element of a list/tuple argument, nested) is a traced value."""
+    for a in args:
+        if isinstance(a, Tracer):
+            return True
+        if isinstance(a, (list, tuple)) and contains_tracer(a):
+            return True
+    return False
+
+
+def contains_tracer(seq: Any) -> bool:
+    """True when the (nested) list or tuple seq holds a traced value."""
+    for x in seq:
+        if isinstance(x, Tracer):
+            return True
+        if isinstance(x, (list, tuple)) and contains_tracer(x):
+            return True
+    return False
+
+
+def is_traced(*xs: Any) -> bool:
+    """True when one of the arguments themselves (not their elements) is a traced value."""
+    return any(isinstance(x, Tracer) for x in xs)
+
+
+def concrete(x: Any) -> _np.ndarray:
+    """x's plain value, for functions whose output shape depends on the values (unique, nonzero ...);
+    while staging (jit) there is none, and the staging trace says so."""
+    return x.concrete() if isinstance(x, Tracer) else _np.asarray(x)
+
+
+def concrete_or_none(x: Any) -> Any:
+    """The plain value of x when one exists (not while staging), for NumPy's value checks and warnings."""
+    if not isinstance(x, Tracer):
+        return x
+    try:
+        return x.concrete()
+    except PullbackError:
+        return None
+
+
+def one_axis(axis: Any, ndim: int) -> int:
+    """A single axis argument as a non-negative int, with NumPy's AxisError."""
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise _np.exceptions.AxisError(axis, ndim)
+    return axis % ndim
+
+
+def check_kwargs(name: str, out: Any = None, where: Any = True, dtype: Any = None, **kwargs: Any) -> None:
+    """Refuse what a traced call cannot honour: out= arrays, where= masks, unknown keywords.
+
+    casting, order and subok are accepted and ignored (they do not change the values).
+    """
+    if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
+        raise UnsupportedFunctionError(
+            f"pullback.numpy.{name}(..., out=...): output arrays cannot be traced; use the return value."
+        )
+    if where is not True:
+        raise UnsupportedFunctionError(
+            f"pullback.numpy.{name}(..., where=...): use pullback.numpy.where(mask, {name}(...), fallback) instead."
+        )
+    kwargs.pop("casting", None)
+    kwargs.pop("order", None)
+    kwargs.pop("subok", None)
+    if kwargs:
+        raise TypeError(f"pullback.numpy.{name}() got unsupported keyword arguments {sorted(kwargs)}")
+
+
+def method(fn: Callable) -> Callable:
+    """fn as an ndarray method for traced values: x.name(*args) == fn(x, *args)."""
+
+    def m(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+
+    m.__name__ = fn.__name__
+    return m
+
+
+def along(axis: int, item: Any) -> tuple:
+    """The index that applies `item` (a slice, an int, an index array) to axis `axis` only."""
+    return (slice(None),) * axis + (item,)

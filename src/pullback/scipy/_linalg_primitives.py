@@ -1,0 +1,502 @@
+"""The primitives behind pullback.scipy.linalg and pullback.scipy.signal, all in one module.
+
+Each primitive's implementation is SciPy's own routine (applied matrix by matrix over leading
+batch axes where SciPy has no batched form). Rules are written with pullback operations, most
+of them with the primitive itself, so they can be differentiated to any order:
+
+    X = op(T)⁻¹ B           (triangular)  dX = op(T)⁻¹ (dB − op(dT) X),  B̄ = op(T)⁻ᵀ X̄,  T̄ = −tri(op⁻¹(B̄ Xᵀ))
+    A = P L U               (LU)          M = L⁻¹ Pᵀ dA U⁻¹,  dL = L tril(M, −1),  dU = triu(M) U
+    X = e^A                 (expm)        dX = L(A, dA) = [e^[[A, dA], [0, A]]]₁₂,  Ā = L(Aᵀ, X̄)
+    X = log A               (logm)        the same block trick with log
+    X = A^½                 (sqrtm)       X dX + dX X = dA  (a Sylvester solve)
+    A X + X B = Q           (sylvester)   dX = S⁻¹(dQ − dA X − X dB),  Q̄ = S⁻ᵀ X̄,  Ā = −Q̄ Xᵀ,  B̄ = −Xᵀ Q̄
+    z = a ∗ b               (convolution) bilinear; ā = (z̄ ∗ flip b)[valid part], likewise b̄
+    A(q) y = B(q) x         (lfilter)     dy = lfilter(db, a, x) − lfilter(da, a, y) + lfilter(b, a, dx)
+
+Complex inputs follow docs/complex.md: reverse rules are transposes under Re Σ u·v (ᵀ, not ᴴ).
+Piecewise-constant outputs (LU's permutation and pivots) are separate non-differentiable
+primitives. The module is kept self-contained so that it can move to pullback.extend.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.linalg as _sl
+import scipy.signal as _ss
+
+from ..core.primitive import Primitive, nondifferentiable
+from ..errors import UnsupportedFunctionError
+from ..primitives._util import dtype_of, ndim_of, shape_of
+from ..primitives.elementwise import add, conj, fit, multiply, negative, subtract
+from ..primitives.linalg import leading_batch_rule, masked, matmul, mT
+from ..primitives.reductions import reduce_sum
+from ..primitives.shape import concatenate, getitem, reshape
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def per_matrix(fn, *mats, core=None):
+    """fn applied to matching matrices of stacks whose leading (batch) axes broadcast.
+
+    core: the number of trailing core axes of each argument (default 2 each).
+    """
+    mats = [np.asarray(m) for m in mats]
+    core = core or (2,) * len(mats)
+    batch = np.broadcast_shapes(*[m.shape[: m.ndim - c] for m, c in zip(mats, core)])
+    if not batch:
+        return fn(*mats)
+    mats = [np.broadcast_to(m, batch + m.shape[m.ndim - c:]) for m, c in zip(mats, core)]
+    outs = [fn(*[m[i] for m in mats]) for i in np.ndindex(*batch)]
+    if isinstance(outs[0], tuple):
+        return tuple(np.stack([o[k] for o in outs]).reshape(batch + np.shape(outs[0][k])) for k in range(len(outs[0])))
+    return np.stack(outs).reshape(batch + np.shape(outs[0]))
+
+
+@functools.cache
+def _probe_dtype(fn_name: str, *dtypes) -> np.dtype:
+    """The dtype SciPy's routine returns for these input dtypes (float32 stays single)."""
+    probe = [np.eye(2, dtype=d) + 1 for d in dtypes]
+    return np.asarray(getattr(_sl, fn_name)(*probe)).dtype
+
+
+def _square(name, a):
+    s = shape_of(a)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise ValueError(f"{name}: expected a (stack of) square matrices, got shape {s}")
+    return s
+
+
+def _eye(n, like):
+    d = dtype_of(like)
+    return np.eye(n, dtype=np.finfo(d).dtype if d.kind in "fc" else np.float64)
+
+
+def _cj(x):
+    return conj(x) if dtype_of(x).kind == "c" else x
+
+
+def _tri_mask(n, lower: bool, strict: bool) -> np.ndarray:
+    m = np.tri(n, n, -1 if strict else 0)
+    return m if lower else m.T
+
+
+def _block_upper(a, e):
+    """[[A, E], [0, A]] for stacks of n×n matrices A and E."""
+    nd = ndim_of(a)
+    batch = np.broadcast_shapes(shape_of(a)[:-2], shape_of(e)[:-2])
+    a = add(a, np.zeros(batch + shape_of(a)[-2:], dtype=dtype_of(a))) if shape_of(a)[:-2] != batch else a
+    e = add(e, np.zeros(batch + shape_of(e)[-2:], dtype=dtype_of(e))) if shape_of(e)[:-2] != batch else e
+    zero = np.zeros(shape_of(a), dtype=np.result_type(dtype_of(a), dtype_of(e)))
+    top = concatenate(a, e, axis=nd - 1)
+    bottom = concatenate(zero, a, axis=nd - 1)
+    return concatenate(top, bottom, axis=nd - 2)
+
+
+def _top_right(x, n):
+    return getitem(x, idx=(Ellipsis, slice(0, n), slice(n, 2 * n)))
+
+
+# ----------------------------------------------------------------------------- triangular solve
+
+
+def _trsolve_impl(a, b, lower, trans, unit_diagonal):
+    def one(a2, b2):
+        return _sl.solve_triangular(a2, b2, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+
+    return per_matrix(one, a, b)
+
+
+def _trsolve_shape(a, b, lower, trans, unit_diagonal):
+    sa, sb = _square("solve_triangular", a), shape_of(b)
+    if len(sb) < 2 or sb[-2] != sa[-1]:
+        raise ValueError(f"solve_triangular: b must have shape (..., {sa[-1]}, k), got {sb}")
+    return np.broadcast_shapes(sa[:-2], sb[:-2]) + sb[-2:], _probe_dtype("solve_triangular", dtype_of(a), dtype_of(b))
+
+
+def _tri_part(a, lower, unit_diagonal):
+    """The matrix T that solve_triangular reads from a (its triangle; ones on the diagonal if unit)."""
+    n = shape_of(a)[-1]
+    t = masked(a, _tri_mask(n, lower, unit_diagonal))
+    return add(t, _eye(n, a)) if unit_diagonal else t
+
+
+def _op(x, trans):
+    return x if trans == 0 else mT(x) if trans == 1 else _cj(mT(x))
+
+
+def _trsolve_jvp(primals, tangents, out, lower, trans, unit_diagonal):
+    a, b = primals
+    ta, tb = tangents
+    params = dict(lower=lower, trans=trans, unit_diagonal=unit_diagonal)
+    rhs = tb
+    if ta is not None:
+        n = shape_of(a)[-1]
+        dt = masked(ta, _tri_mask(n, lower, unit_diagonal))
+        corr = matmul(_op(dt, trans), out)
+        rhs = negative(corr) if rhs is None else subtract(rhs, corr)
+    return None if rhs is None else triangular_solve(a, rhs, **params)
+
+
+def _trsolve_vjp(ct, out, primals, needs, lower, trans, unit_diagonal):
+    a, b = primals
+    if trans == 2:      # (Tᴴ)⁻ᵀ = conj(T)⁻¹
+        b_bar = triangular_solve(_cj(a), ct, lower=lower, trans=0, unit_diagonal=unit_diagonal)
+    else:
+        b_bar = triangular_solve(a, ct, lower=lower, trans=1 - trans, unit_diagonal=unit_diagonal)
+    a_bar = None
+    if needs[0]:
+        g = negative(matmul(b_bar, mT(out)))          # cotangent of op(T)
+        g = g if trans == 0 else mT(g) if trans == 1 else _cj(mT(g))
+        n = shape_of(a)[-1]
+        a_bar = fit(masked(g, _tri_mask(n, lower, unit_diagonal)), a)
+    return [a_bar, fit(b_bar, b) if needs[1] else None]
+
+
+triangular_solve = Primitive(
+    "triangular_solve", _trsolve_impl, shape=_trsolve_shape, jvp=_trsolve_jvp, vjp=_trsolve_vjp,
+    doc="""X = op(T)⁻¹ B (scipy.linalg.solve_triangular), op = identity / ᵀ / ᴴ for trans = 0 / 1 / 2.
+
+    T is the triangle of A that is read (lower or upper; with unit_diagonal, ones on the
+    diagonal): the derivative with respect to the other entries of A is 0.
+    dX = op(T)⁻¹(dB − op(dT) X),  B̄ = op(T)⁻ᵀ X̄,  T̄ = −tri(op⁻¹(B̄ Xᵀ)).""",
+)
+triangular_solve.batch = leading_batch_rule(triangular_solve)
+
+# ----------------------------------------------------------------------------- LU
+
+
+def _lu_packed_impl(a):
+    return per_matrix(lambda m: _sl.lu_factor(m)[0], a)
+
+
+def _lu_piv_impl(a):
+    return per_matrix(lambda m: _sl.lu_factor(m)[1], a)
+
+
+def _lu_pmat_impl(a):
+    """P with A = P L U, in the real dtype of a's precision."""
+    p = per_matrix(lambda m: _sl.lu(m)[0], a)
+    return p.astype(np.finfo(np.asarray(p).dtype).dtype, copy=False)
+
+
+def _lu_perm_impl(a):
+    """Row indices p with A = L[p] U (scipy.linalg.lu(..., p_indices=True))."""
+    return per_matrix(lambda m: _sl.lu(m, p_indices=True)[0], a)
+
+
+def _lu_shape(a):
+    return _square("lu", a), _probe_dtype("inv", dtype_of(a))
+
+
+def _lu_factors(packed):
+    """(L, U) from the packed factor: L unit lower (strict part of packed), U upper."""
+    n = shape_of(packed)[-1]
+    return add(masked(packed, _tri_mask(n, True, True)), _eye(n, packed)), masked(packed, _tri_mask(n, False, False))
+
+
+def _lu_packed_jvp(t, out, a):
+    n = shape_of(a)[-1]
+    p = lu_pmat(a)
+    y = triangular_solve(out, matmul(mT(p), t), lower=True, trans=0, unit_diagonal=True)        # L⁻¹ Pᵀ dA
+    m = mT(triangular_solve(out, mT(y), lower=False, trans=1, unit_diagonal=False))              # · U⁻¹
+    low, up = _lu_factors(out)
+    return add(matmul(low, masked(m, _tri_mask(n, True, True))), matmul(masked(m, _tri_mask(n, False, False)), up))
+
+
+def _lu_packed_vjp(ct, out, a):
+    n = shape_of(a)[-1]
+    low, up = _lu_factors(out)
+    m_bar = add(masked(matmul(mT(low), ct), _tri_mask(n, True, True)),
+                masked(matmul(ct, mT(up)), _tri_mask(n, False, False)))
+    z = triangular_solve(out, m_bar, lower=True, trans=1, unit_diagonal=True)                    # L⁻ᵀ M̄
+    z = mT(triangular_solve(out, mT(z), lower=False, trans=0, unit_diagonal=False))              # · U⁻ᵀ
+    return fit(matmul(lu_pmat(a), z), a)
+
+
+lu_packed = Primitive(
+    "lu_packed", _lu_packed_impl, shape=_lu_shape, jvps=[_lu_packed_jvp], vjps=[_lu_packed_vjp],
+    doc="""The packed LU factor of scipy.linalg.lu_factor (strict lower part L − I, upper part U).
+
+    With A = P L U and P held fixed (it is piecewise constant): M = L⁻¹ Pᵀ dA U⁻¹,
+    dL = L tril(M, −1), dU = triu(M) U. Needs A nonsingular.""",
+)
+lu_piv = nondifferentiable(
+    "lu_piv", _lu_piv_impl, shape=lambda a: (_square("lu_factor", a)[:-1], np.dtype(np.int32)),
+    doc="LAPACK's pivot indices of scipy.linalg.lu_factor: integers, no derivative",
+)
+lu_pmat = nondifferentiable(
+    "lu_pmat", _lu_pmat_impl,
+    shape=lambda a: (_square("lu", a), np.finfo(_probe_dtype("inv", dtype_of(a))).dtype),
+    doc="The permutation matrix P of A = P L U: piecewise constant, no derivative",
+)
+lu_perm = nondifferentiable(
+    "lu_perm", _lu_perm_impl, shape=lambda a: (_square("lu", a)[:-1], np.dtype(np.intp)),
+    doc="The row indices p with A = L[p] U: integers, no derivative",
+)
+
+
+def _piv_pmat_impl(piv, dtype):
+    """P (A = P L U) from LAPACK pivots: row i was swapped with row piv[i], in order."""
+    def one(pv):
+        n = pv.shape[-1]
+        perm = np.arange(n)
+        for i, j in enumerate(pv):
+            perm[i], perm[j] = perm[j], perm[i]
+        p = np.zeros((n, n), dtype=dtype)
+        p[perm, np.arange(n)] = 1
+        return p
+
+    return per_matrix(one, piv, core=(1,))
+
+
+piv_pmat = nondifferentiable(
+    "piv_pmat", _piv_pmat_impl,
+    shape=lambda piv, dtype: (shape_of(piv) + shape_of(piv)[-1:], np.dtype(dtype)),
+    doc="The permutation matrix P of A = P L U from lu_factor's pivots: no derivative",
+)
+
+for _prim in (lu_packed, lu_piv, lu_pmat, lu_perm):
+    _prim.batch = leading_batch_rule(_prim)
+
+# ----------------------------------------------------------------------------- matrix functions
+
+
+def _real_result(name, x, out):
+    out = np.asarray(out)
+    if out.dtype.kind == "c" and np.asarray(x).dtype.kind != "c":
+        if np.any(out.imag != 0):
+            raise UnsupportedFunctionError(
+                f"scipy.linalg.{name} of this real matrix is not real (it has eigenvalues on the negative real "
+                f"axis); pullback keeps the dtype of a traced value fixed, so pass a complex matrix "
+                f"(a.astype(complex)) to differentiate {name} here."
+            )
+        out = out.real
+    return out.astype(_probe_dtype("inv", np.asarray(x).dtype), copy=False)
+
+
+def _expm_impl(a):
+    return per_matrix(_sl.expm, a).astype(_probe_dtype("inv", np.asarray(a).dtype), copy=False)
+
+
+def frechet_by_block(fn, a, e):
+    """L_f(A, E), the Fréchet derivative of the primary matrix function fn, as [f([[A, E], [0, A]])]₁₂."""
+    return _top_right(fn(_block_upper(a, e)), shape_of(a)[-1])
+
+
+def _sqm_shape(name):
+    return lambda a: (_square(name, a), _probe_dtype("inv", dtype_of(a)))
+
+
+expm = Primitive(
+    "expm", _expm_impl, shape=_sqm_shape("expm"),
+    jvps=[lambda t, out, a: frechet_by_block(expm, a, t)],
+    vjps=[lambda ct, out, a: fit(frechet_by_block(expm, mT(a), ct), a)],
+    doc="""e^A (scipy.linalg.expm): dX = L(A, dA) = [exp([[A, dA], [0, A]])]₁₂,  Ā = L(Aᵀ, X̄).""",
+)
+
+
+def _logm_impl(a):
+    return _real_result("logm", a, per_matrix(lambda m: _sl.logm(m), a))
+
+
+logm = Primitive(
+    "logm", _logm_impl, shape=_sqm_shape("logm"),
+    jvps=[lambda t, out, a: frechet_by_block(logm, a, t)],
+    vjps=[lambda ct, out, a: fit(frechet_by_block(logm, mT(a), ct), a)],
+    doc="""The principal log A (scipy.linalg.logm): dX = [log([[A, dA], [0, A]])]₁₂,  Ā = L_log(Aᵀ, X̄).""",
+)
+
+
+def _sylvester_impl(a, b, q):
+    return per_matrix(_sl.solve_sylvester, a, b, q)
+
+
+def _sylvester_shape(a, b, q):
+    sa, sb, sq = _square("solve_sylvester", a), _square("solve_sylvester", b), shape_of(q)
+    if len(sq) < 2 or sq[-2:] != (sa[-1], sb[-1]):
+        raise ValueError(f"solve_sylvester: q must have shape (..., {sa[-1]}, {sb[-1]}), got {sq}")
+    batch = np.broadcast_shapes(sa[:-2], sb[:-2], sq[:-2])
+    return batch + sq[-2:], _probe_dtype("solve_sylvester", dtype_of(a), dtype_of(b), dtype_of(q))
+
+
+def _sylvester_jvp(primals, tangents, out):
+    a, b, q = primals
+    ta, tb, tq = tangents
+    rhs = tq
+    for corr in ([matmul(ta, out)] if ta is not None else []) + ([matmul(out, tb)] if tb is not None else []):
+        rhs = negative(corr) if rhs is None else subtract(rhs, corr)
+    return None if rhs is None else sylvester(a, b, rhs)
+
+
+def _sylvester_vjp(ct, out, primals, needs):
+    a, b, q = primals
+    q_bar = sylvester(mT(a), mT(b), ct)
+    return [
+        fit(negative(matmul(q_bar, mT(out))), a) if needs[0] else None,
+        fit(negative(matmul(mT(out), q_bar)), b) if needs[1] else None,
+        fit(q_bar, q) if needs[2] else None,
+    ]
+
+
+sylvester = Primitive(
+    "sylvester", _sylvester_impl, shape=_sylvester_shape, jvp=_sylvester_jvp, vjp=_sylvester_vjp,
+    doc="""X with A X + X B = Q (scipy.linalg.solve_sylvester). With S(X) = A X + X B:
+    dX = S⁻¹(dQ − dA X − X dB);  Q̄ = S⁻ᵀ X̄ (a Sylvester solve with Aᵀ, Bᵀ),  Ā = −Q̄ Xᵀ,  B̄ = −Xᵀ Q̄.""",
+)
+
+
+def _sqrtm_impl(a):
+    def one(m):
+        r = _sl.sqrtm(m)
+        return r[0] if isinstance(r, tuple) else r
+
+    return _real_result("sqrtm", a, per_matrix(one, a))
+
+
+sqrtm = Primitive(
+    "sqrtm", _sqrtm_impl, shape=_sqm_shape("sqrtm"),
+    jvps=[lambda t, out, a: sylvester(out, out, t)],
+    vjps=[lambda ct, out, a: fit(sylvester(mT(out), mT(out), ct), a)],
+    doc="""The principal square root X = A^½ (scipy.linalg.sqrtm): X dX + dX X = dA, a Sylvester
+    solve;  Ā solves Xᵀ Ā + Ā Xᵀ = X̄.""",
+)
+
+for _prim in (expm, logm, sylvester, sqrtm):
+    _prim.batch = leading_batch_rule(_prim)
+
+# ----------------------------------------------------------------------------- convolution
+
+
+def _conv_impl(a, b, method, axes):
+    if axes is None:
+        return _ss.convolve(a, b, mode="full", method=method)
+    return _ss.fftconvolve(a, b, mode="full", axes=axes)
+
+
+def _conv_axes(a, axes):
+    return tuple(range(ndim_of(a))) if axes is None else axes
+
+
+def _conv_shape(a, b, method, axes):
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sa) != len(sb):
+        raise ValueError(f"convolve: in1 and in2 should have the same dimensionality, got shapes {sa} and {sb}")
+    ax = _conv_axes(a, axes)
+    out = tuple(sa[i] + sb[i] - 1 if i in ax else np.broadcast_shapes((sa[i],), (sb[i],))[0] for i in range(len(sa)))
+    return out, np.result_type(dtype_of(a), dtype_of(b))
+
+
+def _flip(x, axes):
+    idx = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(ndim_of(x)))
+    return getitem(x, idx=idx)
+
+
+def _conv_transpose(ct, other, like, method, axes):
+    """Cotangent of one operand of z = x ∗ other: (z̄ ∗ flip(other)) at offsets len(other) − 1."""
+    ax = _conv_axes(like, axes)
+    full = convolve_full(ct, _flip(other, ax), method=method, axes=axes)
+    so, sl_ = shape_of(other), shape_of(like)
+    idx = tuple(slice(so[i] - 1, so[i] - 1 + sl_[i]) if i in ax else slice(None) for i in range(ndim_of(like)))
+    return fit(getitem(full, idx=idx), like)
+
+
+def _conv_vjp(ct, out, primals, needs, method, axes):
+    a, b = primals
+    return [
+        _conv_transpose(ct, b, a, method, axes) if needs[0] else None,
+        _conv_transpose(ct, a, b, method, axes) if needs[1] else None,
+    ]
+
+
+convolve_full = Primitive(
+    "convolve_full", _conv_impl, shape=_conv_shape,
+    jvps=[lambda t, out, a, b, method, axes: convolve_full(t, b, method=method, axes=axes),
+          lambda t, out, a, b, method, axes: convolve_full(a, t, method=method, axes=axes)],
+    vjp=_conv_vjp,
+    doc="""The full N-d convolution z = a ∗ b (scipy.signal.convolve(mode='full', method=...);
+    with axes, scipy.signal.fftconvolve over those axes, the others broadcast). Bilinear:
+    dz = da ∗ b + a ∗ db;  ā = (z̄ ∗ flip b)[len(b) − 1 :][: len(a)] and likewise b̄.""",
+)
+
+# ----------------------------------------------------------------------------- lfilter
+
+
+def _lfilter_impl(b, a, x, axis):
+    dt = np.result_type(b, a, x, np.float16)
+    return np.asarray(_ss.lfilter(b, a, x, axis=axis)).astype(dt, copy=False)
+
+
+def _lfilter_shape(b, a, x, axis):
+    if ndim_of(b) != 1 or ndim_of(a) != 1:
+        raise ValueError("lfilter: b and a must be 1-D coefficient arrays")
+    return shape_of(x), np.result_type(dtype_of(b), dtype_of(a), dtype_of(x), np.float16)
+
+
+def _reverse(x, axis):
+    idx = [slice(None)] * ndim_of(x)
+    idx[axis] = slice(None, None, -1)
+    return getitem(x, idx=tuple(idx))
+
+
+def _lag_products(g, x, k, axis):
+    """c_j = Σ_n g[n] x[n − j] for j = 0..k−1 (summed over every axis): the coefficients' cotangent."""
+    nd = ndim_of(x)
+    axis = axis % nd
+    n = shape_of(x)[axis]
+    parts = []
+    for j in range(k):
+        if j >= n:
+            parts.append(np.zeros((1,), dtype=np.result_type(dtype_of(g), dtype_of(x))))
+            continue
+        gi = [slice(None)] * nd
+        xi = [slice(None)] * nd
+        gi[axis], xi[axis] = slice(j, n), slice(0, n - j)
+        prod = multiply(getitem(g, idx=tuple(gi)), getitem(x, idx=tuple(xi)))
+        s = reduce_sum(prod, axis=tuple(range(nd)), keepdims=False)
+        parts.append(reshape(s, shape=(1,)))
+    return concatenate(*parts, axis=0) if len(parts) > 1 else parts[0]
+
+
+def _lfilter_jvp(primals, tangents, out, axis):
+    b, a, x = primals
+    tb, ta, tx = tangents
+    terms = []
+    if tb is not None:
+        terms.append(lfilter(tb, a, x, axis=axis))
+    if ta is not None:
+        terms.append(negative(lfilter(ta, a, out, axis=axis)))
+    if tx is not None:
+        terms.append(lfilter(b, a, tx, axis=axis))
+    if not terms:
+        return None
+    r = terms[0]
+    for t in terms[1:]:
+        r = add(r, t)
+    return r
+
+
+def _lfilter_vjp(ct, out, primals, needs, axis):
+    b, a, x = primals
+    one = np.ones((1,), dtype=dtype_of(a))
+    res = [None, None, None]
+    if needs[0] or needs[1]:
+        g = _reverse(lfilter(one, a, _reverse(ct, axis), axis=axis), axis)     # (1/A)ᵀ ȳ, the anti-causal filter
+        if needs[0]:
+            res[0] = fit(_lag_products(g, x, shape_of(b)[0], axis), b)
+        if needs[1]:
+            res[1] = fit(negative(_lag_products(g, out, shape_of(a)[0], axis)), a)
+    if needs[2]:
+        res[2] = fit(_reverse(lfilter(b, a, _reverse(ct, axis), axis=axis), axis), x)
+    return res
+
+
+lfilter = Primitive(
+    "lfilter", _lfilter_impl, shape=_lfilter_shape, jvp=_lfilter_jvp, vjp=_lfilter_vjp,
+    doc="""y = scipy.signal.lfilter(b, a, x, axis), zero initial state: Σₖ aₖ y[n−k] = Σₖ bₖ x[n−k].
+
+    dy = lfilter(db, a, x) − lfilter(da, a, y) + lfilter(b, a, dx). Reverse: with
+    g = R lfilter(1, a, R ȳ) (R reverses the axis: the adjoint of a causal filter is the
+    anti-causal one), x̄ = R lfilter(b, a, R ȳ), b̄ₖ = Σₙ g[n] x[n−k], āₖ = −Σₙ g[n] y[n−k].""",
+)
