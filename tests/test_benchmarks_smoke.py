@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import w1_mlp, w2_adjoint, w3_eager, w4_hvp, w6_jacobian  # noqa: E402
+from benchmarks import w1_mlp, w2_adjoint, w3_eager, w4_hvp, w6_jacobian, w7_gp  # noqa: E402
 
 import pullback as pb  # noqa: E402
 import pullback.numpy as pnp  # noqa: E402
@@ -99,13 +99,28 @@ def test_w6_jacfwd_and_jacrev_equal_closed_form():
     np.testing.assert_allclose(pb.jacrev(g)(x), J, rtol=1e-12, atol=1e-12)
 
 
+def test_w7_gp_gradient_equals_the_hand_written_one():
+    pytest.importorskip("scipy")
+    theta, x, y = w7_gp.make_problem(gen(8), **w7_gp.TINY)
+    d2 = w7_gp.sqdist(x)
+    v_hand, g_hand = w7_gp.hand_value_and_grad(theta, d2, y)
+    v, g = pb.value_and_grad(w7_gp.pullback_nlml())(theta, d2, y)
+    np.testing.assert_allclose(v, w7_gp.scipy_nlml()(theta, d2, y), rtol=1e-12)
+    np.testing.assert_allclose(v, v_hand, rtol=1e-12)
+    np.testing.assert_allclose(g, g_hand, rtol=1e-9, atol=1e-12)
+    eps = 1e-6
+    fd = [(w7_gp.scipy_nlml()(theta + eps * e, d2, y) - w7_gp.scipy_nlml()(theta - eps * e, d2, y)) / (2 * eps)
+          for e in np.eye(3)]
+    np.testing.assert_allclose(g_hand, fd, rtol=1e-6, atol=1e-8)
+
+
 def test_runner_end_to_end_tiny_without_peers(capsys):
     from benchmarks import run
 
     rc = run.main(["--tiny", "--peers", "none", "--no-plots"])
     out = capsys.readouterr().out
     assert rc == 0, out
-    for key in ("W1", "W2", "W3", "W4", "W5", "W6"):
+    for key in ("W1", "W2", "W3", "W4", "W5", "W6", "W7"):
         assert f"| {key} |" in out
 
 

@@ -78,9 +78,24 @@ def _fit_ct(g: Any, like: Any) -> Any:
     return _output_leaf(ew.fit(g, like))
 
 
+def _int_tuple(argnums: Any, name: str, who: str) -> tuple[tuple[int, ...], bool]:
+    """(argnums as a tuple of ints, whether a single int was given); ArgnumsError for anything else."""
+    def bad() -> ArgnumsError:
+        return ArgnumsError(
+            f"{who}: {name}={argnums!r} ({type(argnums).__name__}) is not an argument position; pass an int "
+            f"(e.g. {name}=0) or a tuple of ints (e.g. {name}=(0, 1)).")
+
+    if isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool):
+        return (int(argnums),), True
+    if not isinstance(argnums, (tuple, list)):
+        raise bad()
+    if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in argnums):
+        raise bad()
+    return tuple(int(a) for a in argnums), False
+
+
 def _argnums_tuple(argnums, nargs: int, who: str) -> tuple[tuple[int, ...], bool]:
-    single = isinstance(argnums, (int, np.integer))
-    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    nums, single = _int_tuple(argnums, "argnums", who)
     for a in nums:
         if not -nargs <= a < nargs:
             raise ArgnumsError(
@@ -106,17 +121,24 @@ def _split_aux(out: Any, has_aux: bool, who: str):
     return out[0], out[1]
 
 
-def _lower_aux(aux: Any, trace_types=()) -> Any:
-    """Auxiliary outputs leave the transformation as values: strip this level's tracers."""
+def _lower_aux(aux: Any, avoid: Sequence = ()) -> Any:
+    """Auxiliary outputs leave the transformation as values: strip this level's tracers.
+
+    Array leaves never share a buffer with the caller's arrays in `avoid`; other leaves come back as they are.
+    """
 
     def lower(x):
         from .core.ad import JVPTracer, ReverseTracer
 
+        traced = isinstance(x, Tracer)
         while isinstance(x, (JVPTracer, ReverseTracer)) and not x._trace.active:
             x = x.aval
-        return _output_leaf(x) if not isinstance(x, Tracer) else x
+        if isinstance(x, Tracer) or not (traced or isinstance(x, (np.ndarray, np.generic))):
+            return x  # an outer tracer, or a non-array leaf (int, str, a function ...): unchanged, as in JAX
+        return _output_leaf(x)
 
-    return tree_map(lower, aux)
+    leaves, tree = tree_flatten(aux)
+    return tree_unflatten(tree, _unaliased([lower(x) for x in leaves], avoid))
 
 
 class _Flat:
@@ -181,9 +203,11 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
         leaves = _unaliased([_fit_ct(g, x) for g, x in zip(gs, in_leaves)], checked + in_leaves)
         return tuple(tree_unflatten(in_tree, leaves))
 
-    out = tree_unflatten(out_tree, [_output_leaf(o) for o in outs])
+    callers = list(in_leaves) + tree_flatten(primals)[0]
+    out_leaves = _unaliased([_output_leaf(o) for o in outs], callers)
+    out = tree_unflatten(out_tree, out_leaves)
     if has_aux:
-        return out, vjp_fn, _lower_aux(flat.aux)
+        return out, vjp_fn, _lower_aux(flat.aux, callers + out_leaves)
     return out, vjp_fn
 
 
@@ -209,9 +233,11 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
             t = ew.convert(t, dtype=dtype_of(p))
         ts.append(t)
     outs, t_outs = jvp_flat(flat, flat.in_leaves, ts)
-    out = tree_unflatten(flat.out_tree, [_output_leaf(o) for o in outs])
+    callers = ts + flat.in_leaves + t_leaves + tree_flatten(primals)[0]
+    out_leaves = _unaliased([_output_leaf(o) for o in outs], callers)
+    out = tree_unflatten(flat.out_tree, out_leaves)
     t_leaves = [_zeros_like(o) if t is None else _output_leaf(t) for o, t in zip(outs, t_outs)]
-    t_out = tree_unflatten(flat.out_tree, _unaliased(t_leaves, ts + flat.in_leaves + outs))
+    t_out = tree_unflatten(flat.out_tree, _unaliased(t_leaves, callers + out_leaves))
     return out, t_out
 
 
@@ -242,13 +268,18 @@ def linearize(fun: Callable, *primals: Any):
         return t_leaves
 
     graph = trace_flat(tangent_part, [abstractify(x) for x in leaves]).simplify()
-    out = tree_map(lambda o: _output_leaf(o.concrete() if isinstance(o, Tracer) else o), box["out"])
+    out_leaves, out_tree = tree_flatten(box["out"])
+    out_leaves = _unaliased([_output_leaf(o.concrete() if isinstance(o, Tracer) else o) for o in out_leaves],
+                            leaves + tree_flatten(tuple(primals))[0])
+    out = tree_unflatten(out_tree, out_leaves)
+    callers = leaves + tree_flatten(tuple(primals))[0] + out_leaves
 
     def f_jvp(*tangents):
         t_leaves, t_tree = tree_flatten(tuple(tangents))
         if t_tree != in_tree:
             raise CotangentError(f"linearize: tangents have structure {t_tree} but primals have {in_tree}")
-        return tree_unflatten(box["tree"], [_output_leaf(t) for t in eval_graph(graph, t_leaves)])
+        results = [_output_leaf(t) for t in eval_graph(graph, t_leaves)]
+        return tree_unflatten(box["tree"], _unaliased(results, t_leaves + callers))  # never the caller's t
 
     return out, f_jvp
 
@@ -293,9 +324,10 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
         leaves = _unaliased([_fit_ct(g, x) for g, x in zip(gs, flat.in_leaves)], flat.in_leaves)
         grads = tree_unflatten(flat.in_tree, leaves)
         g = grads[0] if single else tuple(grads)
-        value = _output_leaf(out)
+        callers = list(flat.in_leaves) + tree_flatten(list(args))[0]
+        (value,) = _unaliased([_output_leaf(out)], callers + leaves)
         if has_aux:
-            return (value, _lower_aux(flat.aux)), g
+            return (value, _lower_aux(flat.aux, callers + leaves + [value])), g
         return value, g
 
     return value_and_grad_fun

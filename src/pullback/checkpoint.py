@@ -93,6 +93,7 @@ def _record(flat_fun: Callable[[list], list], primals: list, cut: int, wrap_all:
     with new_trace(_RecordingTrace, cut) as trace:
         moving = [wrap_all or isinstance(p, Tracer) or dtype_of(p).kind in "fc" for p in primals]
         ins = [trace.input(p) if m else p for p, m in zip(primals, moving)]
+        in_vars = [t.var for t in ins if isinstance(t, _RecordingTracer)]  # now: fun may update them in place
         outs = flat_fun(ins)
         out_vals, out_atoms = [], []
         for o in outs:
@@ -103,7 +104,7 @@ def _record(flat_fun: Callable[[list], list], primals: list, cut: int, wrap_all:
                 out_vals.append(_below(o, cut))
                 out_atoms.append(Const(o))
     captured = list(trace.captured.values())
-    in_vars = [t.var for t in ins if isinstance(t, _RecordingTracer)] + [v for _, v in captured]
+    in_vars = in_vars + [v for _, v in captured]
     graph = check.after_pass(Graph(in_vars, trace.eqns, out_atoms), "checkpoint")
     return out_vals, graph, [t for t, _ in captured], moving
 

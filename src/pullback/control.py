@@ -16,11 +16,14 @@ from typing import Any
 import numpy as np
 
 from . import _arrays
+from .core.ad import JVPTrace, ReverseTrace, jvp_flat, vjp_flat
 from .core.staging import ConcretizationError, StagingTracer
-from .core.trace import Tracer
+from .core.trace import Tracer, find_top_trace
 from .core.tree import tree_flatten, tree_unflatten
-from .errors import PytreeError
+from .errors import CustomRuleError, PytreeError
 from .primitives import elementwise as ew
+from .primitives import reductions as red
+from .primitives import shape as sh
 
 
 def _is_staged(x: Any) -> bool:
@@ -42,12 +45,128 @@ def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> 
         return true_fun(*operands) if bool(pred.concrete() if isinstance(pred, Tracer) else pred) else false_fun(
             *operands
         )
+    leaves, in_tree = tree_flatten(operands)
+    top = find_top_trace([pred, *leaves])
+    if (isinstance(top, (JVPTrace, ReverseTrace)) and leaves
+            and all(np.dtype(_dtype(v)).kind in "fc" for v in leaves)
+            and not _closes_over_tracers(true_fun) and not _closes_over_tracers(false_fun)):
+        rule = _StagedCond(true_fun, false_fun, in_tree)
+        rule.level = top.level
+        outs = top.process_custom(rule, [pred, *leaves])
+        return tree_unflatten(rule.out_tree, outs)
+    return _select_branches(pred, true_fun, false_fun, operands)
+
+
+def _select_branches(pred: Any, true_fun: Callable, false_fun: Callable, operands: tuple) -> Any:
+    """Both branches evaluated, the result selected elementwise (cond with a staged predicate)."""
     t_out, f_out = true_fun(*operands), false_fun(*operands)
     t_leaves, t_tree = tree_flatten(t_out)
     f_leaves, f_tree = tree_flatten(f_out)
     if t_tree != f_tree:
         raise PytreeError(f"cond: the branches return different structures: {t_tree} vs {f_tree}")
     return tree_unflatten(t_tree, [ew.select(pred, a, b) for a, b in zip(t_leaves, f_leaves)])
+
+
+def _dtype(v: Any):
+    return v.dtype if isinstance(v, Tracer) else np.result_type(v)
+
+
+def _closes_over_tracers(fun: Callable) -> bool:
+    """Whether fun visibly closes over traced values (closure cells, defaults, bound self, partial args)."""
+    seen = []
+    f = fun
+    while hasattr(f, "func") and hasattr(f, "args"):  # functools.partial
+        seen += list(f.args) + list((f.keywords or {}).values())
+        f = f.func
+    seen += [c.cell_contents for c in (getattr(f, "__closure__", None) or ()) if _cell_full(c)]
+    seen += list(getattr(f, "__defaults__", None) or ()) + [getattr(f, "__self__", None)]
+    try:
+        return any(isinstance(v, Tracer) for v in tree_flatten(seen)[0])
+    except Exception:  # an unflattenable closure value: take the general path
+        return True
+
+
+def _cell_full(cell) -> bool:
+    try:
+        return cell.cell_contents is not cell  # reading an empty cell raises ValueError
+    except ValueError:
+        return False
+
+
+def _zeros_like(v: Any):
+    return np.zeros(v.shape if isinstance(v, Tracer) else np.shape(v), _dtype(v))
+
+
+def _avals(vs: list) -> list:
+    """Plain zero arrays standing for the shapes and dtypes of vs (no tracer kept in a closure)."""
+    return [_zeros_like(v) for v in vs]
+
+
+class _StagedCond:
+    """cond with a staged predicate under a derivative: every derivative is again a cond.
+
+    jvp: cond(p, jvp(true_fun), jvp(false_fun)); vjp: cond(p, vjp(true_fun), vjp(false_fun)).
+    Selecting between the branch derivatives (instead of differentiating a select of the branch
+    values) keeps a branch that is NaN at the point from poisoning the result through 0·NaN.
+    The predicate is argument 0 (no derivative); the operands follow, flattened.
+    """
+
+    def __init__(self, true_fun: Callable, false_fun: Callable, in_tree):
+        self.funs, self.in_tree, self.out_tree, self.level = (true_fun, false_fun), in_tree, None, -1
+
+    def _call(self, fun: Callable, ops: list) -> list:
+        leaves, tree = tree_flatten(fun(*tree_unflatten(self.in_tree, ops)))
+        self.out_tree = tree if self.out_tree is None else self.out_tree
+        return leaves
+
+    def primal(self, args: list) -> list:
+        return tree_flatten(_select_branches(args[0], *self.funs, tuple(tree_unflatten(self.in_tree, args[1:]))))[0]
+
+    def primal_bind(self, args: list) -> list:
+        out = cond(args[0], *self.funs, *tree_unflatten(self.in_tree, args[1:]))
+        leaves, self.out_tree = tree_flatten(out)
+        return leaves
+
+    def _outs(self, primals: list) -> list:
+        outs = self.primal_bind(primals)
+        for v in outs:
+            if isinstance(v, Tracer) and v._trace.level >= self.level:
+                raise CustomRuleError(
+                    "cond: a branch closes over a value that is being differentiated (through a global or a "
+                    "container); its derivative cannot flow through a staged cond. Pass that value as an "
+                    "operand: cond(pred, true_fun, false_fun, *operands).")
+        return outs
+
+    def jvp(self, primals: list, tangents: list):
+        outs = self._outs(primals)
+        ops, n, zero_outs = primals[1:], len(primals) - 1, _avals(outs)
+        tans = [_zeros_like(p) if t is None else t for p, t in zip(ops, tangents[1:])]
+
+        def branch_jvp(fun):
+            def push(*a):
+                _, t_outs = jvp_flat(lambda ins: self._call(fun, ins), list(a[:n]), list(a[n:]))
+                return [z if t is None else t for z, t in zip(zero_outs, t_outs)]
+            return push
+
+        t_outs = cond(primals[0], branch_jvp(self.funs[0]), branch_jvp(self.funs[1]), *ops, *tans)
+        return outs, list(t_outs)
+
+    def fwd(self, primals: list):
+        outs = self._outs(primals)
+        ops, n, zero_ops = primals[1:], len(primals) - 1, _avals(primals[1:])
+
+        def branch_vjp(fun):
+            def pull(*a):
+                _, back = vjp_flat(lambda ins: self._call(fun, ins), list(a[:n]))
+                return [z if g is None else g for z, g in zip(zero_ops, back(list(a[n:])))]
+            return pull
+
+        def bwd(cts, needs):
+            cts = [_zeros_like(o) if c is None else c for o, c in zip(outs, cts)]
+            gs = cond(primals[0], branch_vjp(self.funs[0]), branch_vjp(self.funs[1]), *ops, *cts)
+            return [None, *gs]
+
+        return outs, bwd
 
 
 def _static_int(v: Any, what: str) -> int:
@@ -98,18 +217,44 @@ def scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int 
         if not x_leaves:
             raise ValueError("scan: give xs or length")
         length = int(np.shape(x_leaves[0])[0]) if not isinstance(x_leaves[0], Tracer) else x_leaves[0].shape[0]
+    if length == 0:
+        return init, _empty_ys(f, init, x_leaves, x_tree)
     order = range(length - 1, -1, -1) if reverse else range(length)
     carry, ys = init, [None] * length
     for i in order:
         x = tree_unflatten(x_tree, [leaf[i] for leaf in x_leaves]) if x_leaves else None
         carry, y = f(carry, x)
         ys[i] = y
-    if length == 0 or ys[0] is None:
+    if ys[0] is None:
         return carry, None
     y_leaves = [tree_flatten(y)[0] for y in ys]
     y_tree = tree_flatten(ys[0])[1]
     stacked = [_arrays.stack([yl[j] for yl in y_leaves]) for j in range(len(y_leaves[0]))]
     return carry, tree_unflatten(y_tree, stacked)
+
+
+def _empty_ys(f: Callable, init: Any, x_leaves: list, x_tree) -> Any:
+    """ys of a length-0 scan: f's y structure with every leaf of shape (0, ...), as JAX returns.
+
+    f runs once on zero-filled x slices (the sum over the empty axis, so batching follows xs) to
+    find y's shapes and dtypes; that run's values are not used.
+    """
+    def first_slice_zeros(leaf):
+        if isinstance(leaf, Tracer):
+            return red.reduce_sum(leaf, axis=(0,), keepdims=False)
+        return np.sum(np.asarray(leaf), axis=0)
+
+    def none_of(v):
+        stacked = _arrays.stack([v if isinstance(v, Tracer) else np.asarray(v)])
+        return sh.getitem(stacked, idx=slice(0, 0)) if isinstance(stacked, Tracer) else stacked[:0]
+
+    x = tree_unflatten(x_tree, [first_slice_zeros(leaf) for leaf in x_leaves]) if x_leaves else None
+    with np.errstate(all="ignore"):
+        _, y = f(init, x)
+    if y is None:
+        return None
+    leaves, tree = tree_flatten(y)
+    return tree_unflatten(tree, [none_of(v) for v in leaves])
 
 
 __all__ = ["cond", "fori_loop", "scan", "while_loop"]

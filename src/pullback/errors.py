@@ -39,6 +39,10 @@ class EscapedTracerError(PullbackError, RuntimeError):
     """A traced value outlived the transformation that created it."""
 
 
+class ViewWriteError(PullbackError, ValueError):
+    """An in-place write into a traced view whose base was written after the view was taken."""
+
+
 class PytreeError(PullbackError, TypeError):
     """Two pytrees that must have the same structure do not."""
 

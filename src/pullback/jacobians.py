@@ -72,7 +72,7 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
             jac_in = tree_unflatten(in_tree, per_in)
             per_out.append(jac_in[0] if single else jac_in)
         jac = tree_unflatten(out_tree, per_out)
-        return (jac, res[2]) if has_aux else jac
+        return (jac, _lower_aux(res[2], tree_flatten(list(args))[0])) if has_aux else jac
 
     return jac_fun
 
@@ -123,7 +123,7 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
             jac_in = tree_unflatten(in_tree, per_in)
             per_out.append(jac_in[0] if single else jac_in)
         jac = tree_unflatten(out_tree, per_out)
-        return (jac, _lower_aux(aux)) if has_aux else jac
+        return (jac, _lower_aux(aux, tree_flatten(list(args))[0])) if has_aux else jac
 
     return jac_fun
 

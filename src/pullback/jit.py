@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .api import _int_tuple
 from .core.codegen import compile_graph, sanitize
 from .core.ir import Const, Graph, eval_graph
 from .core.staging import abstractify, trace_flat
@@ -141,9 +142,7 @@ def _hashable(v: Any) -> bool:
 
 
 def _static_tuple(static_argnums) -> tuple:
-    if isinstance(static_argnums, (int, np.integer)):
-        return (int(static_argnums),)
-    return tuple(int(i) for i in static_argnums)
+    return _int_tuple(static_argnums, "static_argnums", "jit")[0]
 
 
 def make_graph(fun: Callable, *args: Any, static_argnums: tuple | int = (), **kwargs: Any) -> Any:

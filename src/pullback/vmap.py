@@ -76,7 +76,10 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | No
                 else:
                     lowered.append((o, False))
         o_axes = _broadcast_axes(out_axes, out, "out_axes")
-        return tree_unflatten(out_tree, [_place(v, b, a, size) for (v, b), a in zip(lowered, o_axes)])
+        from .api import _unaliased
+
+        placed = [_place(v, b, a, size) for (v, b), a in zip(lowered, o_axes)]
+        return tree_unflatten(out_tree, _unaliased(placed, leaves))  # never the caller's buffers
 
     return batched_fun
 

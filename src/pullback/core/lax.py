@@ -345,8 +345,8 @@ def _add_at_impl(x, idx, v):
     out = np.array(x, copy=True, dtype=np.result_type(x, v))
     if _is_basic(idx):
         out[idx] += v
-    else:
-        np.add.at(out, idx, v)
+    else:  # ufunc.at does not broadcast v against x[idx] for >= 2-d index arrays: do it here
+        np.add.at(out, idx, np.broadcast_to(v, out[idx].shape))
     return out
 
 

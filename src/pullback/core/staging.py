@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PullbackError, TracerConversionError
+from ..errors import EscapedTracerError, PullbackError, TracerConversionError
 from . import check
 from .ir import Const, Eqn, Graph, ShapeDtype, Var, weak_result
 from .trace import Trace, Tracer, new_trace
@@ -79,6 +79,11 @@ class StagingTrace(Trace):
         if isinstance(a, StagingTracer) and a._trace is self:
             return a.var, a.aval.placeholder()
         if isinstance(a, Tracer):  # a tracer of a lower level cannot meet the bottom trace
+            if not a._trace.active:
+                raise EscapedTracerError(
+                    f"a traced value from a finished transformation ({a._trace!r}) was used after it ended, "
+                    "inside a jit. Return values out of the transformed function instead of keeping them in "
+                    "globals or closures, or wrap them with pullback.stop_gradient.")
             raise PullbackError("internal error: a tracer below the staging trace")
         return Const(a), a
 

@@ -87,7 +87,7 @@ ARRAY_FUNCTION_HANDLERS: dict[Any, Callable] = {}
 class Tracer:
     """A value followed by a trace. Behaves like an ndarray; array methods are attached by pullback.numpy."""
 
-    __slots__ = ("_trace",)
+    __slots__ = ("_trace", "__weakref__")  # weakly referenced: pullback.numpy notes which values are views
     __array_priority__ = 1000
     __hash__ = None  # like ndarray: mutable-looking values are not hashable
 

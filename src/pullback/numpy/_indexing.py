@@ -22,8 +22,9 @@ In-place updates of traced arrays: ``a[idx] = v``, ``a += v``, ``-=``, ``*=``, `
 functional updates, and the Python object ``a`` is made to stand for the new value (Tracer._rebind):
 every name bound to that object sees the change, as with NumPy. As in NumPy, the result is cast to
 a's dtype (same_kind casting, else TypeError) and must keep a's shape (else ValueError). Differences:
-- a view taken earlier (``b = a[1:]``, ``a.T``, ``a.reshape(...)`` when it changes the shape) is a
-  separate value: it does not see later updates of ``a``, nor ``a`` updates of it;
+- a write into a view (``b = a[1:]; b[0] = v``, ``a.T``, ``a.reshape(...)``, ``a[i] += v``) reaches ``a``
+  as in NumPy (written through to the base); but a view taken earlier does not see later updates
+  of ``a`` itself (docs/numpy-differences.md);
 - every update copies the array (O(size)): filling n entries one by one costs O(n²); for large n
   build the array with stack / concatenate or a single vectorized update;
 - a value from an inner transformation (a grad inside the function) cannot be written into an
@@ -53,7 +54,7 @@ from ..primitives import indexing as ix
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, shape_of
 from ._helpers import along, traced
-from ._shapes import asarray, broadcast_to, getitem, normalize_index, ravel, reshape
+from ._shapes import asarray, broadcast_to, getitem, normalize_index, note_write, ravel, reshape, view_base, writes
 from ._ufuncs import astype, real
 
 _MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
@@ -345,7 +346,11 @@ def at(x) -> _IndexUpdateHelper:
 
 
 def _assign(target, new, who: str = "an in-place update") -> None:
-    """Make the traced array `target` stand for `new` from now on (see the module docstring)."""
+    """Make the traced array `target` stand for `new` from now on (see the module docstring).
+
+    When target is a view (y = x[0:2], x.reshape(...), x.T), the write reaches its base too, as NumPy's shared
+    memory would: x becomes x with y's entries replaced, and so on up to the array the views came from.
+    """
     if not isinstance(target, Tracer):
         if traced(new):
             raise TracerConversionError(
@@ -361,7 +366,13 @@ def _assign(target, new, who: str = "an in-place update") -> None:
         new = astype(new, dtype_of(target))
     if not isinstance(new, Tracer) or new._trace.level < target._trace.level:
         new = ew.select(True, new, target)  # a constant, as a value of target's trace
+    viewed = view_base(target)  # (raises for a stale view)
     target._rebind(new)
+    note_write(target)
+    if viewed is not None:  # write through to the base, as NumPy's shared memory does
+        base, writeback = viewed[1], viewed[2]
+        _assign(base, writeback(base, target), who)
+        viewed[4] = writes(base)  # the view matches its base again
 
 
 def _setitem(self, idx, value) -> None:

@@ -43,6 +43,8 @@ def _abs2(x):
 
 def _safe_root(s, p=2):
     """s^(1/p) with derivative 0 (not inf) at s = 0: the norm's derivative at 0 is taken as 0."""
+    if p < 0:  # s is 0 only for an empty sum (|x|^p > 0): NumPy's 0^(1/p) = inf
+        return ew.power(s, float(_np.reciprocal(p, dtype=dtype_of(s))))
     zero = ew.equal(s, 0)
     s1 = ew.select(zero, 1.0, s)
     if p == 2:
@@ -58,6 +60,14 @@ def _sum(x, axis, keepdims=False):
 
 def _reduce(prim, x, axis, keepdims=False):
     return prim(x, axis=normalize_axis(axis, _ndim(x)), keepdims=keepdims)
+
+
+def _max0(x, axis, keepdims=False):
+    """max of x ≥ 0 over axis with NumPy's initial=0: 0 (the empty sum) where the axis is empty."""
+    axes = normalize_axis(axis, _ndim(x))
+    if any(shape_of(x)[a] == 0 for a in axes):
+        return red.reduce_sum(x, axis=axes, keepdims=keepdims)
+    return red.reduce_max(x, axis=axes, keepdims=keepdims)
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
@@ -101,7 +111,7 @@ def _vector_norm(x, ord, axis, keepdims):
     if isinstance(ord, str):
         raise ValueError(f"Invalid norm order '{ord}' for vectors")
     if ord == _np.inf:
-        return _reduce(red.reduce_max, ew.absolute(x), axis, keepdims)
+        return _max0(ew.absolute(x), axis, keepdims)
     if ord == -_np.inf:
         return _reduce(red.reduce_min, ew.absolute(x), axis, keepdims)
     if ord == 0:
@@ -125,16 +135,20 @@ def _matrix_norm(x, ord, axis, keepdims):
         last = (_ndim(s) - 1,)
         if ord == "nuc":
             ret = red.reduce_sum(s, axis=last, keepdims=False)
+        elif ord == 2:
+            ret = _max0(s, last)
         else:
             ret = (red.reduce_max if ord == 2 else red.reduce_min)(s, axis=last, keepdims=False)
     elif ord in (1, -1):
         if col_axis > row_axis:
             col_axis -= 1
-        ret = _reduce(red.reduce_max if ord == 1 else red.reduce_min, _sum(ew.absolute(x), row_axis), col_axis)
+        col_sums = _sum(ew.absolute(x), row_axis)
+        ret = _max0(col_sums, col_axis) if ord == 1 else _reduce(red.reduce_min, col_sums, col_axis)
     elif ord in (_np.inf, -_np.inf):
         if row_axis > col_axis:
             row_axis -= 1
-        ret = _reduce(red.reduce_max if ord > 0 else red.reduce_min, _sum(ew.absolute(x), col_axis), row_axis)
+        row_sums = _sum(ew.absolute(x), col_axis)
+        ret = _max0(row_sums, row_axis) if ord > 0 else _reduce(red.reduce_min, row_sums, row_axis)
     elif ord is None or ord in ("fro", "f"):
         ret = _safe_root(_sum(_abs2(x), (row_axis, col_axis)))
     else:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 import operator
+import weakref
 
 import numpy as _np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..core.trace import Tracer, full_lower
-from ..errors import PullbackError, UnsupportedFunctionError
+from ..errors import PullbackError, UnsupportedFunctionError, ViewWriteError
 from ..primitives import elementwise as ew
+from ..primitives import indexing as ix
 from ..primitives import linalg as la
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, normalize_axis, shape_of
@@ -37,6 +39,81 @@ def _resolve_shape(newshape, size: int) -> tuple:
     if math.prod(newshape) != size or any(n < 0 for n in newshape):
         raise ValueError(f"cannot reshape array of size {size} into shape {newshape}")
     return newshape
+
+
+# ----------------------------------------------------------------------------- views
+# x[0:2], x.reshape(...), x.T and the functions built on them return NumPy views. On traced
+# arrays they are new values, noted here with their base: an in-place write into such a value
+# (y[0] = v, y += v, put(y, ...)) is written through to its base, and so on up, as NumPy's shared
+# memory would (numpy/_indexing.py _assign). A view whose base was written after the view was
+# taken no longer shows the base's values (NumPy's would): a write into it raises ViewWriteError.
+# _VIEWS maps id(view) -> [weakref to the view, its base, writeback(base, new view value) -> new
+# base value, how it was made, the base's write count when the view last matched it];
+# _WRITES maps id(array) -> (weakref, number of in-place writes into it).
+
+_VIEWS: dict[int, list] = {}
+_WRITES: dict[int, tuple] = {}
+
+
+def _entry(table: dict, x):
+    e = table.get(id(x))
+    return e if e is not None and e[0]() is x else None
+
+
+def writes(x) -> int:
+    """How many in-place writes the traced value x has had."""
+    e = _entry(_WRITES, x)
+    return 0 if e is None else e[1]
+
+
+def note_write(x) -> None:
+    """Count an in-place write into the traced value x (views taken earlier become stale)."""
+    key = id(x)
+    _WRITES[key] = (weakref.ref(x, lambda _, k=key: _WRITES.pop(k, None)), writes(x) + 1)
+
+
+def _mark_view(view, base, how: str, writeback):
+    """Note that the traced value `view` is a NumPy view of `base`, written back by writeback(base, new)."""
+    if view is base or not isinstance(view, Tracer) or not isinstance(base, Tracer):
+        return view
+    key = id(view)
+    _VIEWS[key] = [weakref.ref(view, lambda _, k=key: _VIEWS.pop(k, None)), base, writeback, how, writes(base)]
+    return view
+
+
+def _not_a_view(x):
+    """x, no longer noted as a view (a function that NumPy makes return a copy)."""
+    if _entry(_VIEWS, x) is not None:
+        del _VIEWS[id(x)]
+    return x
+
+
+def view_base(target):
+    """The view entry of the traced value target, None when it is not a view of another traced array.
+
+    Raises ViewWriteError when target, or a view it was taken from, is stale: its base was written
+    in place after it was taken, so under NumPy it would show values it does not hold.
+    """
+    first = e = _entry(_VIEWS, target)
+    while e is not None:
+        if writes(e[1]) != e[4]:
+            raise ViewWriteError(
+                f"an in-place write into a traced view ({e[3]}) of an array that was itself written after the "
+                "view was taken: under NumPy the view would show that write, here it still holds the values "
+                "from when it was taken, so the write cannot reach the array correctly. Take the view again "
+                "after writing into the array (y = x[0:2] after x[0] = ...), or write into the array itself. "
+                "See docs/numpy-differences.md.")
+        e = _entry(_VIEWS, e[1])
+    return first
+
+
+def _is_view_index(idx, nd: int) -> bool:
+    """Whether a[idx] is a NumPy view: basic indexing, unless integers pick a single element (a scalar copy)."""
+    if not sh._is_basic(idx):
+        return False
+    items = idx if isinstance(idx, tuple) else (idx,)
+    ints = sum(isinstance(i, (int, _np.integer)) for i in items)
+    return not (ints == nd and len(items) == nd)
 
 
 def _memory_order(a, order: str) -> str:
@@ -63,7 +140,7 @@ def reshape(a, /, shape=None, order="C", *, newshape=None, copy=None):
         return transpose(reshape(transpose(a), s[::-1]))
     if s == shape_of(a):
         return a
-    return sh.reshape(a, shape=s)
+    return _mark_view(sh.reshape(a, shape=s), a, "a reshape", lambda base, new: sh.reshape(new, shape=shape_of(base)))
 
 
 def ravel(a, order="C"):
@@ -86,7 +163,8 @@ def transpose(a, axes=None):
     axes = normalize_axis_tuple(axes, nd)
     if axes == tuple(range(nd)):
         return a
-    return sh.transpose(a, axes=axes)
+    inverse = tuple(int(i) for i in _np.argsort(axes))
+    return _mark_view(sh.transpose(a, axes=axes), a, "a transpose", lambda base, new: sh.transpose(new, axes=inverse))
 
 
 permute_dims = transpose
@@ -324,7 +402,11 @@ def copy(a, order="K", subok=False):
 
 def getitem(a, idx):
     """a[idx]: basic, advanced and boolean indexing; integer tracers in idx are read as values."""
-    return sh.getitem(a, idx=normalize_index(idx))
+    idx = normalize_index(idx)
+    out = sh.getitem(a, idx=idx)
+    if isinstance(a, Tracer) and _is_view_index(idx, len(shape_of(a))):
+        _mark_view(out, a, "basic indexing", lambda base, new: ix.scatter(base, new, idx=idx))
+    return out
 
 
 def normalize_index(idx):
@@ -439,7 +521,7 @@ __all__ = [
 def _flatten(self, order="C"):
     """ndarray.flatten: always a new value (ravel may hand back the array itself)."""
     r = ravel(self, order=order)
-    return _fresh(r) if r is self else r
+    return _fresh(r) if r is self else _not_a_view(r)
 
 
 def _astype_method(self, dtype, order="K", casting="unsafe", subok=True, copy=True):

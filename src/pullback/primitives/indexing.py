@@ -114,7 +114,7 @@ def _shares(x, v, out, idx):
 def _scatter_extremum(name: str, ufunc: np.ufunc) -> Primitive:
     def impl(x, v, idx):
         out = np.array(x, copy=True)
-        ufunc.at(out, idx, v)
+        ufunc.at(out, idx, np.broadcast_to(v, out[idx].shape))  # ufunc.at need not broadcast v itself
         return out
 
     def jvp(primals, tangents, out, idx):

@@ -29,8 +29,13 @@ import scipy.signal as _ss
 from ..core.primitive import Primitive, nondifferentiable
 from ..errors import UnsupportedFunctionError
 from ..primitives._util import dtype_of, ndim_of, shape_of
-from ..primitives.elementwise import add, conj, fit, multiply, negative, subtract
-from ..primitives.linalg import leading_batch_rule, masked, matmul, mT
+from ..primitives.elementwise import add, conj, fit, multiply, negative, real, subtract
+from ..primitives.linalg import (
+    leading_batch_rule,
+    matmul,
+    mH,
+    mT,
+)
 from ..primitives.reductions import reduce_sum
 from ..primitives.shape import concatenate, getitem, reshape
 
@@ -68,18 +73,64 @@ def _square(name, a):
     return s
 
 
+@functools.lru_cache(maxsize=64)
+def _eye_cached(n: int, dtype: np.dtype) -> np.ndarray:
+    e = np.eye(n, dtype=dtype)
+    e.flags.writeable = False
+    return e
+
+
 def _eye(n, like):
+    """The n×n identity in like's real precision (cached, read-only)."""
     d = dtype_of(like)
-    return np.eye(n, dtype=np.finfo(d).dtype if d.kind in "fc" else np.float64)
+    return _eye_cached(int(n), np.dtype(np.finfo(d).dtype if d.kind in "fc" else np.float64))
 
 
 def _cj(x):
     return conj(x) if dtype_of(x).kind == "c" else x
 
 
-def _tri_mask(n, lower: bool, strict: bool) -> np.ndarray:
-    m = np.tri(n, n, -1 if strict else 0)
-    return m if lower else m.T
+@functools.lru_cache(maxsize=64)
+def _tri_mask_cached(n: int, lower: bool, strict: bool, dtype: np.dtype) -> np.ndarray:
+    m = np.tri(n, n, -1 if strict else 0, dtype=dtype)
+    m = m if lower else np.ascontiguousarray(m.T)
+    m.flags.writeable = False
+    return m
+
+
+def _tri_mask(n, lower: bool, strict: bool, dtype=np.float64) -> np.ndarray:
+    """The 0/1 matrix of a triangle (lower or upper, with or without the diagonal); cached, read-only."""
+    return _tri_mask_cached(int(n), bool(lower), bool(strict), np.dtype(dtype))
+
+
+def _real_of(x) -> np.dtype:
+    d = dtype_of(x)
+    return np.finfo(d).dtype if d.kind in "fc" else np.dtype(np.float64)
+
+
+def _tri(x, lower: bool, strict: bool, scale: float = 1.0):
+    """x times the mask of one triangle (times scale), the mask in x's real precision: one pass."""
+    return multiply(x, _weights(shape_of(x)[-1], ("tri", bool(lower), bool(strict), float(scale)), _real_of(x)))
+
+
+@functools.lru_cache(maxsize=64)
+def _weights(n: int, kind: tuple, dtype: np.dtype) -> np.ndarray:
+    """Cached read-only weight matrices: a scaled triangle, or strict triangle + ½ I ("half")."""
+    if kind[0] == "tri":
+        _, lower, strict, scale = kind
+        w = _tri_mask(n, lower, strict, dtype) * dtype.type(scale)
+    else:
+        _, lower = kind
+        w = _tri_mask(n, lower, True, dtype) + dtype.type(0.5) * np.eye(n, dtype=dtype)
+    w.flags.writeable = False
+    return w
+
+
+def _outer_product(u, v):
+    """u vᵀ for stacks of (n, k) and (m, k): a broadcast product when k = 1 (cheaper than a matmul)."""
+    if shape_of(u)[-1] == 1:
+        return multiply(u, mT(v))
+    return matmul(u, mT(v))
 
 
 def _block_upper(a, e):
@@ -103,7 +154,7 @@ def _top_right(x, n):
 
 def _trsolve_impl(a, b, lower, trans, unit_diagonal):
     def one(a2, b2):
-        return _sl.solve_triangular(a2, b2, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+        return _sl.solve_triangular(a2, b2, trans=trans, lower=lower, unit_diagonal=unit_diagonal, check_finite=False)
 
     return per_matrix(one, a, b)
 
@@ -118,7 +169,7 @@ def _trsolve_shape(a, b, lower, trans, unit_diagonal):
 def _tri_part(a, lower, unit_diagonal):
     """The matrix T that solve_triangular reads from a (its triangle; ones on the diagonal if unit)."""
     n = shape_of(a)[-1]
-    t = masked(a, _tri_mask(n, lower, unit_diagonal))
+    t = _tri(a, lower, unit_diagonal)
     return add(t, _eye(n, a)) if unit_diagonal else t
 
 
@@ -132,8 +183,7 @@ def _trsolve_jvp(primals, tangents, out, lower, trans, unit_diagonal):
     params = dict(lower=lower, trans=trans, unit_diagonal=unit_diagonal)
     rhs = tb
     if ta is not None:
-        n = shape_of(a)[-1]
-        dt = masked(ta, _tri_mask(n, lower, unit_diagonal))
+        dt = _tri(ta, lower, unit_diagonal)
         corr = matmul(_op(dt, trans), out)
         rhs = negative(corr) if rhs is None else subtract(rhs, corr)
     return None if rhs is None else triangular_solve(a, rhs, **params)
@@ -146,11 +196,10 @@ def _trsolve_vjp(ct, out, primals, needs, lower, trans, unit_diagonal):
     else:
         b_bar = triangular_solve(a, ct, lower=lower, trans=1 - trans, unit_diagonal=unit_diagonal)
     a_bar = None
-    if needs[0]:
-        g = negative(matmul(b_bar, mT(out)))          # cotangent of op(T)
-        g = g if trans == 0 else mT(g) if trans == 1 else _cj(mT(g))
-        n = shape_of(a)[-1]
-        a_bar = fit(masked(g, _tri_mask(n, lower, unit_diagonal)), a)
+    if needs[0]:                                      # T̄ = −tri(op⁻¹(B̄ Xᵀ))
+        g = _outer_product(b_bar, out) if trans == 0 else _outer_product(out, b_bar)
+        g = _cj(g) if trans == 2 else g
+        a_bar = fit(_tri(g, lower, unit_diagonal, scale=-1.0), a)
     return [a_bar, fit(b_bar, b) if needs[1] else None]
 
 
@@ -163,6 +212,72 @@ triangular_solve = Primitive(
     dX = op(T)⁻¹(dB − op(dT) X),  B̄ = op(T)⁻ᵀ X̄,  T̄ = −tri(op⁻¹(B̄ Xᵀ)).""",
 )
 triangular_solve.batch = leading_batch_rule(triangular_solve)
+
+# ----------------------------------------------------------------------------- Cholesky
+
+
+def _cholesky_impl(a, lower):
+    return per_matrix(lambda m: _sl.cholesky(m, lower=lower, check_finite=False), a)
+
+
+def _phi(m):
+    """Strict lower triangle plus half the (real part of the) diagonal: dL = L Φ(L⁻¹ dA L⁻ᴴ)."""
+    n = shape_of(m)[-1]
+    if dtype_of(m).kind != "c":
+        return multiply(m, _weights(n, ("half", True), _real_of(m)))
+    return add(_tri(m, True, True), multiply(real(m), 0.5 * _eye(n, m)))
+
+
+def _from_triangle(x, lower):
+    """The Hermitian matrix LAPACK reads from one triangle of x (strict part, its mirror, Re diagonal)."""
+    s = _tri(x, lower, True)
+    d = real(x) if dtype_of(x).kind == "c" else x
+    return add(add(s, mH(s)), multiply(d, _eye(shape_of(x)[-1], x)))
+
+
+def _from_triangle_transpose(g, lower):
+    """Transpose of _from_triangle under Re Σ u·v: g + gᴴ on the read strict triangle, Re g on the diagonal."""
+    n = shape_of(g)[-1]
+    if dtype_of(g).kind != "c":   # (g + gᵀ) ∘ (strict triangle + ½ I)
+        return multiply(add(g, mT(g)), _weights(n, ("half", bool(lower)), _real_of(g)))
+    return add(_tri(add(g, mH(g)), lower, True), multiply(real(g), _eye(n, g)))
+
+
+def _lower_factor(out, lower):
+    return out if lower else mH(out)
+
+
+def _cholesky_jvp(t, out, a, lower):
+    low = _lower_factor(out, lower)
+    h = _from_triangle(t, lower)                                                        # the dA that is read
+    x = triangular_solve(low, h, lower=True, trans=0, unit_diagonal=False)               # L⁻¹ dA
+    m = mH(triangular_solve(low, mH(x), lower=True, trans=0, unit_diagonal=False))       # L⁻¹ dA L⁻ᴴ
+    d_low = matmul(low, _phi(m))
+    return d_low if lower else mH(d_low)
+
+
+def _cholesky_vjp(ct, out, a, lower):
+    low = _lower_factor(out, lower)
+    g = ct if lower else mH(ct)                                                          # cotangent of L
+    m_bar = _phi(matmul(mT(low), g))                                                     # Φ is its own transpose
+    y = triangular_solve(low, m_bar, lower=True, trans=1, unit_diagonal=False)           # L⁻ᵀ M̄
+    code = 2 if dtype_of(low).kind == "c" else 1
+    h_bar = mT(triangular_solve(low, mT(y), lower=True, trans=code, unit_diagonal=False))  # · conj(L)⁻¹
+    return fit(_from_triangle_transpose(h_bar, lower), a)
+
+
+cholesky = Primitive(
+    "scipy_cholesky", _cholesky_impl,
+    shape=lambda a, lower: (_square("cholesky", a), _probe_dtype("cholesky", dtype_of(a))),
+    jvps=[_cholesky_jvp], vjps=[_cholesky_vjp],
+    doc="""scipy.linalg.cholesky: L with A = L Lᴴ (lower=True) or U with A = Uᴴ U, reading that triangle of A.
+
+    SciPy's own routine (its values differ from numpy.linalg.cholesky's in rounding), with the
+    rule of pullback's numpy cholesky written with triangular solves (three O(n³) BLAS-3 calls
+    instead of two LU solves): dL = L Φ(L⁻¹ dA L⁻ᴴ), Ā = tri(L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹) (the
+    read triangle gets each entry and its mirror, the other triangle 0).""",
+)
+cholesky.batch = leading_batch_rule(cholesky)
 
 # ----------------------------------------------------------------------------- LU
 
@@ -193,23 +308,20 @@ def _lu_shape(a):
 def _lu_factors(packed):
     """(L, U) from the packed factor: L unit lower (strict part of packed), U upper."""
     n = shape_of(packed)[-1]
-    return add(masked(packed, _tri_mask(n, True, True)), _eye(n, packed)), masked(packed, _tri_mask(n, False, False))
+    return add(_tri(packed, True, True), _eye(n, packed)), _tri(packed, False, False)
 
 
 def _lu_packed_jvp(t, out, a):
-    n = shape_of(a)[-1]
     p = lu_pmat(a)
     y = triangular_solve(out, matmul(mT(p), t), lower=True, trans=0, unit_diagonal=True)        # L⁻¹ Pᵀ dA
     m = mT(triangular_solve(out, mT(y), lower=False, trans=1, unit_diagonal=False))              # · U⁻¹
     low, up = _lu_factors(out)
-    return add(matmul(low, masked(m, _tri_mask(n, True, True))), matmul(masked(m, _tri_mask(n, False, False)), up))
+    return add(matmul(low, _tri(m, True, True)), matmul(_tri(m, False, False), up))
 
 
 def _lu_packed_vjp(ct, out, a):
-    n = shape_of(a)[-1]
     low, up = _lu_factors(out)
-    m_bar = add(masked(matmul(mT(low), ct), _tri_mask(n, True, True)),
-                masked(matmul(ct, mT(up)), _tri_mask(n, False, False)))
+    m_bar = add(_tri(matmul(mT(low), ct), True, True), _tri(matmul(ct, mT(up)), False, False))
     z = triangular_solve(out, m_bar, lower=True, trans=1, unit_diagonal=True)                    # L⁻ᵀ M̄
     z = mT(triangular_solve(out, mT(z), lower=False, trans=0, unit_diagonal=False))              # · U⁻ᵀ
     return fit(matmul(lu_pmat(a), z), a)

@@ -80,7 +80,7 @@ def _from_triangle(a: Any, lower: bool, hermitian: bool) -> Any:
     if hermitian or dtype_of(a).kind != "c":
         return _la.hermitian_from_triangle(a, lower=lower)
     n = shape_of(a)[-1]
-    s = _la.masked(a, _p._tri_mask(n, lower, True))
+    s = _p._tri(a, lower, True)
     return pnp.add(pnp.add(s, pnp.swapaxes(s, -1, -2)), _la.masked(a, _np.eye(n)))
 
 
@@ -110,7 +110,7 @@ def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
         return _sl.cholesky(a, lower=lower, overwrite_a=overwrite_a, check_finite=check_finite)
     a = _float(a)
     _square("cholesky", a)
-    return _dec.cholesky(a, upper=not lower)
+    return _p.cholesky(a, lower=bool(lower))
 
 
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
@@ -120,8 +120,7 @@ def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
         return _sl.cho_factor(a, lower=lower, overwrite_a=overwrite_a, check_finite=check_finite)
     a = _float(a)
     factor = cholesky(a, lower=lower)
-    n = shape_of(a)[-1]
-    rest = _la.masked(a, _p._tri_mask(n, not lower, True))
+    rest = _p._tri(a, not lower, True)
     return pnp.add(factor, rest), lower
 
 
@@ -296,7 +295,7 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
     else:
         b = _float(b)
         _square("eigh", b)
-        chol = _dec.cholesky(b, upper=not lower)
+        chol = _p.cholesky(b, lower=bool(lower))
         low = chol if lower else _la.mH(chol)                    # B = L Lᴴ
         full = _la.hermitian_from_triangle(a, lower=lower)
         if type == 1:      # C = L⁻¹ A L⁻ᴴ
