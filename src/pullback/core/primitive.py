@@ -11,7 +11,11 @@ A primitive holds
   without one, vmap loops over the batch);
 - its reverse-mode rule, per argument, ``vjps[i](ct, out, *primals, **params)`` giving
   ctᵀ ∂out/∂xᵢ, or whole, ``vjp(ct, out, primals, needs, **params)``. For a linear
-  primitive the reverse rule is its transpose and ignores the primal values.
+  primitive the reverse rule is its transpose and ignores the primal values. Without
+  one, the reverse rule is the transpose of the forward rule (linear in the tangent),
+  derived on first use by the reverse pass (core/ad.py, `reverse_rules`). A reverse rule's result need not
+  have its input's shape or dtype: the backward pass sums it over broadcast axes and
+  casts it (complex → real, float64 → float32) centrally.
 
 Rules are written with pullback operations, so they can be differentiated again:
 that is all nesting needs. A ``None`` in ``jvps``/``vjps`` marks an argument that is

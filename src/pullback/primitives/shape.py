@@ -21,12 +21,13 @@ from ..core.lax import (
     index_update_batch,
     reshape,
     sum_to,
+    zeros_to_scatter_into,
 )
 from ..core.primitive import Primitive
 from ._util import dtype_of, shape_of
 
 __all__ = ["_add_at_impl", "_index_update_batch", "_is_basic", "add_at", "batched_index", "broadcast_to",
-           "concatenate", "getitem", "reshape", "sum_to", "transpose"]
+           "concatenate", "getitem", "reshape", "sum_to", "transpose", "zeros_to_scatter_into"]
 
 _index_update_batch = index_update_batch  # the name the other families use
 
