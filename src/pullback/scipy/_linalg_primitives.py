@@ -24,6 +24,7 @@ import functools
 
 import numpy as np
 import scipy.linalg as _sl
+import scipy.linalg.lapack as _lapack
 import scipy.signal as _ss
 
 from ..core.primitive import Primitive, nondifferentiable
@@ -213,6 +214,64 @@ triangular_solve = Primitive(
 )
 triangular_solve.batch = leading_batch_rule(triangular_solve)
 
+# ----------------------------------------------------------------------------- symmetric congruence
+
+
+def _congruence_impl(low, q):
+    def one(l2, q2):
+        # Z = L⁻ᵀ S L⁻¹ is J (Uᵀ⁻¹ (J S J) U⁻¹) J with U = J L J upper triangular (J reverses the order):
+        # LAPACK's sygst(itype=1, uplo='U') on the flipped problem, reading S's lower triangle
+        fn = _lapack.get_lapack_funcs("sygst", (l2, q2))
+        z, info = fn(q2[::-1, ::-1], l2[::-1, ::-1], itype=1, lower=0)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"sygst failed (info = {info})")
+        z = np.tril(z[::-1, ::-1])
+        return z + np.tril(z, -1).T
+
+    return per_matrix(one, low, q)
+
+
+def _congruence_shape(low, q):
+    s = _square("congruence", low)
+    return np.broadcast_shapes(s[:-2], shape_of(q)[:-2]) + s[-2:], np.result_type(dtype_of(low), dtype_of(q))
+
+
+def _congruence_jvp(primals, tangents, out):
+    low, q = primals
+    t_low, t_q = tangents
+    res = None if t_q is None else congruence(low, t_q)
+    if t_low is not None:   # dZ = −(V + Vᵀ), V = Z dL L⁻¹
+        v = mT(triangular_solve(low, mT(matmul(out, _tri(t_low, True, False))), lower=True, trans=1,
+                                unit_diagonal=False))
+        d = negative(add(v, mT(v)))
+        res = d if res is None else add(res, d)
+    return res
+
+
+def _congruence_vjp(ct, out, primals, needs):
+    low, q = primals
+    res = [None, None]
+    if needs[0]:            # L̄ = −tril(Z (C̄ + C̄ᵀ) L⁻ᵀ)
+        x = matmul(out, add(ct, mT(ct)))
+        x = mT(triangular_solve(low, mT(x), lower=True, trans=0, unit_diagonal=False))
+        res[0] = fit(_tri(x, True, False, scale=-1.0), low)
+    if needs[1]:            # q̄ = tri-transpose(L⁻¹ C̄ L⁻ᵀ)
+        m1 = triangular_solve(low, ct, lower=True, trans=0, unit_diagonal=False)
+        m2 = mT(triangular_solve(low, mT(m1), lower=True, trans=0, unit_diagonal=False))
+        res[1] = fit(_from_triangle_transpose(m2, True), q)
+    return res
+
+
+congruence = Primitive(
+    "congruence", _congruence_impl, shape=_congruence_shape, jvp=_congruence_jvp, vjp=_congruence_vjp,
+    doc="""Z = L⁻ᵀ S L⁻¹ for real L (its lower triangle is read) and the symmetric S whose lower triangle is q's.
+
+    The reverse rule of cholesky, in one LAPACK call (sygst, ≈ n³ flops instead of 2n³ for two
+    triangular solves). dZ = L⁻ᵀ dS L⁻¹ − (V + Vᵀ) with V = Z dL L⁻¹;  S̄ = tri(L⁻¹ Z̄ L⁻ᵀ),
+    L̄ = −tril(Z (Z̄ + Z̄ᵀ) L⁻ᵀ).""",
+)
+congruence.batch = leading_batch_rule(congruence)
+
 # ----------------------------------------------------------------------------- Cholesky
 
 
@@ -259,10 +318,14 @@ def _cholesky_jvp(t, out, a, lower):
 def _cholesky_vjp(ct, out, a, lower):
     low = _lower_factor(out, lower)
     g = ct if lower else mH(ct)                                                          # cotangent of L
+    if dtype_of(low).kind != "c":
+        # Ā = tri((Y + Yᵀ)), Y = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹: Y + Yᵀ = L⁻ᵀ S L⁻¹ with S the symmetric matrix whose lower
+        # triangle is that of Lᵀ L̄ — one symmetric congruence (LAPACK sygst) instead of two triangular solves
+        z = congruence(low, matmul(mT(low), g))
+        return fit(multiply(z, _weights(shape_of(z)[-1], ("half", bool(lower)), _real_of(z))), a)
     m_bar = _phi(matmul(mT(low), g))                                                     # Φ is its own transpose
     y = triangular_solve(low, m_bar, lower=True, trans=1, unit_diagonal=False)           # L⁻ᵀ M̄
-    code = 2 if dtype_of(low).kind == "c" else 1
-    h_bar = mT(triangular_solve(low, mT(y), lower=True, trans=code, unit_diagonal=False))  # · conj(L)⁻¹
+    h_bar = mT(triangular_solve(low, mT(y), lower=True, trans=2, unit_diagonal=False))   # · conj(L)⁻¹
     return fit(_from_triangle_transpose(h_bar, lower), a)
 
 
