@@ -375,3 +375,11 @@ def test_stacked_inputs_give_scipys_batched_values_and_derivatives(name, f):
         assert g.shape == e.shape
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
     check_grads(lambda a, s: f(PL, a, s), (a, s), order=1)
+
+
+def test_empty_matrices_behave_like_scipy():
+    e = np.zeros((0, 0))
+    for f in (PL.expm, PL.sqrtm, PL.cholesky, lambda a: PL.solve_triangular(a, a), PL.inv):
+        out, t = pb.jvp(f, (e,), (e,))
+        assert out.shape == t.shape == (0, 0)
+        assert pb.vjp(f, e)[1](np.zeros((0, 0)))[0].shape == (0, 0)

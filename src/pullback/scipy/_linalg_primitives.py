@@ -221,6 +221,8 @@ def _congruence_impl(low, q):
     def one(l2, q2):
         # Z = L⁻ᵀ S L⁻¹ is J (Uᵀ⁻¹ (J S J) U⁻¹) J with U = J L J upper triangular (J reverses the order):
         # LAPACK's sygst(itype=1, uplo='U') on the flipped problem, reading S's lower triangle
+        if l2.shape[-1] == 0:
+            return np.zeros(l2.shape, dtype=np.result_type(l2, q2))
         fn = _lapack.get_lapack_funcs("sygst", (l2, q2))
         z, info = fn(q2[::-1, ::-1], l2[::-1, ::-1], itype=1, lower=0)
         if info != 0:
