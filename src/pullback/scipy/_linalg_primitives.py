@@ -30,7 +30,7 @@ import scipy.signal as _ss
 from ..core.primitive import Primitive, nondifferentiable
 from ..errors import UnsupportedFunctionError
 from ..primitives._util import dtype_of, ndim_of, shape_of
-from ..primitives.elementwise import add, conj, fit, multiply, negative, real, subtract
+from ..primitives.elementwise import add, conj, multiply, negative, real, subtract
 from ..primitives.linalg import (
     leading_batch_rule,
     matmul,
@@ -200,8 +200,8 @@ def _trsolve_vjp(ct, out, primals, needs, lower, trans, unit_diagonal):
     if needs[0]:                                      # T̄ = −tri(op⁻¹(B̄ Xᵀ))
         g = _outer_product(b_bar, out) if trans == 0 else _outer_product(out, b_bar)
         g = _cj(g) if trans == 2 else g
-        a_bar = fit(_tri(g, lower, unit_diagonal, scale=-1.0), a)
-    return [a_bar, fit(b_bar, b) if needs[1] else None]
+        a_bar = _tri(g, lower, unit_diagonal, scale=-1.0)
+    return [a_bar, b_bar if needs[1] else None]
 
 
 triangular_solve = Primitive(
@@ -256,11 +256,11 @@ def _congruence_vjp(ct, out, primals, needs):
     if needs[0]:            # L̄ = −tril(Z (C̄ + C̄ᵀ) L⁻ᵀ)
         x = matmul(out, add(ct, mT(ct)))
         x = mT(triangular_solve(low, mT(x), lower=True, trans=0, unit_diagonal=False))
-        res[0] = fit(_tri(x, True, False, scale=-1.0), low)
+        res[0] = _tri(x, True, False, scale=-1.0)
     if needs[1]:            # q̄ = tri-transpose(L⁻¹ C̄ L⁻ᵀ)
         m1 = triangular_solve(low, ct, lower=True, trans=0, unit_diagonal=False)
         m2 = mT(triangular_solve(low, mT(m1), lower=True, trans=0, unit_diagonal=False))
-        res[1] = fit(_from_triangle_transpose(m2, True), q)
+        res[1] = _from_triangle_transpose(m2, True)
     return res
 
 
@@ -324,11 +324,11 @@ def _cholesky_vjp(ct, out, a, lower):
         # Ā = tri((Y + Yᵀ)), Y = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹: Y + Yᵀ = L⁻ᵀ S L⁻¹ with S the symmetric matrix whose lower
         # triangle is that of Lᵀ L̄ — one symmetric congruence (LAPACK sygst) instead of two triangular solves
         z = congruence(low, matmul(mT(low), g))
-        return fit(multiply(z, _weights(shape_of(z)[-1], ("half", bool(lower)), _real_of(z))), a)
+        return multiply(z, _weights(shape_of(z)[-1], ("half", bool(lower)), _real_of(z)))
     m_bar = _phi(matmul(mT(low), g))                                                     # Φ is its own transpose
     y = triangular_solve(low, m_bar, lower=True, trans=1, unit_diagonal=False)           # L⁻ᵀ M̄
     h_bar = mT(triangular_solve(low, mT(y), lower=True, trans=2, unit_diagonal=False))   # · conj(L)⁻¹
-    return fit(_from_triangle_transpose(h_bar, lower), a)
+    return _from_triangle_transpose(h_bar, lower)
 
 
 cholesky = Primitive(
@@ -389,7 +389,7 @@ def _lu_packed_vjp(ct, out, a):
     m_bar = add(_tri(matmul(mT(low), ct), True, True), _tri(matmul(ct, mT(up)), False, False))
     z = triangular_solve(out, m_bar, lower=True, trans=1, unit_diagonal=True)                    # L⁻ᵀ M̄
     z = mT(triangular_solve(out, mT(z), lower=False, trans=0, unit_diagonal=False))              # · U⁻ᵀ
-    return fit(matmul(lu_pmat(a), z), a)
+    return matmul(lu_pmat(a), z)
 
 
 lu_packed = Primitive(
@@ -469,7 +469,7 @@ def _sqm_shape(name):
 expm = Primitive(
     "expm", _expm_impl, shape=_sqm_shape("expm"),
     jvps=[lambda t, out, a: frechet_by_block(expm, a, t)],
-    vjps=[lambda ct, out, a: fit(frechet_by_block(expm, mT(a), ct), a)],
+    vjps=[lambda ct, out, a: frechet_by_block(expm, mT(a), ct)],
     doc="""e^A (scipy.linalg.expm): dX = L(A, dA) = [exp([[A, dA], [0, A]])]₁₂,  Ā = L(Aᵀ, X̄).""",
 )
 
@@ -481,7 +481,7 @@ def _logm_impl(a):
 logm = Primitive(
     "logm", _logm_impl, shape=_sqm_shape("logm"),
     jvps=[lambda t, out, a: frechet_by_block(logm, a, t)],
-    vjps=[lambda ct, out, a: fit(frechet_by_block(logm, mT(a), ct), a)],
+    vjps=[lambda ct, out, a: frechet_by_block(logm, mT(a), ct)],
     doc="""The principal log A (scipy.linalg.logm): dX = [log([[A, dA], [0, A]])]₁₂,  Ā = L_log(Aᵀ, X̄).""",
 )
 
@@ -511,9 +511,9 @@ def _sylvester_vjp(ct, out, primals, needs):
     a, b, q = primals
     q_bar = sylvester(mT(a), mT(b), ct)
     return [
-        fit(negative(matmul(q_bar, mT(out))), a) if needs[0] else None,
-        fit(negative(matmul(mT(out), q_bar)), b) if needs[1] else None,
-        fit(q_bar, q) if needs[2] else None,
+        negative(matmul(q_bar, mT(out))) if needs[0] else None,
+        negative(matmul(mT(out), q_bar)) if needs[1] else None,
+        q_bar if needs[2] else None,
     ]
 
 
@@ -535,7 +535,7 @@ def _sqrtm_impl(a):
 sqrtm = Primitive(
     "sqrtm", _sqrtm_impl, shape=_sqm_shape("sqrtm"),
     jvps=[lambda t, out, a: sylvester(out, out, t)],
-    vjps=[lambda ct, out, a: fit(sylvester(mT(out), mT(out), ct), a)],
+    vjps=[lambda ct, out, a: sylvester(mT(out), mT(out), ct)],
     doc="""The principal square root X = A^½ (scipy.linalg.sqrtm): X dX + dX X = dA, a Sylvester
     solve;  Ā solves Xᵀ Ā + Ā Xᵀ = X̄.""",
 )
@@ -576,7 +576,7 @@ def _conv_transpose(ct, other, like, method, axes):
     full = convolve_full(ct, _flip(other, ax), method=method, axes=axes)
     so, sl_ = shape_of(other), shape_of(like)
     idx = tuple(slice(so[i] - 1, so[i] - 1 + sl_[i]) if i in ax else slice(None) for i in range(ndim_of(like)))
-    return fit(getitem(full, idx=idx), like)
+    return getitem(full, idx=idx)
 
 
 def _conv_vjp(ct, out, primals, needs, method, axes):
@@ -661,11 +661,11 @@ def _lfilter_vjp(ct, out, primals, needs, axis):
     if needs[0] or needs[1]:
         g = _reverse(lfilter(one, a, _reverse(ct, axis), axis=axis), axis)     # (1/A)ᵀ ȳ, the anti-causal filter
         if needs[0]:
-            res[0] = fit(_lag_products(g, x, shape_of(b)[0], axis), b)
+            res[0] = _lag_products(g, x, shape_of(b)[0], axis)
         if needs[1]:
-            res[1] = fit(negative(_lag_products(g, out, shape_of(a)[0], axis)), a)
+            res[1] = negative(_lag_products(g, out, shape_of(a)[0], axis))
     if needs[2]:
-        res[2] = fit(_reverse(lfilter(b, a, _reverse(ct, axis), axis=axis), axis), x)
+        res[2] = _reverse(lfilter(b, a, _reverse(ct, axis), axis=axis), axis)
     return res
 
 
