@@ -54,6 +54,7 @@ CASES = {
     "betainc": ([C(2.5), C(np.array([1.5, 3.0, 0.7])), U(0.2, 0.8)], [2]),
     "betaincc": ([C(2.5), C(1.7), U(0.2, 0.8)], [2]),
     "betaincinv": ([C(2.5), C(1.7), U(0.2, 0.8)], [2]),
+    "betainccinv": ([C(2.5), C(1.7), U(0.2, 0.8)], [2]),
     "gammainc": ([C(np.array([0.7, 2.0, 3.5])), U(0.3, 3)], [1]),
     "gammaincc": ([C(2.0), U(0.3, 3)], [1]),
     "gammaincinv": ([C(2.0), U(0.2, 0.8)], [1]),
@@ -79,7 +80,7 @@ CASES = {
     "y1": ([U(0.5, 5)], [0]),
     "yv": ([C(np.array([0.0, 1.5, 3.0])), U(0.5, 5)], [1]),
     "yn": ([C(np.array([0, 1, 3])), U(0.5, 5)], [1]),
-    "zeta": ([C(np.array([2.0, 3.5, 5.0])), U(0.5, 3)], [1]),
+    "zeta": ([U(1.5, 5), U(0.5, 3)], [0, 1]),
     "spence": ([U(0.2, 3)], [0]),
     "multigammaln": ([U(2.5, 5), C(3)], [0]),
     "logsumexp": ([U(-3, 3)], [0]),
@@ -190,6 +191,22 @@ def test_bessel_derivatives_to_third_order_equal_scipy(fam):
     for n in (1, 2, 3):
         f = (lambda g: lambda s: pb.jvp(g, (s,), (np.ones_like(s),))[1])(f)
         np.testing.assert_allclose(f(x), ref(v, x, n), rtol=1e-9)
+
+
+@pytest.mark.parametrize("x, q", [(2.0, 1.0), (3.5, 0.3), (1.2, 2.0), (0.5, None), (-1.5, None), (30.0, 1.5)])
+def test_zeta_derivatives_in_x_to_third_order_equal_mpmath(x, q):
+    mpmath = pytest.importorskip("mpmath")
+    f = (lambda s: sp.zeta(s)) if q is None else (lambda s: sp.zeta(s, q))
+    for m in (1, 2, 3):
+        f = pb.grad(f)
+        ref = float(mpmath.zeta(x, 1 if q is None else q, derivative=m))
+        assert f(x) == pytest.approx(ref, rel=1e-11)
+
+
+def test_zeta_mixed_derivative_equals_mpmath():
+    mpmath = pytest.importorskip("mpmath")
+    h = pb.grad(pb.grad(lambda x, q: sp.zeta(x, q), argnums=1), argnums=0)(3.0, 0.7)
+    assert h == pytest.approx(float(mpmath.diff(lambda s, a: mpmath.zeta(s, a), (3.0, 0.7), (1, 1))), rel=1e-10)
 
 
 def test_polygamma_third_derivative_is_polygamma_of_order_plus_three():
@@ -342,9 +359,10 @@ def test_real_scipy_ufunc_on_a_traced_value_dispatches_here(name, rng):
     np.testing.assert_allclose(pb.grad(with_(sc))(x), pb.grad(with_(sp))(x), rtol=1e-14)
 
 
-def test_real_scipy_zeta_dispatches_in_q():
+def test_real_scipy_zeta_dispatches_in_q_and_x():
     g = pb.grad(lambda q: sc.zeta(3.0, q))(1.5)
     assert g == pytest.approx(-3.0 * sc.zeta(4.0, 1.5), rel=1e-12)
+    assert pb.grad(lambda x: sc.zeta(x))(2.5) == pb.grad(sp.zeta)(2.5)
 
 
 def test_unported_scipy_ufunc_error_names_scipy_and_points_to_pullback_scipy():
@@ -367,8 +385,6 @@ def test_unported_scipy_ufunc_error_names_scipy_and_points_to_pullback_scipy():
         ("ive", lambda v: sp.ive(v, 2.0), "v"),
         ("jv", lambda v: sp.jv(v, 2.0), "v"),
         ("yv", lambda v: sp.yv(v, 2.0), "v"),
-        ("zeta", lambda x: sp.zeta(x, 2.0), "x"),
-        ("zeta", lambda x: sp.zeta(x), "x"),
         ("stdtr", lambda df: sp.stdtr(df, 0.3), "df"),
     ],
 )
@@ -448,3 +464,26 @@ def test_gradient_agrees_with_autograd(name, rng):
     ours = pb.grad(with_(sp, pnp.sum))(args[i])
     ref = ag.grad(with_(asp, anp.sum))(args[i])
     np.testing.assert_allclose(ours, ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["gammaln", "log_ndtr", "i1e", "betainc", "logsumexp"])
+def test_second_derivatives_agree_with_jax_scipy(name, rng):
+    jax = pytest.importorskip("jax")
+    jsp = pytest.importorskip("jax.scipy.special")
+    args = _args(name, rng, (3,))
+    i = CASES[name][1][-1]
+
+    def second(mod, summ, grad, inner):
+        def f(v):
+            full = list(args)
+            full[i] = v
+            return summ(getattr(mod, name)(*full))
+
+        return grad(lambda v: summ(inner(grad(f), v)))
+
+    with jax.enable_x64(True):
+        jnp = jax.numpy
+        ref = np.asarray(jax.jit(second(jsp, jnp.sum, jax.grad, lambda g, v: g(v) * jnp.asarray(args[i])))(
+            jnp.asarray(args[i])))
+    ours = second(sp, pnp.sum, pb.grad, lambda g, v: g(v) * args[i])(args[i])
+    np.testing.assert_allclose(ours, ref, rtol=1e-9)

@@ -22,6 +22,7 @@ import sys
 import warnings
 from typing import Any
 
+from .core import ad as _ad
 from .core import primitive as _primitive
 from .core import staging as _staging
 from .errors import ConfigError
@@ -73,7 +74,7 @@ class Config:
         value = bool(value)
         setattr(self, name, value)
         if name == "debug_nans":
-            _primitive.DEBUG_NANS = value
+            _primitive.DEBUG_NANS = _ad.DEBUG_NANS = value
         elif name == "verbose":
             _staging.VERBOSE = value
 

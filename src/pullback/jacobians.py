@@ -51,6 +51,18 @@ def _rows(fn: Callable[[Any], list], x: Any) -> list:
     return vmap(fn)(basis)
 
 
+def _in_argnums(fun: Callable, args: Sequence, kwargs: dict, nums: Sequence[int]) -> Callable:
+    """fun as a function of the arguments numbered `nums` only, the others fixed at `args`."""
+
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(nums, diff):
+            full[i] = d
+        return fun(*full, **kwargs)
+
+    return f
+
+
 def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
            allow_int: bool = False) -> Callable:
     """The Jacobian by reverse mode: all vjps with the unit cotangents in one batched pass.
@@ -66,12 +78,7 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
         if allow_int:
             return _jac_allow_int(jacrev, fun, args, kwargs, nums, single, has_aux, holomorphic)
 
-        def f(*diff):
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return fun(*full, **kwargs)
-
+        f = _in_argnums(fun, args, kwargs, nums)
         res = vjp(f, *(args[i] for i in nums), has_aux=has_aux, holomorphic=holomorphic)
         out, vjp_fn = res[0], res[1]
         out_leaves, out_tree = tree_flatten(out)
@@ -137,11 +144,10 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
     def jac_fun(*args, **kwargs):
         nums, single = _argnums_tuple(argnums, len(args), "jacfwd")
 
+        f_full = _in_argnums(fun, args, kwargs, nums)
+
         def f(*diff):
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return _split_aux(fun(*full, **kwargs), has_aux, "jacfwd")
+            return _split_aux(f_full(*diff), has_aux, "jacfwd")
 
         primals = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(primals)

@@ -15,7 +15,7 @@ from .api import _int_tuple
 from .core import primitive as _primitive
 from .core.codegen import compile_graph, sanitize
 from .core.ir import Const, Graph, eval_graph
-from .core.passes import FOLD_LIMIT
+from .core.rewrite import FOLD_LIMIT
 from .core.staging import ConcretizationError, abstractify, trace_flat
 from .core.trace import Tracer
 from .core.tree import TreeDef, tree_flatten, tree_unflatten

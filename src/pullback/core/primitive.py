@@ -11,11 +11,29 @@ A primitive holds
   without one, vmap loops over the batch);
 - its reverse-mode rule, per argument, ``vjps[i](ct, out, *primals, **params)`` giving
   ctᵀ ∂out/∂xᵢ, or whole, ``vjp(ct, out, primals, needs, **params)``. For a linear
-  primitive the reverse rule is its transpose and ignores the primal values.
+  primitive the reverse rule is its transpose and ignores the primal values. Without
+  one, the reverse rule is the transpose of the forward rule (linear in the tangent),
+  derived on first use by the reverse pass (core/ad.py, `reverse_rules`). A reverse rule's result need not
+  have its input's shape or dtype: the backward pass sums it over broadcast axes and
+  casts it (complex → real, float64 → float32) centrally.
 
 Rules are written with pullback operations, so they can be differentiated again:
 that is all nesting needs. A ``None`` in ``jvps``/``vjps`` marks an argument that is
 not differentiable (an index, a condition).
+
+Everything the engine's passes and code generator need to know about an operation is
+data on the primitive, registered beside it (so core/ names no primitive):
+
+- traits (keyword flags, all off by default): ``linear``; ``commutative`` (f(x, y) =
+  f(y, x)); ``elementwise`` (one argument, f(broadcast_to(x)) = broadcast_to(f(x)));
+  ``broadcasting`` (several arguments broadcast NumPy's way); ``reduction`` (params
+  ``axis``/``keepdims``); ``weak_preserving`` (on Python scalars only the result is a
+  Python scalar again, as for Python's operators); ``negation_commutes`` (a linear map of
+  one array argument with op(−x) = −op(x)); ``negation`` (this primitive *is* x ↦ −x);
+- hooks: ``rewrite`` (rules ``rule(s, ins, params, out) -> atom | None`` for the rewrite
+  engine, core/rewrite.py; more can be added with `def_rewrite`), ``render`` (how the
+  generated NumPy source spells it, core/codegen.py) and ``stem`` (the prefix of its
+  output variables' names).
 """
 
 from __future__ import annotations
@@ -37,6 +55,8 @@ class Primitive:
     __slots__ = (
         "name", "impl", "shape", "jvps", "jvp", "vjps", "vjp",
         "differentiable", "multiple_results", "linear", "batch", "__doc__",
+        "commutative", "elementwise", "broadcasting", "reduction", "weak_preserving",
+        "negation_commutes", "negation", "rewrites", "render", "stem",
     )
 
     def __init__(
@@ -54,6 +74,16 @@ class Primitive:
         linear: bool = False,
         batch: Callable | None = None,
         doc: str | None = None,
+        commutative: bool = False,
+        elementwise: bool = False,
+        broadcasting: bool = False,
+        reduction: bool = False,
+        weak_preserving: bool = False,
+        negation_commutes: bool = False,
+        negation: bool = False,
+        rewrite: Rule | Sequence[Rule] | None = None,
+        render: Callable | None = None,
+        stem: str | None = None,
     ):
         self.name = name
         self.impl = impl
@@ -67,6 +97,27 @@ class Primitive:
         self.linear = linear
         self.batch = batch
         self.__doc__ = doc
+        self.commutative = commutative
+        self.elementwise = elementwise
+        self.broadcasting = broadcasting
+        self.reduction = reduction
+        self.weak_preserving = weak_preserving
+        self.negation_commutes = negation_commutes
+        self.negation = negation
+        if rewrite is None:
+            self.rewrites: tuple = ()
+        else:
+            self.rewrites = tuple(rewrite) if isinstance(rewrite, (list, tuple)) else (rewrite,)
+        self.render = render
+        self.stem = stem if stem is not None else name[:4]
+
+    def def_rewrite(self, rule: Rule) -> Rule:
+        """Add a rewrite rule ``rule(s, ins, params, out) -> atom | None`` (tried after the earlier ones).
+
+        Usable as a decorator; a module that builds on this primitive registers its rules here.
+        """
+        self.rewrites = self.rewrites + (rule,)
+        return rule
 
     def bind(self, *args: Any, **params: Any) -> Any:
         """Apply the primitive: directly on plain values, else via the top trace among the arguments."""
@@ -117,13 +168,14 @@ def user_frame(frame: Any = None) -> Any:
     return f
 
 
-def _which_pass() -> str:
-    """forward, JVP or backward: what the interpreter frames on the stack are doing right now."""
+def _which_pass(from_trace: bool) -> str:
+    """forward, JVP or backward: what the interpreter frames on the stack are doing right now
+    (from_trace: the check was called by a trace's process_primitive, for its primal value)."""
     from .ad import JVPTrace, ReverseTrace
 
     backward = ReverseTrace.backward.__code__
     jvp_codes = (JVPTrace.process_primitive.__code__, JVPTrace.process_custom.__code__)
-    f = sys._getframe(2)
+    f = sys._getframe(3 if from_trace else 2)
     while f is not None:
         if f.f_code is backward:
             rule = f.f_locals.get("prim")
@@ -135,7 +187,7 @@ def _which_pass() -> str:
     return "forward pass"
 
 
-def check_finite(prim: Primitive, args: tuple, out: Any) -> Any:
+def check_finite(prim: Primitive, args: Sequence, out: Any, from_trace: bool = False) -> Any:
     """Raise NonFiniteError if prim turned finite inputs into a NaN or inf (debug_nans)."""
     outs = out if prim.multiple_results else (out,)
     if any(_nonfinite(o) for o in outs) and not any(_nonfinite(a) for a in args):
@@ -153,13 +205,15 @@ def check_finite(prim: Primitive, args: tuple, out: Any) -> Any:
                                     for o in outs))
         raise NonFiniteError(
             f"debug_nans: the primitive {prim.name!r} produced {kinds} from finite inputs in the "
-            f"{_which_pass()}, at {where}" + (f" ({line})" if line else "") + ". Guard the input (e.g. "
+            f"{_which_pass(from_trace)}, at {where}" + (f" ({line})" if line else "") + ". Guard the input (e.g. "
             "np.where before the operation, so both branches stay finite), or turn the check off with "
             "pullback.config.update('debug_nans', False)."
         )
     return out
 
 
-def nondifferentiable(name: str, impl: Callable, shape: Callable | None = None, doc: str | None = None) -> Primitive:
-    """A primitive whose output carries no derivative (comparisons, argmax, ...)."""
-    return Primitive(name, impl, shape=shape, differentiable=False, doc=doc)
+def nondifferentiable(name: str, impl: Callable, shape: Callable | None = None, doc: str | None = None,
+                      **traits: Any) -> Primitive:
+    """A primitive whose output carries no derivative (comparisons, argmax, ...); `traits` are the
+    Primitive keyword arguments (commutative=..., render=..., ...)."""
+    return Primitive(name, impl, shape=shape, differentiable=False, doc=doc, **traits)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.atoms import Const, aval_of, is_number, known_finite, zero_like
 from ..core.batching import broadcasting_rule
+from ..core.codegen import infix
 from ..core.primitive import Primitive
 from ._util import dtype_of, ndim_of, shape_of
-from .elementwise import fit
+from .elementwise import negative
 from .shape import getitem, reshape, transpose
 
 
@@ -21,8 +23,12 @@ def _swap_last(x):
     return transpose(x, axes=axes)
 
 
-def _as_matrices(a, b, ct):
-    """Promote 1-D operands (and the cotangent) to matrices, as numpy.matmul does."""
+def _as_matrices(a, b, ct, keep):
+    """Promote 1-D operands (and the cotangent) to matrices, as numpy.matmul does.
+
+    Only the operand `keep` ("a" or "b") the rule multiplies by is reshaped: the other is
+    the one being differentiated, whose value a transpose must not read.
+    """
     a1, b1 = ndim_of(a) == 1, ndim_of(b) == 1
     cs = shape_of(ct)
     if a1 and b1:
@@ -31,25 +37,23 @@ def _as_matrices(a, b, ct):
         ct = reshape(ct, shape=cs[:-1] + (1,) + cs[-1:])
     elif b1:
         ct = reshape(ct, shape=cs + (1,))
-    if a1:
-        a = reshape(a, shape=(1,) + shape_of(a))
-    if b1:
-        b = reshape(b, shape=shape_of(b) + (1,))
-    return a, b, ct
+    if keep == "a":
+        return (reshape(a, shape=(1,) + shape_of(a)) if a1 else a), ct
+    return (reshape(b, shape=shape_of(b) + (1,)) if b1 else b), ct
 
 
 def _matmul_vjp_a(ct, out, a, b):
-    a2, b2, ct2 = _as_matrices(a, b, ct)
-    return fit(reshape_like(matmul(ct2, _swap_last(b2)), a), a)
+    b2, ct2 = _as_matrices(a, b, ct, "b")
+    return reshape_like(matmul(ct2, _swap_last(b2)), a)
 
 
 def _matmul_vjp_b(ct, out, a, b):
-    a2, b2, ct2 = _as_matrices(a, b, ct)
-    return fit(reshape_like(matmul(_swap_last(a2), ct2), b), b)
+    a2, ct2 = _as_matrices(a, b, ct, "a")
+    return reshape_like(matmul(_swap_last(a2), ct2), b)
 
 
 def reshape_like(g, x):
-    """Drop the axes a 1-D operand gained in _as_matrices (batch axes are left for `fit`)."""
+    """Drop the axes a 1-D operand gained in _as_matrices (broadcast batch axes are summed by the backward pass)."""
     xs = shape_of(x)
     if len(xs) == 1:
         return reshape(g, shape=shape_of(g)[:-2] + xs) if ndim_of(g) > 2 else reshape(g, shape=xs)
@@ -70,11 +74,43 @@ def _matmul_shape(a, b):
     return out, np.result_type(dtype_of(a), dtype_of(b))
 
 
+def _squeezed_operand(s, a, n: int):
+    """A 1-D (n,) atom equal to the 2-D unit-row/column operand a, without new work, or None."""
+    if isinstance(a, Const):
+        return Const(np.reshape(a.value, (n,)))
+    src = s.src(a, reshape)
+    if src is not None and aval_of(src.ins[0]).shape == (n,):
+        return src.ins[0]
+    return None
+
+
+def _rewrite_matmul(s, ins, params, out):
+    """Zeros; negation out; and a (1,n) row or (n,1) column made from a vector used as the vector."""
+    a, b = ins
+    if (is_number(a, 0) and known_finite(b)) or (is_number(b, 0) and known_finite(a)):  # 0·∞ is nan
+        return zero_like(out)
+    (x, nx), (y, ny) = s.neg_parts(a), s.neg_parts(b)
+    if nx or ny:
+        m = s.apply(matmul, x, y)
+        return s.apply(negative, m) if nx != ny else m
+    sa, sb = aval_of(a).shape, aval_of(b).shape
+    if len(sb) == 2 and sb[1] == 1 and len(sa) >= 1:
+        b1 = _squeezed_operand(s, b, sb[0])
+        if b1 is not None:
+            return s.apply(reshape, s.apply(matmul, a, b1), shape=out.shape)
+    if len(sa) == 2 and sa[0] == 1 and len(sb) >= 1:
+        a1 = _squeezed_operand(s, a, sa[1])
+        if a1 is not None:
+            return s.apply(reshape, s.apply(matmul, a1, b), shape=out.shape)
+    return None
+
+
 matmul = Primitive(
     "matmul", np.matmul, shape=_matmul_shape,
     jvps=[lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)],
     vjps=[_matmul_vjp_a, _matmul_vjp_b],
     doc="numpy.matmul",
+    rewrite=_rewrite_matmul, render=infix("@"), stem="mm",
 )
 
 

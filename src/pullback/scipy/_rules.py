@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as _np
+
 from ..core.batching import broadcasting_rule
 from ..core.primitive import Primitive, nondifferentiable
-from ..core.trace import UFUNC_HANDLERS
+from ..core.trace import UFUNC_HANDLERS, Tracer
 from ..errors import NonDifferentiableArgumentError, UnsupportedFunctionError
 from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of
@@ -48,9 +50,10 @@ def elementwise(
 ) -> Primitive:
     """A broadcasting elementwise primitive from SciPy's function and its partial derivatives.
 
-    ``partials[i](out, *args)`` is ∂out/∂argᵢ (None: argument i has no derivative anywhere, e.g. a
-    sign). ``nondiff_args[i] = (argname, why)`` marks an argument SciPy's function is not
-    differentiable in with a closed form (an integer order): differentiating in it raises
+    ``partials[i](out, *args, **params)`` is ∂out/∂argᵢ (params: static keywords such as an order;
+    None: argument i has no derivative anywhere, e.g. a sign). ``nondiff_args[i] = (argname, why)``
+    marks an argument SciPy's function is not differentiable in with a closed form (an integer
+    order): differentiating in it raises
     NonDifferentiableArgumentError naming the function and the argument, never a silent zero.
     """
     nondiff_args = dict(nondiff_args or {})
@@ -66,8 +69,8 @@ def elementwise(
             jvps.append(None)
             vjps.append(None)
         else:
-            jvps.append(lambda t, out, *args, d=d: _like(ew.multiply(t, d(out, *args)), out))
-            vjps.append(lambda ct, out, *args, d=d, i=i: ew.fit(ew.multiply(ct, d(out, *args)), args[i]))
+            jvps.append(lambda t, out, *args, _d=d, **p: _like(ew.multiply(t, _d(out, *args, **p)), out))
+            vjps.append(lambda ct, out, *args, _d=d, _i=i, **p: ew.fit(ew.multiply(ct, _d(out, *args, **p)), args[_i]))
     prim = Primitive(name, impl, shape=ufunc_nary_rule(impl), jvps=jvps, vjps=vjps, doc=doc)
     prim.batch = broadcasting_rule(prim)
     return prim
@@ -78,6 +81,32 @@ def constant(name: str, impl: Callable, doc: str | None = None) -> Primitive:
     prim = nondifferentiable(name, impl, shape=ufunc_nary_rule(impl), doc=doc)
     prim.batch = broadcasting_rule(prim)
     return prim
+
+
+_REFUSALS: dict[tuple[str, str], Primitive] = {}
+
+
+def refusal(x: Any, where: str, arg: str, why: str) -> Any:
+    """Zeros shaped like x, whose derivative in x raises NonDifferentiableArgumentError naming `where`
+    and `arg`. A composition that uses stop(x) adds refusal(x, ...) to its result, so that
+    differentiating it in x fails with its own name, in forward and reverse mode alike."""
+    prim = _REFUSALS.get((where, arg))
+    if prim is None:
+        rule = _refuse(where, arg, why)
+
+        def zeros(v):
+            return _np.zeros(_np.shape(v), _np.result_type(v, _np.float64))
+
+        prim = Primitive(f"refused_{arg}", zeros, shape=ufunc_nary_rule(zeros), jvps=[rule], vjps=[rule],
+                         doc=f"zeros; {where} has no derivative in `{arg}`")
+        prim.batch = broadcasting_rule(prim)
+        _REFUSALS[(where, arg)] = prim
+    return prim(x)
+
+
+def stop(x: Any) -> Any:
+    """x as a constant to every transformation (plain values pass through)."""
+    return ew.stop_gradient(x) if isinstance(x, Tracer) else x
 
 
 def _check_ufunc_kwargs(name: str, out=None, where=True, **kwargs) -> None:

@@ -4,7 +4,7 @@ Values are SciPy's own (each primitive calls the scipy.special function); deriva
 rules written with pullback operations (gammaln' = digamma, digamma' = polygamma(1, ·),
 i0' = i1, i1' = (i0 + iv(2, ·))/2, erfinv' = √π/2·exp(erfinv²) ...), so they differentiate
 again. Arguments a function has no closed-form derivative in (an integer order n, the order v
-of a Bessel function, the a, b of betainc, the a of gammainc, the exponent x of zeta) raise
+of a Bessel function, the a, b of betainc, the a of gammainc, the df of stdtr) raise
 NonDifferentiableArgumentError when differentiated, never a silent zero.
 
 A real scipy.special ufunc applied to a traced value (scipy.special.gammaln(x) inside grad)
@@ -25,6 +25,8 @@ from ..primitives import elementwise as ew
 from ..primitives import elementwise_extra as ex
 from ..primitives._util import normalize_axis
 from ._rules import constant, elementwise, route_ufunc, ufunc
+from ._rules import stop as _stop
+from ._zeta import zeta_derivative
 
 add, subtract, multiply, divide, negative = ew.add, ew.subtract, ew.multiply, ew.divide, ew.negative
 exp, log, sqrt, select, equal = ew.exp, ew.log, ew.sqrt, ew.select, ew.equal
@@ -176,6 +178,10 @@ _betaincc = elementwise("betaincc", _sc.betaincc,
                         [None, None, lambda out, a, b, x: negative(_beta_density(a, b, x))],
                         nondiff_args={0: ("a", _A_SHAPE), 1: ("b", _A_SHAPE)},
                         doc="1 − I_x(a, b); ∂/∂x = −x^(a−1)(1−x)^(b−1)/B(a, b)")
+_betainccinv = elementwise("betainccinv", _sc.betainccinv,
+                           [None, None, lambda out, a, b, y: divide(-1.0, _beta_density(a, b, out))],
+                           nondiff_args={0: ("a", _A_SHAPE), 1: ("b", _A_SHAPE)},
+                           doc="x with 1 − I_x(a, b) = y; ∂/∂y = −1/∂ₓI(a, b, out)")
 _betaincinv = elementwise("betaincinv", _sc.betaincinv,
                           [None, None, lambda out, a, b, y: divide(1.0, _beta_density(a, b, out))],
                           nondiff_args={0: ("a", _A_SHAPE), 1: ("b", _A_SHAPE)},
@@ -238,10 +244,29 @@ def _zeta_impl(x, q):
     return _sc.zeta(x, q)
 
 
-_ZETA_X = "the exponent of zeta: pullback has no closed-form derivative in it"
-_hurwitz = elementwise("zeta", _zeta_impl, [None, lambda out, x, q: negative(multiply(x, _hurwitz(add(x, 1.0), q)))],
-                       nondiff_args={0: ("x", _ZETA_X)}, doc="Hurwitz ζ(x, q) = Σₖ (k + q)⁻ˣ; ∂/∂q = −x·ζ(x + 1, q)")
-_riemann = elementwise("zeta", _sc.zeta, [None], nondiff_args={0: ("x", _ZETA_X)}, doc="Riemann ζ(x)")
+def _zeta_ds_impl(x, q, order=1):
+    return zeta_derivative(x, q, order).astype(_np.result_type(x, q, _np.float16), copy=False)
+
+
+def _dq_zeta_ds(out, x, q, order=1):
+    """∂/∂q ζ⁽ᵐ⁾(x, q) = −(x·ζ⁽ᵐ⁾(x + 1, q) + m·ζ⁽ᵐ⁻¹⁾(x + 1, q)), from ∂ζ(x, q)/∂q = −x·ζ(x + 1, q)."""
+    x1 = add(x, 1.0)
+    lower = _hurwitz(x1, q) if order == 1 else _zeta_ds(x1, q, order=order - 1)
+    return negative(add(multiply(x, _zeta_ds(x1, q, order=order)), multiply(lower, float(order))))
+
+
+_zeta_ds = elementwise(
+    "zeta_ds", _zeta_ds_impl,
+    [lambda out, x, q, order=1: _zeta_ds(x, q, order=order + 1), _dq_zeta_ds],
+    doc="ζ⁽ᵐ⁾(x, q) = ∂ᵐζ(x, q)/∂xᵐ = Σₖ (−log(k + q))ᵐ (k + q)⁻ˣ (order=m, Euler–Maclaurin, q > 0)",
+)
+_hurwitz = elementwise(
+    "zeta", _zeta_impl,
+    [lambda out, x, q: _zeta_ds(x, q, order=1), lambda out, x, q: negative(multiply(x, _hurwitz(add(x, 1.0), q)))],
+    doc="Hurwitz ζ(x, q) = Σₖ (k + q)⁻ˣ; ∂/∂x = −Σₖ log(k + q)(k + q)⁻ˣ, ∂/∂q = −x·ζ(x + 1, q)",
+)
+_riemann = elementwise("zeta", _sc.zeta, [lambda out, x: _zeta_ds(x, 1.0, order=1)],
+                       doc="Riemann ζ(x); ∂/∂x = ζ⁽¹⁾(x, 1) (analytic continuation for x < 1)")
 
 
 def _spence_d(out, z):
@@ -262,7 +287,8 @@ _UFUNCS = {
         (_ndtr, 1), (_ndtri, 1), (_log_ndtr, 1), (_dawsn, 1), (_digamma, 1), (_gamma, 1), (_gammaln, 1),
         (_loggamma, 1), (_rgamma, 1), (_gammasgn, 1), (_betaln, 2), (_beta, 2), (_xlogy, 2), (_xlog1py, 2),
         (_entr, 1), (_rel_entr, 2), (_kl_div, 2), (_gammainc, 2), (_gammaincc, 2), (_gammaincinv, 2),
-        (_gammainccinv, 2), (_betainc, 3), (_betaincc, 3), (_betaincinv, 3), (_stdtr, 2), (_stdtrit, 2),
+        (_gammainccinv, 2), (_betainc, 3), (_betaincc, 3), (_betaincinv, 3), (_betainccinv, 3),
+        (_stdtr, 2), (_stdtrit, 2),
         (_iv, 2), (_ive, 2), (_i0, 1), (_i1, 1), (_i0e, 1), (_i1e, 1), (_jv, 2), (_yv, 2), (_yn, 2),
         (_j0, 1), (_j1, 1), (_y0, 1), (_y1, 1), (_spence, 1),
     ]
@@ -301,6 +327,7 @@ gammainccinv = ufunc("gammainccinv", _gammainccinv, 2)
 betainc = ufunc("betainc", _betainc, 3)
 betaincc = ufunc("betaincc", _betaincc, 3)
 betaincinv = ufunc("betaincinv", _betaincinv, 3)
+betainccinv = ufunc("betainccinv", _betainccinv, 3)
 stdtr = ufunc("stdtr", _stdtr, 2)
 stdtrit = ufunc("stdtrit", _stdtrit, 2)
 iv = ufunc("iv", _iv, 2)
@@ -328,9 +355,8 @@ def polygamma(n: Any, x: Any) -> Any:
 
 
 def zeta(x: Any, q: Any = None, out: Any = None) -> Any:
-    """Riemann ζ(x) (q None) or Hurwitz ζ(x, q) = Σₖ (k + q)⁻ˣ; ∂/∂q = −x·ζ(x + 1, q).
-
-    Not differentiable in the exponent x (raises NonDifferentiableArgumentError)."""
+    """Riemann ζ(x) (q None) or Hurwitz ζ(x, q) = Σₖ (k + q)⁻ˣ, differentiable in both to any order:
+    ∂ᵐ/∂xᵐ by Euler–Maclaurin summation (for q > 0), ∂/∂q = −x·ζ(x + 1, q)."""
     if out is not None:
         raise TypeError("pullback.scipy.special.zeta(..., out=...): output arrays cannot be traced")
     return _riemann(x) if q is None else _hurwitz(x, q)
@@ -348,10 +374,6 @@ def multigammaln(a: Any, d: int) -> Any:
     for j in range(d):
         total = add(total, _gammaln(subtract(a, 0.5 * j)))
     return total
-
-
-def _stop(x):
-    return ew.stop_gradient(x) if isinstance(x, Tracer) else x
 
 
 def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, return_sign: bool = False) -> Any:
