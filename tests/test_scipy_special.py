@@ -82,6 +82,20 @@ CASES = {
     "yn": ([C(np.array([0, 1, 3])), U(0.5, 5)], [1]),
     "zeta": ([U(1.5, 5), U(0.5, 3)], [0, 1]),
     "spence": ([U(0.2, 3)], [0]),
+    "kv": ([C(np.array([0.0, 1.5, 3.0])), U(0.5, 3)], [1]),
+    "kve": ([C(np.array([0.0, 1.5, 3.0])), U(0.5, 3)], [1]),
+    "k0": ([U(0.5, 3)], [0]),
+    "k1": ([U(0.5, 3)], [0]),
+    "k0e": ([U(0.5, 3)], [0]),
+    "k1e": ([U(0.5, 3)], [0]),
+    "expi": ([U(0.3, 2)], [0]),
+    "exp1": ([U(0.3, 2)], [0]),
+    "erfi": ([U(-1.5, 1.5)], [0]),
+    "expm1": ([U(-1, 1)], [0]),
+    "log1p": ([U(-0.5, 2)], [0]),
+    "exp2": ([U(-1, 1)], [0]),
+    "exp10": ([U(-1, 1)], [0]),
+    "cbrt": ([U(0.5, 2)], [0]),
     "multigammaln": ([U(2.5, 5), C(3)], [0]),
     "logsumexp": ([U(-3, 3)], [0]),
     "softmax": ([U(-3, 3)], [0]),
@@ -170,6 +184,8 @@ DERIVATIVE_ORACLES = {
     "j1": lambda x: sc.jvp(1, x, 1),
     "y0": lambda x: sc.yvp(0, x, 1),
     "y1": lambda x: sc.yvp(1, x, 1),
+    "k0": lambda x: sc.kvp(0, x, 1),
+    "k1": lambda x: sc.kvp(1, x, 1),
     "erf": lambda x: 2 / np.sqrt(np.pi) * np.exp(-x * x),
     "ndtri": lambda p: 1 / (np.exp(-sc.ndtri(p) ** 2 / 2) / np.sqrt(2 * np.pi)),
     "dawsn": lambda x: 1 - 2 * x * sc.dawsn(x),
@@ -183,10 +199,10 @@ def test_gradient_equals_scipy_derivative(name, rng):
     np.testing.assert_allclose(g, DERIVATIVE_ORACLES[name](x), rtol=1e-10)
 
 
-@pytest.mark.parametrize("fam", ["iv", "jv", "yv"])
+@pytest.mark.parametrize("fam", ["iv", "jv", "yv", "kv"])
 def test_bessel_derivatives_to_third_order_equal_scipy(fam):
     x, v = np.array([0.7, 1.9, 3.3]), np.array([0.0, 1.5, 2.0])
-    ref = {"iv": sc.ivp, "jv": sc.jvp, "yv": sc.yvp}[fam]
+    ref = {"iv": sc.ivp, "jv": sc.jvp, "yv": sc.yvp, "kv": sc.kvp}[fam]
     f = lambda s: getattr(sp, fam)(v, s)
     for n in (1, 2, 3):
         f = (lambda g: lambda s: pb.jvp(g, (s,), (np.ones_like(s),))[1])(f)
@@ -385,6 +401,7 @@ def test_unported_scipy_ufunc_error_names_scipy_and_points_to_pullback_scipy():
         ("ive", lambda v: sp.ive(v, 2.0), "v"),
         ("jv", lambda v: sp.jv(v, 2.0), "v"),
         ("yv", lambda v: sp.yv(v, 2.0), "v"),
+        ("kv", lambda v: sp.kv(v, 2.0), "v"),
         ("stdtr", lambda df: sp.stdtr(df, 0.3), "df"),
     ],
 )
