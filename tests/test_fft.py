@@ -10,9 +10,6 @@ truncation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
@@ -21,6 +18,7 @@ from hypothesis import strategies as st
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Family, c, family_tests
 from pullback.core.ir import ShapeDtype
 from pullback.errors import UnsupportedFunctionError
 from pullback.primitives import fft as fp
@@ -45,65 +43,52 @@ def cnormal(*shape):
     return R.standard_normal(shape) + 1j * R.standard_normal(shape)
 
 
-@dataclass
-class Case:
-    """`call(m, x)` with m = numpy.fft or pullback.numpy.fft."""
-
-    name: str
-    call: Callable
-    x: np.ndarray
-    id: str = ""
-
-    def __post_init__(self):
-        self.id = self.id or self.name
-
-
 def _cases():
     cases = []
     for norm in NORMS:
         k = {"norm": norm}
         tag = norm or "default"
         cases += [
-            Case("fft", lambda m, x, k=k: m.fft(x, **k), cnormal(2, 5), f"fft-complex-odd-{tag}"),
-            Case("fft", lambda m, x, k=k: m.fft(x, axis=0, **k), normal(6, 2), f"fft-real-even-axis0-{tag}"),
-            Case("fft", lambda m, x, k=k: m.fft(x, n=8, **k), cnormal(5), f"fft-pad-{tag}"),
-            Case("fft", lambda m, x, k=k: m.fft(x, n=3, **k), normal(2, 6), f"fft-truncate-{tag}"),
-            Case("ifft", lambda m, x, k=k: m.ifft(x, n=7, axis=-2, **k), cnormal(4, 3), f"ifft-pad-{tag}"),
-            Case("ifft", lambda m, x, k=k: m.ifft(x, **k), normal(6), f"ifft-real-{tag}"),
-            Case("rfft", lambda m, x, k=k: m.rfft(x, **k), normal(3, 6), f"rfft-even-{tag}"),
-            Case("rfft", lambda m, x, k=k: m.rfft(x, axis=0, **k), normal(7, 2), f"rfft-odd-{tag}"),
-            Case("rfft", lambda m, x, k=k: m.rfft(x, n=9, **k), normal(6), f"rfft-pad-odd-{tag}"),
-            Case("rfft", lambda m, x, k=k: m.rfft(x, n=4, **k), normal(7), f"rfft-truncate-even-{tag}"),
-            Case("irfft", lambda m, x, k=k: m.irfft(x, **k), cnormal(2, 4), f"irfft-even-{tag}"),
-            Case("irfft", lambda m, x, k=k: m.irfft(x, n=7, **k), cnormal(4), f"irfft-odd-{tag}"),
-            Case("irfft", lambda m, x, k=k: m.irfft(x, n=12, axis=0, **k), cnormal(3, 2), f"irfft-pad-{tag}"),
-            Case("irfft", lambda m, x, k=k: m.irfft(x, n=5, **k), cnormal(6), f"irfft-truncate-{tag}"),
-            Case("irfft", lambda m, x, k=k: m.irfft(x, **k), normal(5), f"irfft-real-input-{tag}"),
-            Case("hfft", lambda m, x, k=k: m.hfft(x, **k), cnormal(5), f"hfft-{tag}"),
-            Case("hfft", lambda m, x, k=k: m.hfft(x, n=7, **k), cnormal(2, 3), f"hfft-odd-pad-{tag}"),
-            Case("ihfft", lambda m, x, k=k: m.ihfft(x, **k), normal(5), f"ihfft-{tag}"),
-            Case("ihfft", lambda m, x, k=k: m.ihfft(x, n=4, **k), normal(2, 6), f"ihfft-truncate-{tag}"),
-            Case("fftn", lambda m, x, k=k: m.fftn(x, **k), cnormal(3, 4), f"fftn-{tag}"),
-            Case("fftn", lambda m, x, k=k: m.fftn(x, s=(2, 5), axes=(0, 2), **k), normal(3, 2, 4),
-                 f"fftn-s-axes-{tag}"),
-            Case("ifftn", lambda m, x, k=k: m.ifftn(x, axes=(-1, 0), **k), cnormal(3, 2, 2), f"ifftn-{tag}"),
-            Case("fft2", lambda m, x, k=k: m.fft2(x, s=(5, 3), **k), cnormal(2, 4, 4), f"fft2-{tag}"),
-            Case("ifft2", lambda m, x, k=k: m.ifft2(x, **k), normal(3, 5), f"ifft2-{tag}"),
-            Case("rfftn", lambda m, x, k=k: m.rfftn(x, **k), normal(3, 5), f"rfftn-{tag}"),
-            Case("rfftn", lambda m, x, k=k: m.rfftn(x, s=(4, 3), axes=(1, 0), **k), normal(3, 5), f"rfftn-s-{tag}"),
-            Case("rfft2", lambda m, x, k=k: m.rfft2(x, s=(4, 6), **k), normal(2, 3, 5), f"rfft2-{tag}"),
-            Case("irfftn", lambda m, x, k=k: m.irfftn(x, **k), cnormal(3, 4), f"irfftn-{tag}"),
-            Case("irfftn", lambda m, x, k=k: m.irfftn(x, s=(2, 5), axes=(0, -1), **k), cnormal(3, 2, 4),
-                 f"irfftn-s-{tag}"),
-            Case("irfft2", lambda m, x, k=k: m.irfft2(x, s=(4, 5), **k), cnormal(3, 4), f"irfft2-{tag}"),
+            c("fft", lambda m, x, k=k: m.fft(x, **k), cnormal(2, 5), id=f"fft-complex-odd-{tag}"),
+            c("fft", lambda m, x, k=k: m.fft(x, axis=0, **k), normal(6, 2), id=f"fft-real-even-axis0-{tag}"),
+            c("fft", lambda m, x, k=k: m.fft(x, n=8, **k), cnormal(5), id=f"fft-pad-{tag}"),
+            c("fft", lambda m, x, k=k: m.fft(x, n=3, **k), normal(2, 6), id=f"fft-truncate-{tag}"),
+            c("ifft", lambda m, x, k=k: m.ifft(x, n=7, axis=-2, **k), cnormal(4, 3), id=f"ifft-pad-{tag}"),
+            c("ifft", lambda m, x, k=k: m.ifft(x, **k), normal(6), id=f"ifft-real-{tag}"),
+            c("rfft", lambda m, x, k=k: m.rfft(x, **k), normal(3, 6), id=f"rfft-even-{tag}"),
+            c("rfft", lambda m, x, k=k: m.rfft(x, axis=0, **k), normal(7, 2), id=f"rfft-odd-{tag}"),
+            c("rfft", lambda m, x, k=k: m.rfft(x, n=9, **k), normal(6), id=f"rfft-pad-odd-{tag}"),
+            c("rfft", lambda m, x, k=k: m.rfft(x, n=4, **k), normal(7), id=f"rfft-truncate-even-{tag}"),
+            c("irfft", lambda m, x, k=k: m.irfft(x, **k), cnormal(2, 4), id=f"irfft-even-{tag}"),
+            c("irfft", lambda m, x, k=k: m.irfft(x, n=7, **k), cnormal(4), id=f"irfft-odd-{tag}"),
+            c("irfft", lambda m, x, k=k: m.irfft(x, n=12, axis=0, **k), cnormal(3, 2), id=f"irfft-pad-{tag}"),
+            c("irfft", lambda m, x, k=k: m.irfft(x, n=5, **k), cnormal(6), id=f"irfft-truncate-{tag}"),
+            c("irfft", lambda m, x, k=k: m.irfft(x, **k), normal(5), id=f"irfft-real-input-{tag}"),
+            c("hfft", lambda m, x, k=k: m.hfft(x, **k), cnormal(5), id=f"hfft-{tag}"),
+            c("hfft", lambda m, x, k=k: m.hfft(x, n=7, **k), cnormal(2, 3), id=f"hfft-odd-pad-{tag}"),
+            c("ihfft", lambda m, x, k=k: m.ihfft(x, **k), normal(5), id=f"ihfft-{tag}"),
+            c("ihfft", lambda m, x, k=k: m.ihfft(x, n=4, **k), normal(2, 6), id=f"ihfft-truncate-{tag}"),
+            c("fftn", lambda m, x, k=k: m.fftn(x, **k), cnormal(3, 4), id=f"fftn-{tag}"),
+            c("fftn", lambda m, x, k=k: m.fftn(x, s=(2, 5), axes=(0, 2), **k), normal(3, 2, 4),
+                 id=f"fftn-s-axes-{tag}"),
+            c("ifftn", lambda m, x, k=k: m.ifftn(x, axes=(-1, 0), **k), cnormal(3, 2, 2), id=f"ifftn-{tag}"),
+            c("fft2", lambda m, x, k=k: m.fft2(x, s=(5, 3), **k), cnormal(2, 4, 4), id=f"fft2-{tag}"),
+            c("ifft2", lambda m, x, k=k: m.ifft2(x, **k), normal(3, 5), id=f"ifft2-{tag}"),
+            c("rfftn", lambda m, x, k=k: m.rfftn(x, **k), normal(3, 5), id=f"rfftn-{tag}"),
+            c("rfftn", lambda m, x, k=k: m.rfftn(x, s=(4, 3), axes=(1, 0), **k), normal(3, 5), id=f"rfftn-s-{tag}"),
+            c("rfft2", lambda m, x, k=k: m.rfft2(x, s=(4, 6), **k), normal(2, 3, 5), id=f"rfft2-{tag}"),
+            c("irfftn", lambda m, x, k=k: m.irfftn(x, **k), cnormal(3, 4), id=f"irfftn-{tag}"),
+            c("irfftn", lambda m, x, k=k: m.irfftn(x, s=(2, 5), axes=(0, -1), **k), cnormal(3, 2, 4),
+                 id=f"irfftn-s-{tag}"),
+            c("irfft2", lambda m, x, k=k: m.irfft2(x, s=(4, 5), **k), cnormal(3, 4), id=f"irfft2-{tag}"),
         ]
     cases += [
-        Case("fftshift", lambda m, x: m.fftshift(x), cnormal(5, 4)),
-        Case("fftshift", lambda m, x: m.fftshift(x, axes=-1), normal(3, 5), "fftshift-axis"),
-        Case("ifftshift", lambda m, x: m.ifftshift(x, axes=(0,)), normal(5, 4)),
-        Case("fftfreq", lambda m, d: m.fftfreq(7, d=d), np.array(0.3)),
-        Case("fftfreq", lambda m, d: m.fftfreq(6, d), np.array(2.0), "fftfreq-even"),
-        Case("rfftfreq", lambda m, d: m.rfftfreq(7, d=d), np.array(0.3)),
+        c("fftshift", lambda m, x: m.fftshift(x), cnormal(5, 4)),
+        c("fftshift", lambda m, x: m.fftshift(x, axes=-1), normal(3, 5), id="fftshift-axis"),
+        c("ifftshift", lambda m, x: m.ifftshift(x, axes=(0,)), normal(5, 4)),
+        c("fftfreq", lambda m, d: m.fftfreq(7, d=d), np.array(0.3)),
+        c("fftfreq", lambda m, d: m.fftfreq(6, d), np.array(2.0), id="fftfreq-even"),
+        c("rfftfreq", lambda m, d: m.rfftfreq(7, d=d), np.array(0.3)),
     ]
     return cases
 
@@ -111,30 +96,15 @@ def _cases():
 CASES = _cases()
 
 
-def _traced(case):
-    return pb.jvp(lambda x: case.call(PF, x), (case.x,), (case.x,))[0]
+for _case in CASES:
+    _case.order3 = _case.id.endswith("ortho") and _case.name in ("fft", "rfft", "irfft", "hfft", "rfftn")
+    _case.dispatch = "freq" not in _case.name
 
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_value_matches_numpy_bitwise(case):
-    expected = case.call(np.fft, case.x)
-    for got in (case.call(PF, case.x), _traced(case), pb.vjp(lambda x: case.call(PF, x), case.x)[0]):
-        got = np.asarray(got)
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        np.testing.assert_array_equal(got, expected)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_derivatives_to_second_order(case):
-    check_grads(lambda x: case.call(PF, x), [case.x], order=2)
-
-
-SAMPLE3 = [c for c in CASES if c.id.endswith("ortho") and c.name in ("fft", "rfft", "irfft", "hfft", "rfftn")]
-
-
-@pytest.mark.parametrize("case", SAMPLE3, ids=[c.id for c in SAMPLE3])
-def test_derivatives_to_third_order(case):
-    check_grads(lambda x: case.call(PF, x), [case.x], order=3)
+# Values are NumPy's bitwise, plain or traced; numpy.fft on traced values gives pullback's jvp bitwise.
+FAMILY = Family(np.fft, PF, exact=True, plain_exact=True, dispatch_jvp_exact=True)
+(test_value_matches_numpy_bitwise, test_traced_primal_output_matches_numpy_bitwise, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, test_numpy_fft_on_traced_values_reaches_pullback,
+ test_vmap_of_each_case_equals_the_loop) = family_tests(FAMILY, CASES)
 
 
 def _real_coords(z, complex_):
@@ -161,21 +131,13 @@ TRANSFORMS = [c for c in CASES if "freq" not in c.name]
 @pytest.mark.parametrize("case", TRANSFORMS, ids=[c.id for c in TRANSFORMS])
 def test_reverse_rule_is_the_transpose_of_numpys_linear_map(case):
     """Under ⟨u, v⟩ = Re Σ u·v, the vjp of y = J x is, in real coordinates, x̄ ↔ Jᵀ ū with ū = (Re u, −Im u)."""
-    j, cx, cy = _numpy_matrix(lambda x: case.call(np.fft, x), case.x)
-    y = case.call(np.fft, case.x)
+    j, cx, cy = _numpy_matrix(lambda x: case.call(np.fft, x), case.args[0])
+    y = case.call(np.fft, case.args[0])
     u = cnormal(*y.shape) if cy else normal(*y.shape)
-    (g,) = pb.vjp(lambda x: case.call(PF, x), case.x)[1](u)
+    (g,) = pb.vjp(lambda x: case.call(PF, x), case.args[0])[1](u)
     flip = lambda z, c: np.concatenate([z.real.ravel(), -z.imag.ravel()]) if c else z.real.ravel()  # noqa: E731
     np.testing.assert_allclose(flip(np.asarray(g), cx), j.T @ flip(u, cy), atol=1e-12)
-    assert np.asarray(g).dtype == case.x.dtype
-
-
-@pytest.mark.parametrize("case", TRANSFORMS, ids=[c.id for c in TRANSFORMS])
-def test_numpy_fft_on_traced_values_reaches_pullback(case):
-    ours = pb.jvp(lambda x: case.call(PF, x), (case.x,), (np.ones_like(case.x),))
-    theirs = pb.jvp(lambda x: case.call(np.fft, x), (case.x,), (np.ones_like(case.x),))
-    for a, b in zip(ours, theirs, strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert np.asarray(g).dtype == case.args[0].dtype
 
 
 def test_every_public_name_has_a_case():

@@ -9,8 +9,6 @@ check_grads (finite differences and the dot-product test), and the documented ch
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -20,6 +18,8 @@ from hypothesis import strategies as st
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Family, c, family_tests
+from cases import assert_same as _assert_same
 from pullback.core.ir import ShapeDtype
 from pullback.core.primitive import Primitive
 from pullback.core.trace import Tracer
@@ -41,15 +41,9 @@ def normal(*shape):
 
 
 def assert_same(actual, expected, exact=True):
-    for a, e in zip(actual if isinstance(actual, tuple) else (actual,),
-                    expected if isinstance(expected, tuple) else (expected,), strict=True):
-        assert not isinstance(a, Tracer)
-        e = np.asarray(e)
-        assert np.shape(a) == e.shape and np.asarray(a).dtype == e.dtype, (np.shape(a), np.asarray(a).dtype, e)
-        if exact:
-            np.testing.assert_array_equal(a, e)
-        else:
-            np.testing.assert_allclose(a, e, rtol=1e-14, atol=1e-15)
+    """Tuples are structure; a list is an array (an expected value written out)."""
+    _assert_same(actual, np.asarray(expected) if isinstance(expected, list) else expected, exact,
+                 rtol=1e-14, atol=1e-15)
 
 
 # ============================================================================ scatter primitives
@@ -555,23 +549,6 @@ def test_plain_numpy_array_cannot_hold_a_traced_value():
 # ============================================================================ index-based functions
 
 
-@dataclass
-class Case:
-    name: str
-    call: Callable
-    args: tuple
-    id: str = ""
-    order3: bool = False
-    dispatch: bool = True
-
-    def __post_init__(self):
-        self.id = self.id or self.name
-
-
-def c(name, call, *args, id="", order3=False, dispatch=True):
-    return Case(name, call, args, id=id or name, order3=order3, dispatch=dispatch)
-
-
 def inplace(fn):
     """An in-place NumPy writer as a function returning the updated array (on a copy)."""
 
@@ -640,34 +617,17 @@ FUNCTION_CASES = [
     c("fill_diagonal", inplace(lambda m, a, v: m.fill_diagonal(a, v)), normal(2, 2, 2), np.float64(0.7),
       id="fill_diagonal-3d"),
 ]
-FUNCTION_IDS = [case.id for case in FUNCTION_CASES]
-assert len(set(FUNCTION_IDS)) == len(FUNCTION_IDS)
+# Under vmap these need each example's own value: extract's output shape and the pieces piecewise
+# evaluates depend on the condition's values.
+for _case in FUNCTION_CASES:
+    if _case.name in ("extract", "piecewise"):
+        _case.vmap = TracerConversionError
 
-
-@pytest.mark.parametrize("case", FUNCTION_CASES, ids=FUNCTION_IDS)
-def test_function_values_match_numpy(case):
-    expected = case.call(np, *case.args)
-    assert_same(case.call(pnp, *case.args), expected)
-    f = functools.partial(case.call, pnp)
-    assert_same(pb.vjp(f, *case.args)[0], expected)
-    assert_same(pb.jvp(f, case.args, case.args)[0], expected)
-
-
-@pytest.mark.parametrize("case", FUNCTION_CASES, ids=FUNCTION_IDS)
-def test_function_derivatives_to_second_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=2)
-
-
-@pytest.mark.parametrize("case", [case for case in FUNCTION_CASES if case.order3], ids=lambda case: case.id)
-def test_function_derivatives_to_third_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=3)
-
-
-@pytest.mark.parametrize("case", [case for case in FUNCTION_CASES if case.dispatch], ids=lambda case: case.id)
-def test_numpy_function_on_traced_value_dispatches_to_pullback(case):
-    f = functools.partial(case.call, np)
-    check_grads(f, case.args, order=1)
-    assert_same(pb.vjp(f, *case.args)[0], case.call(np, *case.args))
+FAMILY = Family(np, pnp, exact=True, rtol=1e-14, atol=1e-15)
+(test_function_values_match_numpy, test_function_traced_primal_output_matches_numpy,
+ test_function_derivatives_to_second_order, test_function_derivatives_to_third_order,
+ test_numpy_function_on_traced_value_dispatches_to_pullback, test_vmap_of_each_function_case_equals_the_loop,
+ ) = family_tests(FAMILY, FUNCTION_CASES)
 
 
 def test_methods_of_traced_arrays():

@@ -14,8 +14,6 @@ random batch shapes, dtypes, staging and errors.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -25,6 +23,8 @@ from hypothesis import strategies as st
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, family_tests
+from cases import assert_same as _assert_same
 from pullback.core.ir import ShapeDtype
 from pullback.core.primitive import Primitive
 from pullback.errors import UnsupportedFunctionError
@@ -75,12 +75,7 @@ def leaves(x):
 
 
 def assert_same(actual, expected, exact=True):
-    for a, e in zip(leaves(actual), leaves(expected), strict=True):
-        assert a.shape == e.shape and a.dtype == e.dtype, (a.shape, e.shape, a.dtype, e.dtype)
-        if exact:
-            np.testing.assert_array_equal(a, e)
-        else:
-            np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-13)
+    _assert_same(actual, expected, exact, rtol=1e-12, atol=1e-13)
 
 
 # Phase-free functions of eigen- and singular vectors (complex vectors are defined up to a phase each).
@@ -97,22 +92,6 @@ def svd_rebuilt(m, a):
 def eig_rebuilt(m, a):
     w, v = m.eig(a)
     return pnp.matmul(v * pnp.exp(w)[..., None, :], PL.inv(v)), pnp.abs(v), w
-
-
-@dataclass
-class Case:
-    """`call(m, *args)` with m = numpy.linalg or pullback.numpy.linalg."""
-
-    name: str
-    call: Callable
-    args: tuple
-    id: str = ""
-    order3: bool = False
-    exact: bool = True      # the traced value equals NumPy's bitwise
-    numpy_value: bool = True  # NumPy's function gives the same value (False for eig: always complex when traced)
-
-    def __post_init__(self):
-        self.id = self.id or self.name
 
 
 CASES = [
@@ -203,42 +182,15 @@ for _o in MATRIX_ORDS:
                       id=f"norm-matrix-axes-{_o}"))
 
 
-def _traced_value(case):
-    return pb.jvp(lambda *a: case.call(PL, *a), case.args, case.args)[0]
+for _case in CASES:
+    _case.dispatch = _case.name not in ("matmul", "tensordot")  # numpy.linalg's are the main namespace's
 
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_value_matches_numpy(case):
-    expected = case.call(np.linalg, *case.args)
-    assert_same(case.call(PL, *case.args), expected)  # plain arrays: NumPy's own function
-    if case.numpy_value:
-        assert_same(_traced_value(case), expected, exact=case.exact)
-    assert_same(pb.vjp(lambda *a: case.call(PL, *a), *case.args)[0], _traced_value(case))
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_derivatives_to_second_order(case):
-    check_grads(lambda *a: case.call(PL, *a), case.args, order=2)
-
-
-ORDER3 = [c for c in CASES if c.order3]
-
-
-@pytest.mark.parametrize("case", ORDER3, ids=[c.id for c in ORDER3])
-def test_derivatives_to_third_order(case):
-    check_grads(lambda *a: case.call(PL, *a), case.args, order=3)
-
-
-DISPATCH = [c for c in CASES if c.name not in ("matmul", "tensordot")]  # numpy.linalg's are the main namespace's
-
-
-@pytest.mark.parametrize("case", DISPATCH, ids=[c.id for c in DISPATCH])
-def test_numpy_linalg_on_traced_values_reaches_pullback(case):
-    tangents = tuple(np.ones_like(a) for a in case.args)
-    ours = pb.jvp(lambda *a: case.call(PL, *a), case.args, tangents)
-    theirs = pb.jvp(lambda *a: case.call(np.linalg, *a), case.args, tangents)
-    for a, b in zip(leaves(ours), leaves(theirs), strict=True):
-        np.testing.assert_array_equal(a, b)
+# On plain arrays pullback.numpy.linalg calls NumPy's function (bitwise); traced values are NumPy's
+# bitwise unless a case says otherwise, and NumPy's functions on traced values give pullback's jvp.
+FAMILY = Family(np.linalg, PL, exact=True, rtol=1e-12, atol=1e-13, plain_exact=True, dispatch_jvp_exact=True)
+(test_value_matches_numpy, test_traced_primal_output_matches_numpy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, test_numpy_linalg_on_traced_values_reaches_pullback,
+ test_vmap_of_each_case_equals_the_loop) = family_tests(FAMILY, CASES)
 
 
 def test_every_public_name_has_a_case():

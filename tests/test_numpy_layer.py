@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -23,6 +21,7 @@ from hypothesis import strategies as st
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, assert_same, family_tests, ufunc_case
 from pullback.errors import PullbackError, TracerConversionError, UnsupportedFunctionError
 from pullback.testing import check_grads
 
@@ -49,25 +48,6 @@ def nonzero(*shape):
 
 def cnormal(*shape, scale=1.0):
     return scale * (R.standard_normal(shape) + 1j * R.standard_normal(shape))
-
-
-@dataclass
-class Case:
-    """`call(m, *args)` with m = numpy or pullback.numpy; `name` is the pullback.numpy function under test."""
-
-    name: str
-    call: Callable
-    args: tuple
-    id: str = ""
-    order3: bool = False
-    dispatch: bool = True  # numpy's own function, called on traced values, reaches ours
-
-    def __post_init__(self):
-        self.id = self.id or self.name
-
-
-def ufunc_case(name, *args, id="", order3=False):
-    return Case(name, lambda m, *a: getattr(m, name)(*a), args, id=id or name, order3=order3)
 
 
 # --------------------------------------------------------------------------- elementwise
@@ -256,44 +236,13 @@ assert len(set(CASE_IDS)) == len(CASE_IDS), "case ids must be unique"
 
 
 def _assert_same(actual, expected):
-    assert not isinstance(actual, pb.core.trace.Tracer)
-    expected = np.asarray(expected)
-    assert np.shape(actual) == expected.shape
-    assert np.asarray(actual).dtype == expected.dtype, (np.asarray(actual).dtype, expected.dtype)
-    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-14)
+    assert_same(actual, expected, exact=False, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_value_matches_numpy(case):
-    _assert_same(case.call(pnp, *case.args), case.call(np, *case.args))
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_traced_primal_output_matches_numpy(case):
-    expected = case.call(np, *case.args)
-    f = functools.partial(case.call, pnp)
-    out, _ = pb.vjp(f, *case.args)
-    _assert_same(out, expected)
-    out, _ = pb.jvp(f, case.args, case.args)
-    _assert_same(out, expected)
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_derivatives_to_second_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=2)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.order3], ids=lambda c: c.id)
-def test_derivatives_to_third_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=3)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.dispatch], ids=lambda c: c.id)
-def test_numpy_function_on_traced_value_dispatches_to_pullback(case):
-    # numpy.f(tracer) goes through __array_ufunc__ / __array_function__ and keeps the derivative
-    check_grads(functools.partial(case.call, np), case.args, order=1)
-    out, _ = pb.vjp(functools.partial(case.call, np), *case.args)
-    _assert_same(out, case.call(np, *case.args))
+FAMILY = Family(np, pnp, exact=False, rtol=1e-12, atol=1e-14)
+(test_value_matches_numpy, test_traced_primal_output_matches_numpy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, test_numpy_function_on_traced_value_dispatches_to_pullback,
+ test_vmap_of_each_case_equals_the_loop) = family_tests(FAMILY, CASES)
 
 
 # ============================================================================ known values

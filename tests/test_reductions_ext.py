@@ -10,8 +10,6 @@ value reaches ours. Known derivative values, zeros in prod, dtypes, errors and w
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -21,6 +19,8 @@ from hypothesis import strategies as st
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, family_tests
+from cases import assert_same as _assert_same
 from pullback.core.ir import ShapeDtype
 from pullback.errors import UnsupportedFunctionError
 from pullback.primitives import sorting as so
@@ -47,19 +47,6 @@ def with_nans(*shape):
     x = R.standard_normal(shape)
     x.flat[::5] = np.nan  # every slice of the cases below keeps at least two numbers
     return x
-
-
-@dataclass
-class Case:
-    name: str
-    call: Callable
-    args: tuple
-    id: str = ""
-    order3: bool = False
-    dispatch: bool = True
-
-    def __post_init__(self):
-        self.id = self.id or self.name
 
 
 def axis_cases(name, args, axes, **kw):
@@ -138,48 +125,12 @@ CASES += [
          id="bincount-minlength"),
 ]
 
-CASE_IDS = [c.id for c in CASES]
-assert len(set(CASE_IDS)) == len(CASE_IDS)
+assert_same = functools.partial(_assert_same, exact=False, rtol=1e-12, atol=1e-14)
 
-
-def assert_same(actual, expected, exact=False):
-    if isinstance(expected, tuple):
-        assert isinstance(actual, tuple) and len(actual) == len(expected)
-        for a, e in zip(actual, expected, strict=True):
-            assert_same(a, e, exact)
-        return
-    assert not isinstance(actual, pb.core.trace.Tracer)
-    expected = np.asarray(expected)
-    assert np.shape(actual) == expected.shape
-    assert np.asarray(actual).dtype == expected.dtype, (np.asarray(actual).dtype, expected.dtype)
-    if exact:
-        np.testing.assert_array_equal(actual, expected)
-    else:
-        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_value_and_traced_primal_match_numpy(case):
-    expected = case.call(np, *case.args)
-    assert_same(case.call(pnp, *case.args), expected)
-    f = functools.partial(case.call, pnp)
-    assert_same(pb.vjp(f, *case.args)[0], expected)
-    assert_same(pb.jvp(f, case.args, case.args)[0], expected)
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_derivatives_to_second_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=2)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.order3], ids=lambda c: c.id)
-def test_derivatives_to_third_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=3)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.dispatch], ids=lambda c: c.id)
-def test_numpy_function_on_traced_value_dispatches_here(case):
-    check_grads(functools.partial(case.call, np), case.args, order=1, modes=("rev",))
+FAMILY = Family(np, pnp, exact=False, rtol=1e-12, atol=1e-14)
+(test_value_matches_numpy, test_traced_primal_output_matches_numpy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, test_numpy_function_on_traced_value_dispatches_here,
+ test_vmap_of_each_case_equals_the_loop) = family_tests(FAMILY, CASES)
 
 
 # ============================================================================ prod with zeros

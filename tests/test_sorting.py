@@ -11,8 +11,6 @@ order (third for a sample), and numpy's own functions on traced values dispatch 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -22,9 +20,11 @@ from hypothesis import strategies as st
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, family_tests
+from cases import assert_same as _assert_same
 from pullback.core.ir import ShapeDtype
 from pullback.core.trace import Tracer
-from pullback.errors import PullbackError, UnsupportedFunctionError
+from pullback.errors import PullbackError, TracerConversionError, UnsupportedFunctionError
 from pullback.primitives import sorting as so
 from pullback.testing import check_grads
 
@@ -55,21 +55,6 @@ def with_nans(*shape):
     x = R.standard_normal(shape)
     x.flat[::5] = np.nan
     return x
-
-
-@dataclass
-class Case:
-    name: str
-    call: Callable
-    args: tuple
-    id: str = ""
-    order3: bool = False
-    dispatch: bool = True
-    exact: bool = False  # bitwise equal to NumPy's value
-    grads: bool = True  # False where a perturbation changes the output's shape (ties in unique)
-
-    def __post_init__(self):
-        self.id = self.id or self.name
 
 
 QS = np.array([0.0, 0.1, 0.5, 0.75, 1.0])
@@ -160,48 +145,25 @@ for _method in METHODS:
                                                     method=_method), (normal(8), np.array([0.33, 0.61])),
                       id=f"quantile-traced-q-{_method}", exact=True))
 
-CASE_IDS = [c.id for c in CASES]
-assert len(set(CASE_IDS)) == len(CASE_IDS)
+# Under vmap these need each example's own value (the output's shape, a NaN count or the quantile
+# positions depend on it), and say so; unwrap cannot be staged at all.
+VMAP_NEEDS_VALUES = {
+    "unique", "unique-distinct", "unique-rows", "unique-columns", "unique_values", "unique_counts", "unique_inverse",
+    "unique_all", "nanmedian", "nanmedian-flat", "nanquantile", "nanpercentile", "quantile-traced-q",
+    "percentile-traced-q",
+}
+for _case in CASES:
+    if _case.id in VMAP_NEEDS_VALUES or _case.id.startswith("quantile-traced-q-"):
+        _case.vmap = TracerConversionError
+    elif _case.name == "unwrap":
+        _case.vmap = UnsupportedFunctionError
 
+assert_same = functools.partial(_assert_same, exact=False, rtol=1e-12, atol=1e-14)
 
-def assert_same(actual, expected, exact=False):
-    if isinstance(expected, tuple):
-        assert isinstance(actual, tuple) and len(actual) == len(expected)
-        for a, e in zip(actual, expected, strict=True):
-            assert_same(a, e, exact)
-        return
-    assert not isinstance(actual, Tracer)
-    expected = np.asarray(expected)
-    assert np.shape(actual) == expected.shape
-    assert np.asarray(actual).dtype == expected.dtype, (np.asarray(actual).dtype, expected.dtype)
-    if exact:
-        np.testing.assert_array_equal(actual, expected)
-    else:
-        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_value_and_traced_primal_match_numpy(case):
-    expected = case.call(np, *case.args)
-    assert_same(case.call(pnp, *case.args), expected, case.exact)
-    f = functools.partial(case.call, pnp)
-    assert_same(pb.vjp(f, *case.args)[0], expected, case.exact)
-    assert_same(pb.jvp(f, case.args, case.args)[0], expected, case.exact)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.grads], ids=lambda c: c.id)
-def test_derivatives_to_second_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=2)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.order3], ids=lambda c: c.id)
-def test_derivatives_to_third_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=3)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.dispatch and c.grads], ids=lambda c: c.id)
-def test_numpy_function_on_traced_value_dispatches_here(case):
-    check_grads(functools.partial(case.call, np), case.args, order=1, modes=("rev",))
+FAMILY = Family(np, pnp, exact=False, rtol=1e-12, atol=1e-14)
+(test_value_matches_numpy, test_traced_primal_output_matches_numpy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, test_numpy_function_on_traced_value_dispatches_here,
+ test_vmap_of_each_case_equals_the_loop) = family_tests(FAMILY, CASES)
 
 
 # ============================================================================ known derivative values

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import hypothesis.extra.numpy as hnp
 import mpmath
@@ -25,6 +23,7 @@ from hypothesis import strategies as st
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, assert_same, family_tests, ufunc_case
 from pullback.core.primitive import Primitive
 from pullback.errors import UnsupportedFunctionError
 from pullback.numpy import _ufuncs
@@ -66,25 +65,6 @@ def off_integer_ratio(y):
 
 def pos(*shape):
     return R.uniform(0.5, 2.0, shape)
-
-
-@dataclass
-class Case:
-    """`call(m, *args)` with m = numpy or pullback.numpy."""
-
-    name: str
-    call: Callable
-    args: tuple
-    id: str = ""
-    order3: bool = False
-    exact: bool = True  # pullback calls NumPy's own function: values are bitwise equal
-
-    def __post_init__(self):
-        self.id = self.id or self.name
-
-
-def ufunc_case(name, *args, **kw):
-    return Case(name, lambda m, *a: getattr(m, name)(*a), args, **kw)
 
 
 # name -> real domain of each argument
@@ -157,49 +137,15 @@ for _n in COMPLEX_BINARY:
     CASES.append(ufunc_case(_n, pos(3, 1), cnormal(2), id=f"{_n}-real-complex"))
 CASES.append(ufunc_case("sinc", cnormal(3, center=0.1 + 0.2j), id="sinc-complex"))
 
-CASE_IDS = [c.id for c in CASES]
-assert len(set(CASE_IDS)) == len(CASE_IDS), "case ids must be unique"
-
-
-def _leaves(out):
-    return list(out) if isinstance(out, tuple) else [out]
-
-
 def _assert_same(actual, expected, exact=True):
-    for a, e in zip(_leaves(actual), _leaves(expected), strict=True):
-        assert not isinstance(a, pb.core.trace.Tracer)
-        e = np.asarray(e)
-        assert np.shape(a) == e.shape
-        assert np.asarray(a).dtype == e.dtype, (np.asarray(a).dtype, e.dtype)
-        if exact:
-            np.testing.assert_array_equal(a, e)
-        else:
-            np.testing.assert_allclose(a, e, rtol=1e-13, atol=1e-15)
+    assert_same(actual, expected, exact, rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_value_matches_numpy(case):
-    _assert_same(case.call(pnp, *case.args), case.call(np, *case.args), case.exact)
-    out, _ = pb.vjp(functools.partial(case.call, pnp), *case.args)
-    _assert_same(out, case.call(np, *case.args), case.exact)
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_derivatives_to_second_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=2)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.order3], ids=lambda c: c.id)
-def test_derivatives_to_third_order(case):
-    check_grads(functools.partial(case.call, pnp), case.args, order=3)
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_numpy_function_on_traced_value_dispatches_to_pullback(case):
-    f = functools.partial(case.call, np)
-    check_grads(f, case.args, order=1, modes=("rev",))
-    out, _ = pb.vjp(f, *case.args)
-    _assert_same(out, case.call(np, *case.args), case.exact)
+# pullback calls NumPy's own functions: values are bitwise NumPy's unless a case says otherwise.
+FAMILY = Family(np, pnp, exact=True, rtol=1e-13, atol=1e-15)
+(test_value_matches_numpy, test_traced_primal_output_matches_numpy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, test_numpy_function_on_traced_value_dispatches_to_pullback,
+ test_vmap_of_each_case_equals_the_loop) = family_tests(FAMILY, CASES)
 
 
 def test_complex_tables_cover_the_functions_numpy_defines_for_complex():

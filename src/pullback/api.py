@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import output_leaf as _output_leaf
-from .core.ad import jvp_flat, vjp_flat
+from .core.ad import jvp_flat, unbroadcast, vjp_flat
 from .core.trace import Tracer
 from .core.tree import tree_flatten, tree_map, tree_unflatten
 from .errors import (
@@ -75,7 +75,7 @@ def _fit_ct(g: Any, like: Any) -> Any:
     """A cotangent for input `like`: zeros when symbolically zero, else shape- and dtype-matched."""
     if g is None:
         return _zeros_like(like)
-    return _output_leaf(ew.fit(g, like))
+    return _output_leaf(unbroadcast(g, like))
 
 
 def _int_tuple(argnums: Any, name: str, who: str) -> tuple[tuple[int, ...], bool]:

@@ -57,3 +57,7 @@ class NonDifferentiableArgumentError(PullbackError, TypeError):
 
 class MissingDependencyError(PullbackError, ImportError):
     """An optional dependency (SciPy for pullback.scipy) is not installed."""
+
+
+class NonLinearRuleError(PullbackError, TypeError):
+    """A forward (JVP) rule that a reverse rule is derived from is not linear in its tangent."""

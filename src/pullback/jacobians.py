@@ -38,6 +38,18 @@ def _rows(fn: Callable[[Any], list], x: Any) -> list:
     return vmap(fn)(basis)
 
 
+def _in_argnums(fun: Callable, args: Sequence, kwargs: dict, nums: Sequence[int]) -> Callable:
+    """fun as a function of the arguments numbered `nums` only, the others fixed at `args`."""
+
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(nums, diff):
+            full[i] = d
+        return fun(*full, **kwargs)
+
+    return f
+
+
 def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
     """The Jacobian by reverse mode: all vjps with the unit cotangents in one batched pass.
     Shape out.shape + in.shape."""
@@ -46,12 +58,7 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
     def jac_fun(*args, **kwargs):
         nums, single = _argnums_tuple(argnums, len(args), "jacrev")
 
-        def f(*diff):
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return fun(*full, **kwargs)
-
+        f = _in_argnums(fun, args, kwargs, nums)
         res = vjp(f, *(args[i] for i in nums), has_aux=has_aux)
         out, vjp_fn = res[0], res[1]
         out_leaves, out_tree = tree_flatten(out)
@@ -85,11 +92,10 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False) -> Callable:
     def jac_fun(*args, **kwargs):
         nums, single = _argnums_tuple(argnums, len(args), "jacfwd")
 
+        f_full = _in_argnums(fun, args, kwargs, nums)
+
         def f(*diff):
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return _split_aux(fun(*full, **kwargs), has_aux, "jacfwd")
+            return _split_aux(f_full(*diff), has_aux, "jacfwd")
 
         primals = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(primals)

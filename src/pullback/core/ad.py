@@ -10,6 +10,16 @@ per slot. The backward pass runs after the trace has ended, and the VJP rules ar
 pullback operations, so when an outer transformation is active (grad of a function
 that calls vjp, jvp of grad ...) the backward pass is itself traced by it: that is
 how every mode nests to any order, at O(1) × the cost of the pass it differentiates.
+
+Unbroadcasting is central, in both directions: forward mode broadcasts a tangent
+contribution to its output's shape, and the backward pass fits each cotangent that
+reaches an input to that input (a sum over the broadcast axes, and a cast to its
+dtype: complex → real part, float64 → float32). Rules never do it themselves.
+
+A primitive that gives only a forward rule gets its reverse rule by transposition
+(`transposed_rules`): the forward rule is linear in the tangent, so running it on an
+abstract tangent under a `TransposeTrace` records the linear map, and the backward
+pass of that record is the map's transpose: the VJP.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import NonLinearRuleError
 from .trace import Trace, Tracer, new_trace
 
 
@@ -34,9 +45,28 @@ def _ADD(a, b):  # replaced by the add primitive's bind on first use (primitives
     return _ADD(a, b)
 
 
+def _FIT(g, x):  # replaced by the unbroadcast helper on first use (see _ADD)
+    global _FIT
+    from ..primitives.elementwise import fit
+
+    _FIT = fit
+    return _FIT(g, x)
+
+
+def unbroadcast(g: Any, x: Any) -> Any:
+    """Fit cotangent g to input x: sum over the axes broadcasting added, cast to x's inexact dtype."""
+    try:
+        if g.shape == x.shape and g.dtype == x.dtype:
+            return g
+    except AttributeError:
+        pass
+    return _FIT(g, x)
+
+
 def zeros_like_value(x: Any) -> np.ndarray:
-    """A plain zero array with x's shape and dtype (x may be a tracer)."""
-    return np.zeros(np.shape(x) if not isinstance(x, Tracer) else x.shape, dtype=_dtype_of(x))
+    """A plain zero array with x's shape and dtype (x may be a tracer or an abstract value)."""
+    shape = getattr(x, "shape", None)
+    return np.zeros(np.shape(x) if shape is None else shape, dtype=_dtype_of(x))
 
 
 def _dtype_of(x: Any) -> np.dtype:
@@ -79,8 +109,21 @@ class JVPTrace(Trace):
         return primals, tangents
 
     def process_primitive(self, prim, args, params):
-        primals, tangents = self._split(args)
-        out = prim.bind(*primals, **params)
+        # _split, inlined; the primitive runs on the values one level down, directly (impl)
+        # when none of them is traced
+        primals, tangents = [], []
+        plain = True
+        for a in args:
+            if type(a) is JVPTracer and a._trace is self:
+                v = a.aval
+                tangents.append(a.tangent)
+            else:
+                v = a
+                tangents.append(None)
+            primals.append(v)
+            if plain and isinstance(v, Tracer):
+                plain = False
+        out = prim.impl(*primals, **params) if plain else prim.bind(*primals, **params)
         if not prim.differentiable:
             return out
         if prim.jvp is not None:
@@ -102,7 +145,9 @@ class JVPTrace(Trace):
     def _wrap(self, out, t):
         if t is None:
             return out
-        return JVPTracer(self, out, _fit_tangent(t, out))
+        if t.shape != out.shape:
+            t = _fit_tangent(t, out)
+        return JVPTracer(self, out, t)
 
     def process_custom(self, rule, args):
         primals, tangents = self._split(args)
@@ -176,16 +221,21 @@ class ReverseTrace(Trace):
         return primals, slots
 
     def process_primitive(self, prim, args, params):
-        # _split, inlined: this is the hottest path of eager reverse mode (W3)
+        # _split, inlined: this is the hottest path of eager reverse mode (W3). The primitive
+        # runs on the values one level down, directly (impl) when none of them is traced.
         primals, slots = [], []
+        plain = True
         for a in args:
             if type(a) is ReverseTracer and a._trace is self:
-                primals.append(a.aval)
+                v = a.aval
                 slots.append(a.slot)
             else:
-                primals.append(a)
+                v = a
                 slots.append(-1)
-        out = prim.bind(*primals, **params)
+            primals.append(v)
+            if plain and isinstance(v, Tracer):
+                plain = False
+        out = prim.impl(*primals, **params) if plain else prim.bind(*primals, **params)
         if not prim.differentiable:
             return out
         if prim.multiple_results:
@@ -229,8 +279,9 @@ class ReverseTrace(Trace):
                 cts[oslot] = None
             if prim.vjp is not None:
                 gs = prim.vjp(ct, out, primals, [s >= 0 for s in slots], **params)
-                for s, g in zip(slots, gs):
+                for s, g, p in zip(slots, gs, primals):
                     if s >= 0 and g is not None:
+                        g = unbroadcast(g, p)
                         prev = cts[s]
                         cts[s] = g if prev is None else _add(prev, g)
             else:
@@ -241,8 +292,14 @@ class ReverseTrace(Trace):
                     g = rules[i](ct, out, *primals, **params)
                     if g is None:
                         continue
+                    p = primals[i]
+                    try:  # unbroadcast, inlined
+                        if g.shape != p.shape or g.dtype != p.dtype:
+                            g = _FIT(g, p)
+                    except AttributeError:
+                        g = _FIT(g, p)
                     prev = cts[s]
-                    cts[s] = g if prev is None else _add(prev, g)
+                    cts[s] = g if prev is None else _ADD(prev, g)
         return [cts[s] for s in wanted]
 
 
@@ -275,3 +332,278 @@ def vjp_flat(fun: Callable[[list], list], primals: Sequence) -> tuple[list, Call
         return trace.backward(seeds, in_slots)
 
     return out_vals, pullback
+
+
+# ----------------------------------------------------------------------------- transposition
+
+
+class LinearValue:
+    """The abstract value of a tangent while a forward rule is transposed: shape and dtype only.
+
+    A reverse rule that reads the value of an input it is linear in (rather than its shape
+    and dtype) cannot be used to transpose, and says so.
+    """
+
+    __slots__ = ("shape", "dtype", "owner")
+
+    def __init__(self, shape: tuple, dtype: Any, owner: str):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.owner = owner
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __array__(self, dtype=None, copy=None):
+        raise NonLinearRuleError(
+            f"the reverse rule of {self.owner!r} is derived by transposing its forward rule, and "
+            "that needs a value of the tangent (the forward rule is not linear in it, or a rule "
+            f"it calls reads a linear input's value). Give {self.owner!r} a hand-written reverse "
+            "rule (vjps=... or vjp=...)."
+        )
+
+    def __repr__(self) -> str:
+        return f"LinearValue({self.dtype.name}{list(self.shape)})"
+
+
+class TransposeTrace(ReverseTrace):
+    """Records a forward rule's linear map of its tangent, without computing it.
+
+    Operations on tangents are recorded with abstract outputs (from the primitives' shape
+    rules); everything else (the derivative factors, written from primal values) is
+    computed as usual. `backward` (inherited) then applies the transpose.
+    """
+
+    __slots__ = ("owner",)
+
+    def __init__(self, level: int, owner: str):
+        super().__init__(level)
+        self.owner = owner
+
+    def new(self, value: Any) -> ReverseTracer:
+        """A tangent for an input like `value` (its shape and dtype)."""
+        shape = getattr(value, "shape", None)
+        if shape is None:
+            shape = np.shape(value)
+        return super().new(LinearValue(shape, _dtype_of(value), self.owner))
+
+    def process_primitive(self, prim, args, params):
+        primals, slots = self._split(args)
+        if not prim.differentiable:
+            raise NonLinearRuleError(
+                f"the forward rule of {self.owner!r} applies {prim.name!r}, which has no derivative, "
+                f"to its tangent, so it is not linear in it; give {self.owner!r} a reverse rule "
+                "(vjps=... or vjp=...)."
+            )
+        if prim.shape is None:
+            raise NonLinearRuleError(
+                f"the reverse rule of {self.owner!r} is derived from its forward rule, which applies "
+                f"{prim.name!r} to the tangent; {prim.name!r} has no shape rule. Give {prim.name!r} "
+                f"one (shape=...), or {self.owner!r} a reverse rule."
+            )
+        rule_out = prim.shape(*primals, **params)
+        if prim.multiple_results:
+            out = tuple(LinearValue(sh, dt, self.owner) for sh, dt in rule_out)
+            tracers = tuple(ReverseTracer(self, o, self.nslots + k) for k, o in enumerate(out))
+            self.nslots += len(out)
+            self.tape.append((prim, params, slots, primals, out, tuple(t.slot for t in tracers)))
+            return tracers
+        out = LinearValue(rule_out[0], rule_out[1], self.owner)
+        slot = self.nslots
+        self.nslots = slot + 1
+        self.tape.append((prim, params, slots, primals, out, slot))
+        return ReverseTracer(self, out, slot)
+
+    def process_custom(self, rule, args):
+        raise NonLinearRuleError(
+            f"the forward rule of {self.owner!r} calls a custom-derivative function on its tangent; "
+            f"give {self.owner!r} a reverse rule (vjps=... or vjp=...)."
+        )
+
+    def transpose(self, t_outs: Sequence, cts: Sequence, t_ins: Sequence) -> list:
+        """Cotangents of the tangent inputs `t_ins` (None entries skipped) from those of `t_outs`."""
+        seeds: dict[int, Any] = {}
+        for t, ct in zip(t_outs, cts):
+            if type(t) is ReverseTracer and t._trace is self and ct is not None:
+                # the forward trace broadcasts a rule's result to the output's shape: transpose that
+                ct = unbroadcast(ct, t.aval)
+                seeds[t.slot] = ct if t.slot not in seeds else _add(seeds[t.slot], ct)
+        wanted = [t.slot for t in t_ins if t is not None]
+        got = iter(self.backward(seeds, wanted) if seeds else [None] * len(wanted))
+        return [None if t is None else next(got) for t in t_ins]
+
+
+# A transposed rule is staged once per signature (the shapes and dtypes of its array arguments,
+# the values of the others, the parameters) into a short program of primitive applications,
+# which each later call replays through bind: no trace, no shape rules, nothing recorded, so it
+# costs about what a hand-written rule costs, and outer transformations see through it as usual.
+# A rule that cannot be staged (its Python code reads values) is transposed afresh at every call.
+
+_ARRAYS = (np.ndarray, np.generic, Tracer)
+_CACHE_LIMIT = 64  # signatures kept per rule
+
+
+def _signature(values: Sequence, params: dict) -> tuple | None:
+    key = [tuple(params.items())]
+    for v in values:
+        if isinstance(v, _ARRAYS):
+            key.append((v.shape, v.dtype))
+        else:
+            key.append((type(v), v))
+    key = tuple(key)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+class _Program:
+    """A staged graph as a flat list of steps over numbered values (a minimal evaluator)."""
+
+    __slots__ = ("positions", "steps", "outs")
+
+    def __init__(self, positions: list, graph: Any):
+        from .ir import Var
+
+        self.positions = positions
+        used = {id(o) for o in graph.outs if isinstance(o, Var)}
+        kept = []
+        for e in reversed(graph.eqns):  # dead-code elimination
+            if any(id(o) in used for o in e.outs):
+                kept.append(e)
+                used.update(id(a) for a in e.ins if isinstance(a, Var))
+        index = {id(v): k for k, v in enumerate(graph.in_vars)}
+        steps = []
+        for e in reversed(kept):
+            ins = tuple((True, index[id(a)]) if isinstance(a, Var) else (False, a.value) for a in e.ins)
+            outs = tuple(len(index) + k for k in range(len(e.outs)))
+            for v, k in zip(e.outs, outs):
+                index[id(v)] = k
+            steps.append((e.prim, ins, e.params, outs if e.prim.multiple_results else outs[0]))
+        self.steps = steps
+        self.outs = [(True, index[id(o)]) if isinstance(o, Var) else (False, o.value) for o in graph.outs]
+
+    def __call__(self, values: Sequence) -> list:
+        env = [values[k] for k in self.positions]
+        for prim, ins, params, out in self.steps:
+            r = prim.bind(*[env[a] if is_var else a for is_var, a in ins], **params)
+            if type(out) is int:
+                env.append(r)
+            else:
+                env.extend(r)
+        # a constant result is copied: the caller may update it in place
+        return [env[a] if is_var else (a.copy() if isinstance(a, np.ndarray) else a) for is_var, a in self.outs]
+
+
+def _stage(rule: Callable, values: list, params: dict) -> _Program | None:
+    from .ir import ShapeDtype
+    from .staging import trace_flat
+
+    positions = [k for k, v in enumerate(values) if isinstance(v, _ARRAYS)]
+
+    def fun(ins):
+        vals = list(values)
+        for k, t in zip(positions, ins):
+            vals[k] = t
+        return rule(vals, params)
+
+    try:
+        graph = trace_flat(fun, [ShapeDtype(values[k].shape, values[k].dtype) for k in positions])
+    except Exception:  # noqa: BLE001 - a rule that reads values: transpose it at every call instead
+        return None
+    return _Program(positions, graph)
+
+
+class _CachedRule:
+    """rule(values, params) -> list, replayed from a staged program per signature."""
+
+    __slots__ = ("rule", "cache")
+
+    def __init__(self, rule: Callable):
+        self.rule = rule
+        self.cache: dict = {}
+
+    def __call__(self, values: list, params: dict) -> list:
+        key = _signature(values, params)
+        if key is None:
+            return self.rule(values, params)
+        prog = self.cache.get(key)
+        if prog is None:
+            if len(self.cache) >= _CACHE_LIMIT:
+                self.cache.clear()
+            prog = self.cache[key] = _stage(self.rule, values, params) or False
+        if prog is False:
+            return self.rule(values, params)
+        return prog(values)
+
+
+def _transposed_jvps(prim, i: int) -> Callable:
+    """prim's VJP with respect to argument i, as the transpose of its forward rule jvps[i]."""
+    jvp_i = prim.jvps[i]
+    name = prim.name
+
+    def transpose(values, params):
+        ct, out, *primals = values
+        with new_trace(TransposeTrace, name) as trace:
+            t = trace.new(primals[i])
+            t_out = jvp_i(t, out, *primals, **params)
+        return trace.transpose([t_out], [ct], [t])
+
+    cached = _CachedRule(transpose)
+
+    def vjp_i(ct, out, *primals, **params):
+        return cached([ct, out, *primals], params)[0]
+
+    vjp_i.__name__ = vjp_i.__qualname__ = f"{name}_vjp{i}_by_transposition"
+    return vjp_i
+
+
+def _transposed_jvp(prim) -> Callable:
+    """prim's whole VJP rule, as the transpose of its whole forward rule `jvp`."""
+    jvp = prim.jvp
+    name = prim.name
+    multiple = prim.multiple_results
+
+    def transpose(values, params):
+        params = dict(params)
+        needs = params.pop("_needs")
+        n = len(needs)
+        primals, rest = values[:n], values[n:]
+        k = len(rest) // 2
+        out, cts = (tuple(rest[:k]), rest[k:]) if multiple else (rest[0], rest[1:])
+        with new_trace(TransposeTrace, name) as trace:
+            ts = [trace.new(p) if need else None for p, need in zip(primals, needs)]
+            t_out = jvp(primals, ts, out, **params)
+        return trace.transpose(list(t_out) if multiple else [t_out], list(cts), ts)
+
+    cached = _CachedRule(transpose)
+
+    def vjp(ct, out, primals, needs, **params):
+        if multiple:  # an output nobody used has a zero cotangent: no seed, so its path is skipped
+            outs, cts = tuple(out), tuple(None if _is_plain_zero(c) else c for c in ct)
+        else:
+            outs, cts = (out,), (ct,)
+        return cached([*primals, *outs, *cts], {**params, "_needs": tuple(needs)})
+
+    vjp.__name__ = vjp.__qualname__ = f"{name}_vjp_by_transposition"
+    return vjp
+
+
+def _is_plain_zero(c) -> bool:
+    """A cotangent that is a plain all-zero array (never a traced one: no value is read under staging)."""
+    return isinstance(c, (np.ndarray, np.generic)) and not c.any()
+
+
+def transposed_rules(prim) -> tuple[tuple | None, Callable | None]:
+    """(vjps, vjp) for a primitive given only forward rules: their transposes (see TransposeTrace)."""
+    if prim.jvps is not None:
+        return tuple(None if r is None else _transposed_jvps(prim, i) for i, r in enumerate(prim.jvps)), None
+    if prim.jvp is not None:
+        return None, _transposed_jvp(prim)
+    return None, None

@@ -11,7 +11,11 @@ A primitive holds
   without one, vmap loops over the batch);
 - its reverse-mode rule, per argument, ``vjps[i](ct, out, *primals, **params)`` giving
   ctᵀ ∂out/∂xᵢ, or whole, ``vjp(ct, out, primals, needs, **params)``. For a linear
-  primitive the reverse rule is its transpose and ignores the primal values.
+  primitive the reverse rule is its transpose and ignores the primal values. Without
+  one, the reverse rule is the transpose of the forward rule (linear in the tangent),
+  derived once here (core/ad.py, `transposed_rules`). A reverse rule's result need not
+  have its input's shape or dtype: the backward pass sums it over broadcast axes and
+  casts it (complex → real, float64 → float32) centrally.
 
 Rules are written with pullback operations, so they can be differentiated again:
 that is all nesting needs. A ``None`` in ``jvps``/``vjps`` marks an argument that is
@@ -23,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .ad import transposed_rules
 from .trace import Tracer
 
 Rule = Callable[..., Any]
@@ -62,6 +67,8 @@ class Primitive:
         self.linear = linear
         self.batch = batch
         self.__doc__ = doc
+        if differentiable and vjps is None and vjp is None:
+            self.vjps, self.vjp = transposed_rules(self)
 
     def bind(self, *args: Any, **params: Any) -> Any:
         """Apply the primitive: directly on plain values, else via the top trace among the arguments."""

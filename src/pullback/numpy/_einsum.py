@@ -378,10 +378,15 @@ def _mode_slice(c, n: int, m: int, mode: str):
 
 
 def _one_d(a, v):
+    """a and v as non-empty 1-D arrays of their common dtype (NumPy's errors otherwise)."""
     a, v = asarray(a), asarray(v)
     if len(shape_of(a)) != 1 or len(shape_of(v)) != 1:
         raise ValueError("object too deep for desired array" if max(len(shape_of(a)), len(shape_of(v))) > 1
                          else "object of too small depth for desired array")
+    if shape_of(a)[0] == 0:
+        raise ValueError("a cannot be empty")
+    if shape_of(v)[0] == 0:
+        raise ValueError("v cannot be empty")
     dtype = _np.result_type(dtype_of(a), dtype_of(v))
     return astype(a, dtype), astype(v, dtype)
 
@@ -392,10 +397,6 @@ def convolve(a, v, mode="full"):
         return _np.convolve(a, v, mode)
     a, v = _one_d(a, v)
     n, m = shape_of(a)[0], shape_of(v)[0]
-    if n == 0:
-        raise ValueError("a cannot be empty")
-    if m == 0:
-        raise ValueError("v cannot be empty")
     return _mode_slice(_correlate_full(a, getitem(v, slice(None, None, -1))), n, m, mode)
 
 
@@ -405,10 +406,6 @@ def correlate(a, v, mode="valid"):
         return _np.correlate(a, v, mode)
     a, v = _one_d(a, v)
     n, m = shape_of(a)[0], shape_of(v)[0]
-    if n == 0:
-        raise ValueError("a cannot be empty")
-    if m == 0:
-        raise ValueError("v cannot be empty")
     if dtype_of(v).kind == "c":
         v = ew.conj(v)
     c = _correlate_full(a, v)

@@ -18,12 +18,7 @@ from ..errors import PullbackError, UnsupportedFunctionError
 
 def traced(*args: Any) -> bool:
     """True when any argument (or an element of a list/tuple argument, nested) is a traced value."""
-    for a in args:
-        if isinstance(a, Tracer):
-            return True
-        if isinstance(a, (list, tuple)) and contains_tracer(a):
-            return True
-    return False
+    return contains_tracer(args)
 
 
 def contains_tracer(seq: Any) -> bool:

@@ -270,6 +270,17 @@ def _get(x, idx, mode=None, fill_value=None):
 # ----------------------------------------------------------------------------- x.at[idx]
 
 
+def _update_method(op: str, doc: str):
+    """The method x.at[idx].<op>(values): x updated at idx by `op`."""
+
+    def method(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return _update(self.array, self.index, values, op, mode)
+
+    method.__name__ = method.__qualname__ = op
+    method.__doc__ = doc
+    return method
+
+
 class _IndexUpdateRef:
     """x.at[idx]: the functional updates of x at idx (see the module docstring)."""
 
@@ -285,39 +296,17 @@ class _IndexUpdateRef:
         """x[idx]."""
         return _get(self.array, self.index, mode, fill_value)
 
-    def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] = values; at a repeated index the value written last wins."""
-        return _update(self.array, self.index, values, "set", mode)
-
-    def add(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] += values; repeated indices accumulate."""
-        return _update(self.array, self.index, values, "add", mode)
-
-    def subtract(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] -= values; repeated indices accumulate."""
-        return _update(self.array, self.index, values, "subtract", mode)
-
-    def multiply(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] *= values, once per occurrence of an index."""
-        return _update(self.array, self.index, values, "multiply", mode)
-
+    set = _update_method("set", "x with x[idx] = values; at a repeated index the value written last wins.")
+    add = _update_method("add", "x with x[idx] += values; repeated indices accumulate.")
+    subtract = _update_method("subtract", "x with x[idx] -= values; repeated indices accumulate.")
+    multiply = _update_method("multiply", "x with x[idx] *= values, once per occurrence of an index.")
     mul = multiply
-
-    def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] /= values, once per occurrence of an index."""
-        return _update(self.array, self.index, values, "divide", mode)
-
-    def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] **= values, once per occurrence of an index."""
-        return _update(self.array, self.index, values, "power", mode)
-
-    def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] = minimum(x[idx], values); tied candidates share the derivative equally."""
-        return _update(self.array, self.index, values, "min", mode)
-
-    def max(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """x with x[idx] = maximum(x[idx], values); tied candidates share the derivative equally."""
-        return _update(self.array, self.index, values, "max", mode)
+    divide = _update_method("divide", "x with x[idx] /= values, once per occurrence of an index.")
+    power = _update_method("power", "x with x[idx] **= values, once per occurrence of an index.")
+    min = _update_method("min", "x with x[idx] = minimum(x[idx], values); tied candidates share the derivative "
+                               "equally.")
+    max = _update_method("max", "x with x[idx] = maximum(x[idx], values); tied candidates share the derivative "
+                               "equally.")
 
     def apply(self, func, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """x with x[idx] = func(x[idx]) (func elementwise), once per occurrence of an index."""

@@ -18,20 +18,9 @@ from ..primitives import elementwise as ew
 from ..primitives import linalg as la
 from ..primitives import reductions as red
 from ..primitives import spectral as sp
-from ..primitives._util import dtype_of, normalize_axis, shape_of
+from ..primitives._util import dtype_of, ndim_of, normalize_axis, shape_of
 from . import _shapes
-
-
-def _arr(a):
-    return _shapes.asarray(a)
-
-
-def _traced(*xs) -> bool:
-    return any(isinstance(x, Tracer) for x in xs)
-
-
-def _ndim(x) -> int:
-    return len(shape_of(x))
+from ._helpers import is_traced
 
 
 def _abs2(x):
@@ -55,16 +44,16 @@ def _safe_root(s, p=2):
 
 
 def _sum(x, axis, keepdims=False):
-    return red.reduce_sum(x, axis=normalize_axis(axis, _ndim(x)), keepdims=keepdims)
+    return red.reduce_sum(x, axis=normalize_axis(axis, ndim_of(x)), keepdims=keepdims)
 
 
 def _reduce(prim, x, axis, keepdims=False):
-    return prim(x, axis=normalize_axis(axis, _ndim(x)), keepdims=keepdims)
+    return prim(x, axis=normalize_axis(axis, ndim_of(x)), keepdims=keepdims)
 
 
 def _max0(x, axis, keepdims=False):
     """max of x ≥ 0 over axis with NumPy's initial=0: 0 (the empty sum) where the axis is empty."""
-    axes = normalize_axis(axis, _ndim(x))
+    axes = normalize_axis(axis, ndim_of(x))
     if any(shape_of(x)[a] == 0 for a in axes):
         return red.reduce_sum(x, axis=axes, keepdims=keepdims)
     return red.reduce_max(x, axis=axes, keepdims=keepdims)
@@ -78,12 +67,12 @@ def norm(x, ord=None, axis=None, keepdims=False):
     entries; 'nuc', 2 and −2 go through singular values (a subgradient at repeated ones);
     ord=0 counts nonzeros and has derivative 0.
     """
-    x = _arr(x)
-    if not _traced(x):
+    x = _shapes.asarray(x)
+    if not is_traced(x):
         return _np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     if dtype_of(x).kind not in "fc":
         x = ew.convert(x, dtype=_np.dtype(float))
-    nd = _ndim(x)
+    nd = ndim_of(x)
     if axis is None:
         if ord is None or (isinstance(ord, str) and ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1):
             v = _shapes.ravel(x)
@@ -125,14 +114,14 @@ def _vector_norm(x, ord, axis, keepdims):
 
 
 def _matrix_norm(x, ord, axis, keepdims):
-    nd = _ndim(x)
+    nd = ndim_of(x)
     row_axis, col_axis = (normalize_axis(a, nd)[0] for a in axis)
     kept = (row_axis, col_axis)
     if row_axis == col_axis:
         raise ValueError("Duplicate axes given.")
     if ord in (2, -2, "nuc"):
         s = sp.svdvals(_shapes.moveaxis(x, (row_axis, col_axis), (-2, -1)), hermitian=False)
-        last = (_ndim(s) - 1,)
+        last = (ndim_of(s) - 1,)
         if ord == "nuc":
             ret = red.reduce_sum(s, axis=last, keepdims=False)
         elif ord == 2:
@@ -162,8 +151,8 @@ def _matrix_norm(x, ord, axis, keepdims):
 
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """numpy.linalg.vector_norm: a vector norm over one axis, several axes (flattened) or all."""
-    x = _arr(x)
-    if not _traced(x):
+    x = _shapes.asarray(x)
+    if not is_traced(x):
         return _np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
     shape = list(shape_of(x))
     if axis is None:
@@ -187,7 +176,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
 
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """numpy.linalg.matrix_norm: norm over the last two axes."""
-    x = _arr(x)
-    if not _traced(x):
+    x = _shapes.asarray(x)
+    if not is_traced(x):
         return _np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
     return norm(x, axis=(-2, -1), keepdims=keepdims, ord=ord)

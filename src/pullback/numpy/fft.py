@@ -20,15 +20,12 @@ from ..primitives import fft as fp
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, normalize_axis, shape_of
 from . import _shapes
+from ._helpers import is_traced
 
 __all__ = [
     "fft", "fft2", "fftfreq", "fftn", "fftshift", "hfft", "ifft", "ifft2", "ifftn", "ifftshift", "ihfft",
     "irfft", "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn",
 ]
-
-
-def _traced(x) -> bool:
-    return isinstance(x, Tracer)
 
 
 def _check_out(name, out):
@@ -93,7 +90,7 @@ def _c2r(x, n, axis, norm):
 def fft(a, n=None, axis=-1, norm=None, out=None):
     """One-dimensional DFT; its transpose is itself (same norm)."""
     a = _shapes.asarray(a)
-    if not _traced(a):
+    if not is_traced(a):
         return _np.fft.fft(a, n=n, axis=axis, norm=norm, out=out)
     _check_out("fft", out)
     return _c2c(a, n, axis, norm, inverse=False)
@@ -102,7 +99,7 @@ def fft(a, n=None, axis=-1, norm=None, out=None):
 def ifft(a, n=None, axis=-1, norm=None, out=None):
     """One-dimensional inverse DFT; its transpose is itself (same norm)."""
     a = _shapes.asarray(a)
-    if not _traced(a):
+    if not is_traced(a):
         return _np.fft.ifft(a, n=n, axis=axis, norm=norm, out=out)
     _check_out("ifft", out)
     return _c2c(a, n, axis, norm, inverse=True)
@@ -111,7 +108,7 @@ def ifft(a, n=None, axis=-1, norm=None, out=None):
 def rfft(a, n=None, axis=-1, norm=None, out=None):
     """DFT of a real input: the n//2 + 1 non-negative frequencies."""
     a = _shapes.asarray(a)
-    if not _traced(a):
+    if not is_traced(a):
         return _np.fft.rfft(a, n=n, axis=axis, norm=norm, out=out)
     _check_out("rfft", out)
     return _r2c(a, n, axis, norm)
@@ -121,7 +118,7 @@ def irfft(a, n=None, axis=-1, norm=None, out=None):
     """Inverse of rfft: n real samples (default 2(m − 1)) from a half spectrum; the imaginary
     parts of the zero (and, for even n, the Nyquist) bin are ignored, as by NumPy."""
     a = _shapes.asarray(a)
-    if not _traced(a):
+    if not is_traced(a):
         return _np.fft.irfft(a, n=n, axis=axis, norm=norm, out=out)
     _check_out("irfft", out)
     return _c2r(a, n, axis, norm)
@@ -130,7 +127,7 @@ def irfft(a, n=None, axis=-1, norm=None, out=None):
 def hfft(a, n=None, axis=-1, norm=None, out=None):
     """DFT of a Hermitian-symmetric signal given by its first half: irfft(conj(a)) with the swapped norm."""
     a = _shapes.asarray(a)
-    if not _traced(a):
+    if not is_traced(a):
         return _np.fft.hfft(a, n=n, axis=axis, norm=norm, out=out)
     _check_out("hfft", out)
     return _c2r(_conj(a), n, axis, fp.SWAP_NORM[_norm(norm)])
@@ -139,7 +136,7 @@ def hfft(a, n=None, axis=-1, norm=None, out=None):
 def ihfft(a, n=None, axis=-1, norm=None, out=None):
     """Inverse of hfft: conj(rfft(a)) with the swapped norm."""
     a = _shapes.asarray(a)
-    if not _traced(a):
+    if not is_traced(a):
         return _np.fft.ihfft(a, n=n, axis=axis, norm=norm, out=out)
     _check_out("ihfft", out)
     return ew.conj(_r2c(a, n, axis, fp.SWAP_NORM[_norm(norm)]))
@@ -173,7 +170,7 @@ def _cook_nd_args(x, s, axes, invreal=False):
 
 def _nd(name, a, s, axes, norm, out, kind):
     a = _shapes.asarray(a)
-    if not _traced(a):
+    if not is_traced(a):
         return getattr(_np.fft, name)(a, s=s, axes=axes, norm=norm, out=out)
     _check_out(name, out)
     s, axes = _cook_nd_args(a, s, axes, invreal=kind == "c2r")
@@ -259,7 +256,7 @@ def _shift(x, axes, sign):
 def fftshift(x, axes=None):
     """Move the zero-frequency term to the centre (a permutation: its transpose is ifftshift)."""
     x = _shapes.asarray(x)
-    if not _traced(x):
+    if not is_traced(x):
         return _np.fft.fftshift(x, axes=axes)
     return _shift(x, axes, 1)
 
@@ -267,14 +264,14 @@ def fftshift(x, axes=None):
 def ifftshift(x, axes=None):
     """Inverse of fftshift."""
     x = _shapes.asarray(x)
-    if not _traced(x):
+    if not is_traced(x):
         return _np.fft.ifftshift(x, axes=axes)
     return _shift(x, axes, -1)
 
 
 def fftfreq(n, d=1.0, device=None):
     """Sample frequencies k / (n d) (NumPy's); a traced spacing d is differentiated."""
-    if not _traced(d):
+    if not is_traced(d):
         return _np.fft.fftfreq(n, d=d, device=device)
     if not isinstance(n, (int, _np.integer)):
         raise ValueError("n should be an integer")
@@ -284,7 +281,7 @@ def fftfreq(n, d=1.0, device=None):
 
 def rfftfreq(n, d=1.0, device=None):
     """Non-negative sample frequencies k / (n d) (NumPy's); a traced spacing d is differentiated."""
-    if not _traced(d):
+    if not is_traced(d):
         return _np.fft.rfftfreq(n, d=d, device=device)
     if not isinstance(n, (int, _np.integer)):
         raise ValueError("n should be an integer")

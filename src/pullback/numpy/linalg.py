@@ -26,8 +26,9 @@ from ..primitives import elementwise as ew
 from ..primitives import linalg as la
 from ..primitives import reductions as red
 from ..primitives import spectral as sp
-from ..primitives._util import dtype_of, normalize_axis, shape_of
+from ..primitives._util import dtype_of, ndim_of, normalize_axis, shape_of
 from . import _shapes
+from ._helpers import is_traced
 from ._linalg_norms import _abs2, matrix_norm, norm, vector_norm
 from ._ufuncs import astype
 
@@ -64,26 +65,14 @@ except ImportError:  # pragma: no cover  (NumPy 1.x returns plain tuples)
         R: Any
 
 
-def _arr(a):
-    return _shapes.asarray(a)
-
-
-def _traced(*xs) -> bool:
-    return any(isinstance(x, Tracer) for x in xs)
-
-
-def _ndim(x) -> int:
-    return len(shape_of(x))
-
-
 def _sum(x, axis, keepdims=False):
-    return red.reduce_sum(x, axis=normalize_axis(axis, _ndim(x)), keepdims=keepdims)
+    return red.reduce_sum(x, axis=normalize_axis(axis, ndim_of(x)), keepdims=keepdims)
 
 
 def _stacked_square(name, a):
     s = shape_of(a)
     if len(s) < 2:
-        raise LinAlgError(f"{_ndim(a)}-dimensional array given. Array must be at least two-dimensional")
+        raise LinAlgError(f"{ndim_of(a)}-dimensional array given. Array must be at least two-dimensional")
     if s[-1] != s[-2]:
         raise LinAlgError("Last 2 dimensions of the array must be square")
 
@@ -93,8 +82,8 @@ def _stacked_square(name, a):
 
 def inv(a):
     """A⁻¹ for a stack of square matrices: dX = −X dA X."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.inv(a)
     _stacked_square("inv", a)
     return dec.inv(a)
@@ -102,11 +91,11 @@ def inv(a):
 
 def solve(a, b):
     """x with A x = b; b is a vector (b.ndim == 1) or a stack of matrices, as in NumPy 2. Batch axes broadcast."""
-    a, b = _arr(a), _arr(b)
-    if not _traced(a, b):
+    a, b = _shapes.asarray(a), _shapes.asarray(b)
+    if not is_traced(a, b):
         return _np.linalg.solve(a, b)
     _stacked_square("solve", a)
-    if _ndim(b) == 1:
+    if ndim_of(b) == 1:
         x = dec.solve(a, _shapes.reshape(b, (-1, 1)))
         return _shapes.reshape(x, shape_of(x)[:-1])
     return dec.solve(a, b)
@@ -114,8 +103,8 @@ def solve(a, b):
 
 def det(a):
     """det A: d det = det · tr(A⁻¹ dA). At an exactly singular A NumPy's solve raises LinAlgError."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.det(a)
     _stacked_square("det", a)
     return dec.det(a)
@@ -123,8 +112,8 @@ def det(a):
 
 def slogdet(a):
     """(sign, log|det A|) as a named tuple; for real A the sign carries no derivative."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         r = _np.linalg.slogdet(a)
         return SlogdetResult(r.sign, r.logabsdet)
     _stacked_square("slogdet", a)
@@ -133,8 +122,8 @@ def slogdet(a):
 
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     """Moore–Penrose pseudo-inverse; derivative valid where the rank (after the cutoff) is constant."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         kw = {} if rtol is None else {"rtol": rtol}
         return _np.linalg.pinv(a, rcond=rcond, hermitian=hermitian, **kw)
     return dec.pinv(a, rcond=rcond, hermitian=bool(hermitian), rtol=rtol)
@@ -148,11 +137,11 @@ def lstsq(a, b, rcond=None):
     rank is computed as a (staged or batched) value, and for m > n the residuals are
     returned as if A had full rank: Σ|b − A x|² per column, whatever the rank.
     """
-    a, b = _arr(a), _arr(b)
-    if not _traced(a, b):
+    a, b = _shapes.asarray(a), _shapes.asarray(b)
+    if not is_traced(a, b):
         return _np.linalg.lstsq(a, b, rcond=rcond)
-    if _ndim(a) != 2:
-        raise LinAlgError(f"{_ndim(a)}-dimensional array given. Array must be two-dimensional")
+    if ndim_of(a) != 2:
+        raise LinAlgError(f"{ndim_of(a)}-dimensional array given. Array must be two-dimensional")
     m, n = shape_of(a)
     x = dec.lstsq(a, b, rcond=rcond)
     s = sp.svdvals(a, hermitian=False)
@@ -165,7 +154,7 @@ def lstsq(a, b, rcond=None):
     if full and m > n:
         r = ew.subtract(b, la.matmul(a, x))
         resid = red.reduce_sum(_abs2(r), axis=(0,), keepdims=False)
-        if _ndim(b) == 1:
+        if ndim_of(b) == 1:
             resid = _shapes.reshape(resid, (1,))
     else:
         resid = _np.empty((0,), dtype=_np.finfo(dtype_of(x)).dtype)
@@ -178,16 +167,16 @@ def _concrete(x):
 
 def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
     """numpy.linalg.matrix_rank: an integer, no derivative."""
-    A = _arr(A)
-    if not _traced(A):
+    A = _shapes.asarray(A)
+    if not is_traced(A):
         return _np.linalg.matrix_rank(A, tol=tol, hermitian=hermitian, rtol=rtol)
     return dec.matrix_rank(A, tol=tol, hermitian=hermitian, rtol=rtol)
 
 
 def tensorinv(a, ind=2):
     """The inverse of a reshaped to a square matrix (numpy.linalg.tensorinv)."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.tensorinv(a, ind=ind)
     if ind <= 0:
         raise ValueError("Invalid ind argument.")
@@ -199,17 +188,17 @@ def tensorinv(a, ind=2):
 
 def tensorsolve(a, b, axes=None):
     """x with tensordot(a, x, x.ndim) = b (numpy.linalg.tensorsolve)."""
-    a, b = _arr(a), _arr(b)
-    if not _traced(a, b):
+    a, b = _shapes.asarray(a), _shapes.asarray(b)
+    if not is_traced(a, b):
         return _np.linalg.tensorsolve(a, b, axes=axes)
-    an = _ndim(a)
+    an = ndim_of(a)
     if axes is not None:
         allaxes = list(range(an))
         for k in axes:
             allaxes.remove(k)
             allaxes.insert(an, k)
         a = _shapes.transpose(a, allaxes)
-    old = shape_of(a)[-(an - _ndim(b)):]
+    old = shape_of(a)[-(an - ndim_of(b)):]
     prod = math.prod(old)
     if math.prod(shape_of(a)) != prod**2:
         raise LinAlgError(
@@ -224,8 +213,8 @@ def tensorsolve(a, b, axes=None):
 def cholesky(a, /, *, upper=False):
     """Lower (or upper) Cholesky factor. Reads one triangle of A, and is differentiated as such:
     the other triangle gets a zero gradient (symmetrize your input to spread it)."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.cholesky(a, upper=upper)
     _stacked_square("cholesky", a)
     return dec.cholesky(a, upper=bool(upper))
@@ -233,13 +222,13 @@ def cholesky(a, /, *, upper=False):
 
 def qr(a, mode="reduced"):
     """QR decomposition: mode 'reduced', 'r', and 'complete' for m ≤ n (where it equals 'reduced')."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.qr(a, mode=mode)
     if mode not in ("reduced", "complete", "r", "raw"):
         raise ValueError(f"Unrecognized mode '{mode}'")
-    if _ndim(a) < 2:
-        raise LinAlgError(f"{_ndim(a)}-dimensional array given. Array must be at least two-dimensional")
+    if ndim_of(a) < 2:
+        raise LinAlgError(f"{ndim_of(a)}-dimensional array given. Array must be at least two-dimensional")
     m, n = shape_of(a)[-2:]
     if mode == "raw" or (mode == "complete" and m > n):
         raise UnsupportedFunctionError(
@@ -254,8 +243,8 @@ def qr(a, mode="reduced"):
 def eigh(a, UPLO="L"):
     """(eigenvalues, eigenvectors) of a Hermitian matrix. Eigenvector derivatives have 1/(λⱼ − λᵢ)
     terms: at exactly repeated eigenvalues they are inf/nan (see docs/linalg.md)."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.eigh(a, UPLO=UPLO)
     uplo = _uplo(UPLO)
     _stacked_square("eigh", a)
@@ -264,8 +253,8 @@ def eigh(a, UPLO="L"):
 
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues of a Hermitian matrix: dλᵢ = vᵢᴴ dA vᵢ, finite at repeated eigenvalues."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.eigvalsh(a, UPLO=UPLO)
     uplo = _uplo(UPLO)
     _stacked_square("eigvalsh", a)
@@ -282,8 +271,8 @@ def _uplo(UPLO):
 def eig(a):
     """(eigenvalues, eigenvectors) of a general matrix. On traced values both are always complex
     (NumPy returns real arrays when every eigenvalue is real)."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.eig(a)
     _stacked_square("eig", a)
     return EigResult(*sp.eig(a))
@@ -291,8 +280,8 @@ def eig(a):
 
 def eigvals(a):
     """Eigenvalues of a general matrix (always complex on traced values)."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.eigvals(a)
     _stacked_square("eigvals", a)
     return sp.eigvals(a)
@@ -301,11 +290,11 @@ def eigvals(a):
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """(U, S, Vh), or S alone for compute_uv=False. Differentiable for full_matrices=False (and
     for square matrices); singular-vector derivatives are inf/nan at repeated singular values."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian)
-    if _ndim(a) < 2:
-        raise LinAlgError(f"{_ndim(a)}-dimensional array given. Array must be at least two-dimensional")
+    if ndim_of(a) < 2:
+        raise LinAlgError(f"{ndim_of(a)}-dimensional array given. Array must be at least two-dimensional")
     if not compute_uv:
         return sp.svdvals(a, hermitian=bool(hermitian))
     m, n = shape_of(a)[-2:]
@@ -318,11 +307,11 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 def svdvals(x, /):
     """Singular values (numpy.linalg.svdvals): dsᵢ = Re(uᵢᴴ dA vᵢ)."""
-    x = _arr(x)
-    if not _traced(x):
+    x = _shapes.asarray(x)
+    if not is_traced(x):
         return _np.linalg.svdvals(x)
-    if _ndim(x) < 2:
-        raise LinAlgError(f"{_ndim(x)}-dimensional array given. Array must be at least two-dimensional")
+    if ndim_of(x) < 2:
+        raise LinAlgError(f"{ndim_of(x)}-dimensional array given. Array must be at least two-dimensional")
     return sp.svdvals(x, hermitian=False)
 
 
@@ -333,10 +322,10 @@ def cond(x, p=None):
     """Condition number: s_max/s_min for p in (None, 2, −2), else norm(x, p)·norm(inv(x), p).
 
     For other p at an exactly singular matrix NumPy returns inf; here inv raises LinAlgError."""
-    x = _arr(x)
-    if not _traced(x):
+    x = _shapes.asarray(x)
+    if not is_traced(x):
         return _np.linalg.cond(x, p=p)
-    if _ndim(x) >= 2 and math.prod(shape_of(x)[-2:]) == 0:
+    if ndim_of(x) >= 2 and math.prod(shape_of(x)[-2:]) == 0:
         raise LinAlgError("cond is not defined on empty arrays")
     if p is None or p == 2 or p == -2:
         s = svdvals(x)
@@ -353,8 +342,8 @@ def cond(x, p=None):
 
 def matrix_power(a, n):
     """A raised to the integer power n (A⁻¹ for negative n), by repeated squaring as NumPy does."""
-    a = _arr(a)
-    if not _traced(a):
+    a = _shapes.asarray(a)
+    if not is_traced(a):
         return _np.linalg.matrix_power(a, n)
     _stacked_square("matrix_power", a)
     try:
@@ -385,22 +374,22 @@ def multi_dot(arrays, *, out=None):
     """A chain of matrix products in the cheapest order (numpy.linalg.multi_dot's)."""
     if out is not None:
         raise UnsupportedFunctionError("pullback.numpy.linalg.multi_dot(..., out=...): use the return value.")
-    arrays = [_arr(a) for a in arrays]
-    if not _traced(*arrays):
+    arrays = [_shapes.asarray(a) for a in arrays]
+    if not is_traced(*arrays):
         return _np.linalg.multi_dot(arrays)
     n = len(arrays)
     if n < 2:
         raise ValueError("Expecting at least two arrays.")
     if n == 2:
         return _shapes.dot(arrays[0], arrays[1])
-    first, last = _ndim(arrays[0]), _ndim(arrays[-1])
+    first, last = ndim_of(arrays[0]), ndim_of(arrays[-1])
     if first == 1:
         arrays[0] = _shapes.reshape(arrays[0], (1, -1))
     if last == 1:
         arrays[-1] = _shapes.reshape(arrays[-1], (-1, 1))
     for a in arrays:
-        if _ndim(a) != 2:
-            raise LinAlgError(f"{_ndim(a)}-dimensional array given. Array must be two-dimensional")
+        if ndim_of(a) != 2:
+            raise LinAlgError(f"{ndim_of(a)}-dimensional array given. Array must be two-dimensional")
     if n == 3:
         result = _multi_dot_three(*arrays)
     else:
@@ -456,18 +445,19 @@ def tensordot(x1, x2, /, *, axes=2):
 
 def outer(x1, x2, /):
     """Outer product of two vectors (numpy.linalg.outer requires 1-D inputs)."""
-    x1, x2 = _arr(x1), _arr(x2)
-    if _ndim(x1) != 1 or _ndim(x2) != 1:
-        raise ValueError(f"Input arrays must be one-dimensional, but they are x1={_ndim(x1)}-D and x2={_ndim(x2)}-D.")
-    if not _traced(x1, x2):
+    x1, x2 = _shapes.asarray(x1), _shapes.asarray(x2)
+    if ndim_of(x1) != 1 or ndim_of(x2) != 1:
+        raise ValueError(f"Input arrays must be one-dimensional, but they are x1={ndim_of(x1)}-D and "
+                         f"x2={ndim_of(x2)}-D.")
+    if not is_traced(x1, x2):
         return _np.linalg.outer(x1, x2)
     return ew.multiply(_shapes.reshape(x1, (-1, 1)), _shapes.reshape(x2, (1, -1)))
 
 
 def vecdot(x1, x2, /, *, axis=-1):
     """Σ conj(x1)·x2 over `axis`, batch axes broadcast."""
-    x1, x2 = _arr(x1), _arr(x2)
-    if not _traced(x1, x2):
+    x1, x2 = _shapes.asarray(x1), _shapes.asarray(x2)
+    if not is_traced(x1, x2):
         return _np.linalg.vecdot(x1, x2, axis=axis)
     a = ew.conj(x1) if dtype_of(x1).kind == "c" else x1
     prod = ew.multiply(a, x2)
@@ -476,18 +466,18 @@ def vecdot(x1, x2, /, *, axis=-1):
 
 def matrix_transpose(x, /):
     """Swap the last two axes."""
-    x = _arr(x)
-    if _ndim(x) < 2:
+    x = _shapes.asarray(x)
+    if ndim_of(x) < 2:
         raise ValueError("Input array must be at least 2-dimensional")
-    return la.mT(x) if _traced(x) else _np.linalg.matrix_transpose(x)
+    return la.mT(x) if is_traced(x) else _np.linalg.matrix_transpose(x)
 
 
 def diagonal(x, /, *, offset=0):
     """The (offset) diagonals of the last two axes."""
-    x = _arr(x)
-    if not _traced(x):
+    x = _shapes.asarray(x)
+    if not is_traced(x):
         return _np.linalg.diagonal(x, offset=offset)
-    if _ndim(x) < 2:
+    if ndim_of(x) < 2:
         raise ValueError("diag requires an array of at least two dimensions")
     n, m = shape_of(x)[-2:]
     if offset >= 0:
@@ -503,8 +493,8 @@ def diagonal(x, /, *, offset=0):
 
 def trace(x, /, *, offset=0, dtype=None):
     """Σ of the (offset) diagonal of the last two axes."""
-    x = _arr(x)
-    if not _traced(x):
+    x = _shapes.asarray(x)
+    if not is_traced(x):
         return _np.linalg.trace(x, offset=offset, dtype=dtype)
     d = diagonal(x, offset=offset)
     if dtype is not None:
@@ -514,8 +504,8 @@ def trace(x, /, *, offset=0, dtype=None):
 
 def cross(x1, x2, /, *, axis=-1):
     """Cross product of (stacks of) 3-vectors along `axis`."""
-    x1, x2 = _arr(x1), _arr(x2)
-    if not _traced(x1, x2):
+    x1, x2 = _shapes.asarray(x1), _shapes.asarray(x2)
+    if not is_traced(x1, x2):
         return _np.linalg.cross(x1, x2, axis=axis)
     if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
         raise ValueError(

@@ -27,11 +27,10 @@ import numpy as np
 
 from ..core.primitive import Primitive, nondifferentiable
 from ._util import dtype_of, shape_of
-from .elementwise import add, conj, fit, imag, multiply, negative, real, subtract
+from .elementwise import add, conj, imag, multiply, negative, real, subtract
 from .linalg import (
     as_matrix_batch,
     hermitian_from_triangle,
-    hermitian_from_triangle_transpose,
     leading_batch_rule,
     masked,
     matmul,
@@ -80,7 +79,6 @@ def solve_right(b, a):
 inv = Primitive(
     "inv", np.linalg.inv, shape=_same_square_rule("inv"),
     jvps=[lambda t, out, a: negative(matmul(matmul(out, t), out))],
-    vjps=[lambda ct, out, a: fit(negative(matmul(matmul(mT(out), ct), mT(out))), a)],
     doc="A⁻¹ (numpy.linalg.inv):  dX = −X dA X,  Ā = −Xᵀ X̄ Xᵀ",
 )
 
@@ -96,8 +94,8 @@ def _solve_vjp(ct, out, primals, needs):
     a, b = primals
     b_bar = solve(mT(a), ct)
     return [
-        fit(negative(matmul(b_bar, mT(out))), a) if needs[0] else None,
-        fit(b_bar, b) if needs[1] else None,
+        negative(matmul(b_bar, mT(out))) if needs[0] else None,
+        b_bar if needs[1] else None,
     ]
 
 
@@ -143,7 +141,7 @@ def _cofactors_vjp(ct, out, a):
     n = shape_of(a)[-1]
     total = as_matrix_batch(trace_last(matmul(mT(ct), out)))
     inner = subtract(multiply(total, np.eye(n, dtype=np.finfo(dtype_of(out)).dtype)), matmul(out, mT(ct)))
-    return fit(solve_right(inner, mT(a)), a)
+    return solve_right(inner, mT(a))
 
 
 cofactors = Primitive(
@@ -160,7 +158,6 @@ cofactors = Primitive(
 det = Primitive(
     "det", np.linalg.det, shape=_per_matrix_rule("det"),
     jvps=[lambda t, out, a: trace_last(matmul(mT(cofactors(a)), t))],
-    vjps=[lambda ct, out, a: fit(multiply(as_matrix_batch(ct), cofactors(a)), a)],
     doc="det A:  d(det A) = Σ C ∘ dA with C = adj(A)ᵀ the cofactor matrix,  Ā = d̄ · C",
 )
 
@@ -185,17 +182,8 @@ def _slogdet_jvp(primals, tangents, out):
     return multiply(out[0], multiply(imag(tau), 1j)), real(tau)
 
 
-def _slogdet_vjp(cts, out, primals, needs):
-    (a,) = primals
-    ct_sign, ct_log = cts
-    coef = ct_log
-    if dtype_of(out[0]).kind == "c":  # d sign = sign · i Im τ, d log|det| = Re τ
-        coef = add(ct_log, multiply(imag(multiply(ct_sign, out[0])), 1j))
-    return [fit(multiply(as_matrix_batch(coef), mT(inv(a))), a)]
-
-
 slogdet = Primitive(
-    "slogdet", _slogdet_impl, shape=_slogdet_shape, jvp=_slogdet_jvp, vjp=_slogdet_vjp, multiple_results=True,
+    "slogdet", _slogdet_impl, shape=_slogdet_shape, jvp=_slogdet_jvp, multiple_results=True,
     doc="""(sign, log|det A|):  with τ = tr(A⁻¹ dA),  d log|det A| = Re τ,  d sign = sign · i Im τ.
 
     For real A the sign is piecewise constant and carries no derivative.""",
@@ -225,18 +213,9 @@ def _cholesky_jvp(t, out, a, upper):
     return mH(d_low) if upper else d_low
 
 
-def _cholesky_vjp(ct, out, a, upper):
-    low = mH(out) if upper else out
-    g = mH(ct) if upper else ct                 # cotangent of L
-    m_bar = _phi(matmul(mT(low), g))            # Φ is its own transpose
-    y = solve(mT(low), m_bar)                   # L⁻ᵀ M̄
-    h_bar = mT(solve(mH(low), mT(y)))           # L⁻ᵀ M̄ conj(L)⁻¹
-    return fit(hermitian_from_triangle_transpose(h_bar, lower=not upper), a)
-
-
 cholesky = Primitive(
     "cholesky", _cholesky_impl, shape=_same_square_rule("cholesky"),
-    jvps=[_cholesky_jvp], vjps=[_cholesky_vjp],
+    jvps=[_cholesky_jvp],
     doc="""L with A = L Lᴴ (numpy.linalg.cholesky; upper=True gives U = Lᴴ with A = Uᴴ U).
 
     NumPy reads one triangle of A (the lower one, or the upper one for upper=True) and the
@@ -281,19 +260,6 @@ def _qr_tall_jvp(q, r, da):
     return add(matmul(q, subtract(omega, c)), b), matmul(subtract(c, omega), r)
 
 
-def _qr_tall_vjp(q, r, gq, gr):
-    """Transpose of _qr_tall_jvp: the cotangent of dA from those of dQ and dR."""
-    n = shape_of(r)[-1]
-    c_bar = subtract(matmul(gr, mT(r)), matmul(mT(q), gq))   # C̄ from C directly; Ω̄ = −C̄
-    omega_bar = negative(c_bar)
-    low_bar = subtract(omega_bar, mH(omega_bar))
-    c_bar = add(c_bar, masked(low_bar, np.tri(n, n, -1)))
-    if dtype_of(c_bar).kind == "c":
-        c_bar = add(c_bar, multiply(masked(imag(omega_bar), np.eye(n)), 1j))
-    b_bar = add(gq, matmul(conj(q) if dtype_of(q).kind == "c" else q, c_bar))
-    return solve_right(b_bar, mT(r))                            # B̄ R⁻ᵀ
-
-
 def _split_wide(x, m):
     nd = len(shape_of(x))
     lead = (slice(None),) * (nd - 1)
@@ -315,22 +281,8 @@ def _qr_jvp(primals, tangents, out):
     return dq, concatenate(drx, dry, axis=len(shape_of(a)) - 1)
 
 
-def _qr_vjp(cts, out, primals, needs):
-    (a,) = primals
-    gq, gr = cts
-    q, r = out
-    m, n = shape_of(a)[-2:]
-    if m >= n:
-        return [fit(_qr_tall_vjp(q, r, gq, gr), a)]
-    (rx, _), (grx, gry), (_, y) = _split_wide(r, m), _split_wide(gr, m), _split_wide(a, m)
-    gq = add(gq, mH(matmul(gry, mT(y))))                        # from dR_Y = dQᴴ Y + Qᴴ dY
-    gy = matmul(conj(q) if dtype_of(q).kind == "c" else q, gry)
-    gx = _qr_tall_vjp(q, rx, gq, grx)
-    return [fit(concatenate(gx, gy, axis=len(shape_of(a)) - 1), a)]
-
-
 qr = Primitive(
-    "qr", _qr_impl, shape=_qr_shape, jvp=_qr_jvp, vjp=_qr_vjp, multiple_results=True,
+    "qr", _qr_impl, shape=_qr_shape, jvp=_qr_jvp, multiple_results=True,
     doc="""(Q, R) = numpy.linalg.qr(A, mode='reduced'), A of shape (..., m, n).
 
     m ≥ n: with B = dA R⁻¹ and C = Qᴴ B, Ω = tril(C, −1) − tril(C, −1)ᴴ + i Im diag C,
@@ -366,31 +318,14 @@ def pinv_jvp(a, p, da):
     return add(t1, add(t2, t3))
 
 
-def pinv_vjp(a, p, g):
-    """Transpose of pinv_jvp: Ā = −Pᵀ G Pᵀ + conj((I − A P) Gᵀ P Pᴴ + Pᴴ P Gᵀ (I − P A))."""
-    m, n = shape_of(a)[-2:]
-    t1 = negative(matmul(matmul(mT(p), g), mT(p)))
-    gt = mT(g)
-    k = add(matmul(subtract(_eye(m, p), matmul(a, p)), matmul(gt, matmul(p, mH(p)))),
-            matmul(matmul(mH(p), p), matmul(gt, subtract(_eye(n, p), matmul(p, a)))))
-    return add(t1, conj(k) if dtype_of(k).kind == "c" else k)
-
-
 def _pinv_jvp(t, out, a, rcond, hermitian, rtol):
     if hermitian:
         a, t = hermitian_from_triangle(a, lower=True), hermitian_from_triangle(t, lower=True)
     return pinv_jvp(a, out, t)
 
 
-def _pinv_vjp(ct, out, a, rcond, hermitian, rtol):
-    if not hermitian:
-        return fit(pinv_vjp(a, out, ct), a)
-    g = pinv_vjp(hermitian_from_triangle(a, lower=True), out, ct)
-    return fit(hermitian_from_triangle_transpose(g, lower=True), a)
-
-
 pinv = Primitive(
-    "pinv", _pinv_impl, shape=_pinv_shape, jvps=[_pinv_jvp], vjps=[_pinv_vjp],
+    "pinv", _pinv_impl, shape=_pinv_shape, jvps=[_pinv_jvp],
     doc="""A⁺ (numpy.linalg.pinv). Golub–Pereyra's derivative, valid where the rank of A (after
     the rcond/rtol cutoff) does not change; the cutoff itself carries no derivative.
     hermitian=True reads the lower triangle of A, and is differentiated as such.""",
@@ -430,16 +365,8 @@ def _lstsq_jvp(primals, tangents, out, rcond):
     return dx
 
 
-def _lstsq_vjp(ct, out, primals, needs, rcond):
-    a, b = primals
-    p = pinv(a, rcond=lstsq_rcond(a, rcond), hermitian=False, rtol=None)
-    ga = fit(pinv_vjp(a, p, matmul(_as_col(ct), mT(_as_col(b)))), a) if needs[0] else None
-    gb = fit(matmul(mT(p), ct), b) if needs[1] else None
-    return [ga, gb]
-
-
 lstsq = Primitive(
-    "lstsq", _lstsq_impl, shape=_lstsq_shape, jvp=_lstsq_jvp, vjp=_lstsq_vjp,
+    "lstsq", _lstsq_impl, shape=_lstsq_shape, jvp=_lstsq_jvp,
     doc="""The minimum-norm least-squares solution x = A⁺ b of numpy.linalg.lstsq (A 2-D, b 1-D or 2-D).
 
     Its derivative is that of A⁺ b, with A⁺ cut off at the same rcond: valid where the

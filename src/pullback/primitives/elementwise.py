@@ -35,13 +35,13 @@ def fit(g, x):
 add = Primitive(
     "add", np.add, shape=broadcast_rule, linear=True,
     jvps=[lambda t, out, x, y: t, lambda t, out, x, y: t],
-    vjps=[lambda ct, out, x, y: fit(ct, x), lambda ct, out, x, y: fit(ct, y)],
+    vjps=[lambda ct, out, x, y: ct, lambda ct, out, x, y: ct],
     doc="x + y",
 )
 subtract = Primitive(
     "subtract", np.subtract, shape=broadcast_rule, linear=True,
     jvps=[lambda t, out, x, y: t, lambda t, out, x, y: negative(t)],
-    vjps=[lambda ct, out, x, y: fit(ct, x), lambda ct, out, x, y: fit(negative(ct), y)],
+    vjps=[lambda ct, out, x, y: ct, lambda ct, out, x, y: negative(ct)],
     doc="x − y",
 )
 negative = Primitive(
@@ -53,15 +53,15 @@ negative = Primitive(
 multiply = Primitive(
     "multiply", np.multiply, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)],
-    vjps=[lambda ct, out, x, y: fit(multiply(ct, y), x), lambda ct, out, x, y: fit(multiply(ct, x), y)],
+    vjps=[lambda ct, out, x, y: multiply(ct, y), lambda ct, out, x, y: multiply(ct, x)],
     doc="x · y",
 )
 divide = Primitive(
     "divide", np.true_divide, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: divide(t, y), lambda t, out, x, y: negative(multiply(t, divide(out, y)))],
     vjps=[
-        lambda ct, out, x, y: fit(divide(ct, y), x),
-        lambda ct, out, x, y: fit(negative(multiply(ct, divide(out, y))), y),
+        lambda ct, out, x, y: divide(ct, y),
+        lambda ct, out, x, y: negative(multiply(ct, divide(out, y))),
     ],
     doc="x / y:  ∂/∂x = 1/y,  ∂/∂y = −out/y",
 )
@@ -73,9 +73,13 @@ def _is_python_scalar(v):
 
 def _pow_dx(x, y):
     """∂(xʸ)/∂x = y·xʸ⁻¹, taken as 0 where y == 0 (so 0⁰ has derivative 0, not nan)."""
-    if _is_python_scalar(y):
+    if _is_python_scalar(y):  # the common exponents take one pass, or none
         if y == 0:
             return multiply(x, 0.0)
+        if y == 1:
+            return 1.0
+        if y == 2:
+            return multiply(x, 2.0)
         return multiply(float(y), power(x, y - 1))
     zero = equal(y, 0)  # xʸ⁻¹ is not evaluated at y == 0 (0⁻¹ would warn, and 0·∞ is nan)
     return multiply(select(zero, 0.0, y), power(x, select(zero, 1.0, subtract(y, 1))))
@@ -87,12 +91,17 @@ def _pow_dy(x, out):
     return multiply(log(safe), out)
 
 
+def _times(t, d):
+    """t · d, skipping the pass when d is the Python scalar 1.0."""
+    return t if type(d) is float and d == 1.0 else multiply(t, d)
+
+
 power = Primitive(
     "power", np.power, shape=broadcast_rule,
-    jvps=[lambda t, out, x, y: multiply(t, _pow_dx(x, y)), lambda t, out, x, y: multiply(t, _pow_dy(x, out))],
+    jvps=[lambda t, out, x, y: _times(t, _pow_dx(x, y)), lambda t, out, x, y: multiply(t, _pow_dy(x, out))],
     vjps=[
-        lambda ct, out, x, y: fit(multiply(ct, _pow_dx(x, y)), x),
-        lambda ct, out, x, y: fit(multiply(ct, _pow_dy(x, out)), y),
+        lambda ct, out, x, y: _times(ct, _pow_dx(x, y)),
+        lambda ct, out, x, y: multiply(ct, _pow_dy(x, out)),
     ],
     doc="xʸ",
 )
@@ -111,8 +120,8 @@ def _extremum(name, np_fn, win):
         name, np_fn, shape=broadcast_rule,
         jvps=[lambda t, out, x, y: multiply(t, w(x, y, out)), lambda t, out, x, y: multiply(t, w(y, x, out))],
         vjps=[
-            lambda ct, out, x, y: fit(multiply(ct, w(x, y, out)), x),
-            lambda ct, out, x, y: fit(multiply(ct, w(y, x, out)), y),
+            lambda ct, out, x, y: multiply(ct, w(x, y, out)),
+            lambda ct, out, x, y: multiply(ct, w(y, x, out)),
         ],
         doc=f"elementwise {win}; at ties each argument gets half the derivative",
     )
@@ -138,8 +147,8 @@ arctan2 = Primitive(
         lambda t, out, y, x: multiply(t, negative(divide(y, _hypot2(x, y)))),
     ],
     vjps=[
-        lambda ct, out, y, x: fit(multiply(ct, divide(x, _hypot2(x, y))), y),
-        lambda ct, out, y, x: fit(multiply(ct, negative(divide(y, _hypot2(x, y)))), x),
+        lambda ct, out, y, x: multiply(ct, divide(x, _hypot2(x, y))),
+        lambda ct, out, y, x: multiply(ct, negative(divide(y, _hypot2(x, y)))),
     ],
     doc="arctan2(y, x): ∂/∂y = x/(x²+y²), ∂/∂x = −y/(x²+y²)",
 )
@@ -150,8 +159,8 @@ hypot = Primitive(
         lambda t, out, x, y: multiply(t, divide(y, _nonzero(out))),
     ],
     vjps=[
-        lambda ct, out, x, y: fit(multiply(ct, divide(x, _nonzero(out))), x),
-        lambda ct, out, x, y: fit(multiply(ct, divide(y, _nonzero(out))), y),
+        lambda ct, out, x, y: multiply(ct, divide(x, _nonzero(out))),
+        lambda ct, out, x, y: multiply(ct, divide(y, _nonzero(out))),
     ],
     doc="√(x²+y²); ∂/∂x = x/out, ∂/∂y = y/out, taken as 0 at the origin (as abs' derivative at 0)",
 )
@@ -234,16 +243,21 @@ def _to_dtype_of(ct, x):
     return convert(ct, dtype=dtype_of(x)) if ct.dtype != dtype_of(x) else ct
 
 
+def _real_part(ct):
+    """The cotangent of a real output is real: an imaginary part a caller passed is dropped."""
+    return real(ct) if is_complex(ct) else ct
+
+
 real = Primitive(
     "real", np.real, shape=lambda x: (shape_of(x), np.real(np.zeros((), dtype_of(x))).dtype), linear=True,
     jvps=[lambda t, out, x: real(t)],
-    vjps=[lambda ct, out, x: _to_dtype_of(ct, x)],
+    vjps=[lambda ct, out, x: _to_dtype_of(_real_part(ct), x)],
     doc="Re x",
 )
 imag = Primitive(
     "imag", np.imag, shape=lambda x: (shape_of(x), np.imag(np.zeros((), dtype_of(x))).dtype), linear=True,
     jvps=[lambda t, out, x: imag(t)],
-    vjps=[lambda ct, out, x: multiply(_to_dtype_of(ct, x), -1j) if is_complex(x) else multiply(ct, 0.0)],
+    vjps=[lambda ct, out, x: multiply(_to_dtype_of(_real_part(ct), x), -1j) if is_complex(x) else multiply(ct, 0.0)],
     doc="Im x; its transpose is ct ↦ −i·ct",
 )
 conj = Primitive(
@@ -291,8 +305,8 @@ select = Primitive(
     jvps=[None, lambda t, out, c, x, y: select(c, t, 0.0), lambda t, out, c, x, y: select(c, 0.0, t)],
     vjps=[
         None,
-        lambda ct, out, c, x, y: fit(select(c, ct, 0.0), x),
-        lambda ct, out, c, x, y: fit(select(c, 0.0, ct), y),
+        lambda ct, out, c, x, y: select(c, ct, 0.0),
+        lambda ct, out, c, x, y: select(c, 0.0, ct),
     ],
     doc="where(cond, x, y); the condition carries no derivative",
 )

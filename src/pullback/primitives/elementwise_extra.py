@@ -21,7 +21,7 @@ from . import elementwise as ew
 from ._util import bool_rule, dtype_of, result_dtype, same_rule, shape_of, ufunc_rule
 
 add, subtract, multiply, divide, negative = ew.add, ew.subtract, ew.multiply, ew.divide, ew.negative
-select, convert, real, imag, conj, fit = ew.select, ew.convert, ew.real, ew.imag, ew.conj, ew.fit
+select, convert, real, imag, conj = ew.select, ew.convert, ew.real, ew.imag, ew.conj
 less, less_equal, greater, greater_equal = ew.less, ew.less_equal, ew.greater, ew.greater_equal
 logical_and, logical_or, logical_not = (ew.NONDIFF_BINARY["logical_and"], ew.NONDIFF_BINARY["logical_or"],
                                         ew.NONDIFF_UNARY["logical_not"])
@@ -58,8 +58,8 @@ def _binary(name, impl, dx, dy, doc, **kw):
     """A broadcasting binary primitive from its two partial derivatives d(x, y, out) (None: not differentiable)."""
     jvps = [None if d is None else (lambda t, out, x, y, d=d: _like(multiply(t, d(x, y, out)), out)) for d in (dx, dy)]
     vjps = [
-        None if dx is None else (lambda ct, out, x, y: fit(multiply(ct, dx(x, y, out)), x)),
-        None if dy is None else (lambda ct, out, x, y: fit(multiply(ct, dy(x, y, out)), y)),
+        None if dx is None else (lambda ct, out, x, y: multiply(ct, dx(x, y, out))),
+        None if dy is None else (lambda ct, out, x, y: multiply(ct, dy(x, y, out))),
     ]
     return Primitive(name, impl, shape=ufunc_nary_rule(impl), jvps=jvps, vjps=vjps, doc=doc, **kw)
 
@@ -135,7 +135,6 @@ def _sinc_impl(x, order=0):
 sinc = Primitive(
     "sinc", _sinc_impl, shape=lambda x, order=0: (shape_of(x), np.result_type(dtype_of(x), 1.0)),
     jvps=[lambda t, out, x, order=0: multiply(t, sinc(x, order=order + 1))],
-    vjps=[lambda ct, out, x, order=0: multiply(ct, sinc(x, order=order + 1))],
     doc="sinc⁽ᵏ⁾(x), the k-th derivative (order=k) of sin(πx)/(πx); exact at 0 to every order "
         "(sinc'(0) = 0, sinc''(0) = −π²/3); complex x is supported (it is holomorphic)",
 )
@@ -197,7 +196,7 @@ fmin = _binary(
 ldexp = Primitive(
     "ldexp", np.ldexp, shape=ufunc_nary_rule(np.ldexp),
     jvps=[lambda t, out, x, n: ldexp(t, n), None],
-    vjps=[lambda ct, out, x, n: fit(ldexp(ct, n), x), None],
+    vjps=[lambda ct, out, x, n: ldexp(ct, n), None],
     doc="x·2ⁿ for an integer n: ∂/∂x = 2ⁿ (n carries no derivative)",
 )
 nextafter = _binary(
@@ -246,8 +245,6 @@ _CLIP_MASKS = (_clip_mask_a, _clip_mask_lo, _clip_mask_hi)
 clip = Primitive(
     "clip", np.clip, shape=_clip_shape,
     jvps=[lambda t, out, a, lo, hi, m=m: _like(_masked(t, m(a, lo, hi)), out) for m in _CLIP_MASKS],
-    vjps=[lambda ct, out, a, lo, hi, i=i, m=m: fit(_masked(ct, m(a, lo, hi)), (a, lo, hi)[i])
-          for i, m in enumerate(_CLIP_MASKS)],
     doc="numpy.clip(a, a_min, a_max) (a bound may be None). Each element's derivative goes to the "
         "argument its value is: ∂/∂a = 1 on the closed interval a_min ≤ a ≤ a_max (the boundaries "
         "count as inside, as in torch.clamp), 0 outside; ∂/∂a_min = 1 where a < a_min; ∂/∂a_max = 1 "
@@ -272,7 +269,7 @@ complex_ = Primitive(
                           np.promote_types(result_dtype(re, im), np.complex64)),
     linear=True,
     jvps=[lambda t, out, re, im: _like(t, out), lambda t, out, re, im: multiply(_like(t, out), 1j)],
-    vjps=[lambda ct, out, re, im: fit(real(ct), re), lambda ct, out, re, im: fit(negative(imag(ct)), im)],
+    vjps=[lambda ct, out, re, im: real(ct), lambda ct, out, re, im: negative(imag(ct))],
     doc="re + i·im from real parts (exact); its transpose maps ct to (Re ct, −Im ct)",
 )
 

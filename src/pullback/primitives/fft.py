@@ -21,7 +21,7 @@ import numpy as np
 
 from ..core.primitive import Primitive
 from ._util import dtype_of, shape_of
-from .elementwise import conj, fit, multiply
+from .elementwise import conj, multiply
 
 SWAP_NORM = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 
@@ -37,7 +37,7 @@ def _fft_impl(x, axis, inverse, norm):
 fft = Primitive(
     "fft", _fft_impl, shape=_complex_rule, linear=True,
     jvps=[lambda t, out, x, axis, inverse, norm: fft(t, axis=axis, inverse=inverse, norm=norm)],
-    vjps=[lambda ct, out, x, axis, inverse, norm: fit(fft(ct, axis=axis, inverse=inverse, norm=norm), x)],
+    vjps=[lambda ct, out, x, axis, inverse, norm: fft(ct, axis=axis, inverse=inverse, norm=norm)],
     doc="numpy.fft.fft / ifft along a non-negative axis (no padding); its own transpose",
 )
 
@@ -71,7 +71,7 @@ def _rfft_transpose(ct, out, x, axis, norm):
     n = shape_of(x)[axis]
     inv_w = 1.0 / half_spectrum_weights(n, axis, len(shape_of(x)), np.float64)
     d = multiply(conj(ct), inv_w.astype(_real_dtype(ct)))
-    return fit(irfft(d, axis=axis, n=n, norm=SWAP_NORM[norm]), x)
+    return irfft(d, axis=axis, n=n, norm=SWAP_NORM[norm])
 
 
 rfft = Primitive(
@@ -96,7 +96,7 @@ def _irfft_shape(x, axis, n, norm):
 
 def _irfft_transpose(ct, out, x, axis, n, norm):
     w = half_spectrum_weights(n, axis, len(shape_of(ct)), _real_dtype(ct))
-    return fit(multiply(conj(rfft(ct, axis=axis, norm=SWAP_NORM[norm])), w), x)
+    return multiply(conj(rfft(ct, axis=axis, norm=SWAP_NORM[norm])), w)
 
 
 irfft = Primitive(

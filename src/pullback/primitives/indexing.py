@@ -82,7 +82,6 @@ def _scatter_vjp(ct, out, primals, needs, idx):
         last = written_last(shape_of(x), idx)
         if last is not None:
             gv = ew.select(last, gv, 0.0)
-        gv = ew.fit(gv, v)
     return [gx, gv]
 
 
@@ -133,7 +132,7 @@ def _scatter_extremum(name: str, ufunc: np.ufunc) -> Primitive:
         x, v = primals
         wx, wv = _shares(x, v, out, idx)
         gx = ew.multiply(ct, wx) if needs[0] else None
-        gv = ew.fit(ew.multiply(getitem(ct, idx=idx), wv), v) if needs[1] else None
+        gv = ew.multiply(getitem(ct, idx=idx), wv) if needs[1] else None
         return [gx, gv]
 
     return Primitive(

@@ -11,7 +11,6 @@ import numpy as np
 from ..core.batching import broadcasting_rule
 from ..core.primitive import Primitive
 from ._util import dtype_of, ndim_of, shape_of
-from .elementwise import fit
 from .shape import getitem, reshape, transpose
 
 
@@ -21,8 +20,12 @@ def _swap_last(x):
     return transpose(x, axes=axes)
 
 
-def _as_matrices(a, b, ct):
-    """Promote 1-D operands (and the cotangent) to matrices, as numpy.matmul does."""
+def _as_matrices(a, b, ct, keep):
+    """Promote 1-D operands (and the cotangent) to matrices, as numpy.matmul does.
+
+    Only the operand `keep` ("a" or "b") the rule multiplies by is reshaped: the other is
+    the one being differentiated, whose value a transpose must not read.
+    """
     a1, b1 = ndim_of(a) == 1, ndim_of(b) == 1
     cs = shape_of(ct)
     if a1 and b1:
@@ -31,25 +34,23 @@ def _as_matrices(a, b, ct):
         ct = reshape(ct, shape=cs[:-1] + (1,) + cs[-1:])
     elif b1:
         ct = reshape(ct, shape=cs + (1,))
-    if a1:
-        a = reshape(a, shape=(1,) + shape_of(a))
-    if b1:
-        b = reshape(b, shape=shape_of(b) + (1,))
-    return a, b, ct
+    if keep == "a":
+        return (reshape(a, shape=(1,) + shape_of(a)) if a1 else a), ct
+    return (reshape(b, shape=shape_of(b) + (1,)) if b1 else b), ct
 
 
 def _matmul_vjp_a(ct, out, a, b):
-    a2, b2, ct2 = _as_matrices(a, b, ct)
-    return fit(reshape_like(matmul(ct2, _swap_last(b2)), a), a)
+    b2, ct2 = _as_matrices(a, b, ct, "b")
+    return reshape_like(matmul(ct2, _swap_last(b2)), a)
 
 
 def _matmul_vjp_b(ct, out, a, b):
-    a2, b2, ct2 = _as_matrices(a, b, ct)
-    return fit(reshape_like(matmul(_swap_last(a2), ct2), b), b)
+    a2, ct2 = _as_matrices(a, b, ct, "a")
+    return reshape_like(matmul(_swap_last(a2), ct2), b)
 
 
 def reshape_like(g, x):
-    """Drop the axes a 1-D operand gained in _as_matrices (batch axes are left for `fit`)."""
+    """Drop the axes a 1-D operand gained in _as_matrices (broadcast batch axes are summed by the backward pass)."""
     xs = shape_of(x)
     if len(xs) == 1:
         return reshape(g, shape=shape_of(g)[:-2] + xs) if ndim_of(g) > 2 else reshape(g, shape=xs)

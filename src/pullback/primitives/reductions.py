@@ -67,8 +67,6 @@ def _extremum(name, np_fn):
         name, impl, shape=_reduce_rule,
         jvps=[lambda t, out, x, axis, keepdims: reduce_sum(
             multiply(t, _tie_share(x, out, axis, keepdims)), axis=axis, keepdims=keepdims)],
-        vjps=[lambda ct, out, x, axis, keepdims: multiply(
-            _expand(ct, x, axis, keepdims), _tie_share(x, out, axis, keepdims))],
         doc=f"{name} over axis; when several entries tie for the extremum they share the derivative equally",
     )
 

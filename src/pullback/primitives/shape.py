@@ -98,7 +98,7 @@ def _concat_vjp(ct, out, primals, needs, axis):
         n = shape_of(p)[axis]
         if need:
             idx = (slice(None),) * axis + (slice(start, start + n),) + (slice(None),) * (nd - axis - 1)
-            gs.append(_ew.fit(getitem(ct, idx=idx), p))
+            gs.append(getitem(ct, idx=idx))
         else:
             gs.append(None)
         start += n
@@ -124,9 +124,28 @@ def _is_basic(idx) -> bool:
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
 
 
+def zeros_to_scatter_into(shape, dtype):
+    """A read-only zero array (one element, broadcast) for add_at to scatter into: add_at then
+    writes into a fresh zero array instead of copying one (the transpose of getitem)."""
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+def _is_broadcast_zero(x) -> bool:
+    return (
+        isinstance(x, np.ndarray) and x.size > 0 and not any(x.strides)
+        and not x.flags.writeable and x[(0,) * x.ndim] == 0
+    )
+
+
 def _add_at_impl(x, idx, v):
-    out = np.array(x, copy=True, dtype=np.result_type(x, v))
-    if _is_basic(idx):
+    dtype = np.result_type(x, v)
+    basic = _is_basic(idx)
+    if basic and _is_broadcast_zero(x):
+        out = np.zeros(np.shape(x), dtype)
+        out[idx] = v
+        return out
+    out = np.array(x, copy=True, dtype=dtype)
+    if basic:
         out[idx] += v
     else:  # ufunc.at does not broadcast v against x[idx] for >= 2-d index arrays: do it here
         np.add.at(out, idx, np.broadcast_to(v, out[idx].shape))
@@ -139,7 +158,7 @@ def _getitem_shape(x, idx):
 
 
 def _getitem_vjp(ct, out, x, idx):
-    return add_at(np.zeros(shape_of(x), dtype_of(x)), ct, idx=idx)
+    return add_at(zeros_to_scatter_into(shape_of(x), dtype_of(x)), ct, idx=idx)
 
 
 getitem = Primitive(
@@ -151,7 +170,7 @@ getitem = Primitive(
 
 
 def _add_at_v_vjp(ct, out, x, v, idx):
-    return _ew.fit(getitem(ct, idx=idx), v)
+    return getitem(ct, idx=idx)
 
 
 def _add_at_call(x, v, idx):
@@ -162,13 +181,10 @@ add_at = Primitive(
     "add_at", _add_at_call,
     shape=lambda x, v, idx: (shape_of(x), result_dtype(x, v)), linear=True,
     jvps=[lambda t, out, x, v, idx: t,
-          lambda t, out, x, v, idx: add_at(np.zeros(shape_of(x), dtype_of(t)), t, idx=idx)],
+          lambda t, out, x, v, idx: add_at(zeros_to_scatter_into(shape_of(x), dtype_of(t)), t, idx=idx)],
     vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
     doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
 )
-
-
-from . import elementwise as _ew  # noqa: E402  (elementwise imports this module too)
 
 # ----------------------------------------------------------------------------- vmap
 # Batched values carry the batch axis first (core/batching.py); each rule re-aims the

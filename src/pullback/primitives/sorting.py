@@ -30,7 +30,7 @@ from ..core.batching import all_batched, shift_axis_rule
 from ..core.primitive import Primitive, nondifferentiable
 from ._util import dtype_of, shape_of
 from .elementwise import add, multiply
-from .reductions import _expand, _reduced_shape, reduce_sum
+from .reductions import _reduced_shape, reduce_sum
 from .shape import concatenate, getitem, reshape, transpose
 
 
@@ -113,16 +113,9 @@ def _cumprod_jvp(t, out, x, axis, reverse):
     return linear_recurrence(x, multiply(t, before), axis, reverse)
 
 
-def _cumprod_vjp(ct, out, x, axis, reverse):
-    """Transpose of the JVP: x̄ⱼ = yⱼ₋₁·zⱼ with zⱼ = ctⱼ + xⱼ₊₁·zⱼ₊₁ (the recurrence run backwards)."""
-    before = shift(out, 1, axis, reverse, 1)
-    after = shift(x, 1, axis, not reverse, 1)
-    return multiply(before, linear_recurrence(after, ct, axis, not reverse))
-
-
 cumprod = Primitive(
     "cumprod", _cumprod_impl, shape=_cumulative_rule,
-    jvps=[_cumprod_jvp], vjps=[_cumprod_vjp],
+    jvps=[_cumprod_jvp],
     doc="yᵢ = Πₖ≤ᵢ xₖ along axis (Πₖ≥ᵢ when reverse); derivatives by a prefix scan, exact with zeros",
 )
 
@@ -166,7 +159,6 @@ reduce_prod = Primitive(
     "reduce_prod", _prod_impl, shape=_prod_rule,
     jvps=[lambda t, out, x, axis, keepdims: reduce_sum(
         multiply(t, products_of_others(x, axis)), axis=axis, keepdims=keepdims)],
-    vjps=[lambda ct, out, x, axis, keepdims: multiply(_expand(ct, x, axis, keepdims), products_of_others(x, axis))],
     doc="Π over axis; ∂/∂xⱼ = Πₖ≠ⱼ xₖ (prefix × suffix products: exact with zeros)",
 )
 

@@ -31,7 +31,7 @@ import numpy as np
 from ..core.primitive import Primitive
 from ._util import dtype_of, shape_of
 from .decompositions import _square, linalg_dtype, solve
-from .elementwise import add, conj, divide, equal, fit, imag, multiply, real, select, subtract
+from .elementwise import add, conj, divide, equal, imag, multiply, real, select, subtract
 from .linalg import (
     col,
     diag_embed,
@@ -98,19 +98,8 @@ def _eigh_jvp(primals, tangents, out, UPLO):
     return dw, matmul(v, multiply(gap_reciprocals(w), m))
 
 
-def _eigh_vjp(cts, out, primals, needs, UPLO):
-    (a,) = primals
-    gw, gv = cts
-    w, v = out
-    inner = diag_embed(_real_ct(gw, w))
-    if not is_symbolic_zero(gv):
-        inner = add(inner, multiply(gap_reciprocals(w), matmul(mT(v), gv)))
-    h_bar = matmul(_cj(v), matmul(inner, mT(v)))       # conj(V) (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ
-    return [fit(hermitian_from_triangle_transpose(h_bar, lower=UPLO == "L"), a)]
-
-
 eigh = Primitive(
-    "eigh", _eigh_impl, shape=_eigh_shape, jvp=_eigh_jvp, vjp=_eigh_vjp, multiple_results=True,
+    "eigh", _eigh_impl, shape=_eigh_shape, jvp=_eigh_jvp, multiple_results=True,
     doc="""(w, V) = numpy.linalg.eigh(A, UPLO): dλ = diag(Vᴴ dA V), dV = V (F ∘ Vᴴ dA V).
 
     NumPy reads one triangle of A (UPLO) and the real part of the diagonal; the derivative
@@ -125,15 +114,9 @@ def _eigvalsh_jvp(t, out, a, UPLO):
     return real(dw) if dtype_of(dw).kind == "c" else dw
 
 
-def _eigvalsh_vjp(ct, out, a, UPLO):
-    _, v = eigh(a, UPLO=UPLO)
-    h_bar = matmul(multiply(_cj(v), row(_real_ct(ct, out))), mT(v))
-    return fit(hermitian_from_triangle_transpose(h_bar, lower=UPLO == "L"), a)
-
-
 eigvalsh = Primitive(
     "eigvalsh", lambda a, UPLO: np.linalg.eigvalsh(a, UPLO=UPLO), shape=lambda a, UPLO: _eigh_shape(a, UPLO)[0],
-    jvps=[_eigvalsh_jvp], vjps=[_eigvalsh_vjp],
+    jvps=[_eigvalsh_jvp],
     doc="numpy.linalg.eigvalsh: dλᵢ = vᵢᴴ dA vᵢ (finite at repeated eigenvalues; see the module docstring)",
 )
 
@@ -176,7 +159,7 @@ def _eig_vjp(cts, out, primals, needs):
         rho = real(_sum_rows(multiply(gv, v)))
         g0 = subtract(gv, multiply(conj(v), row(rho)))
         k_bar = add(k_bar, multiply(gap_reciprocals(w), matmul(mT(v), g0)))
-    return [fit(solve(mT(v), matmul(k_bar, mT(v))), a)]  # V⁻ᵀ K̄ Vᵀ
+    return [solve(mT(v), matmul(k_bar, mT(v)))]  # V⁻ᵀ K̄ Vᵀ
 
 
 eig = Primitive(
@@ -194,14 +177,9 @@ def _eigvals_jvp(t, out, a):
     return diag_part(solve(v, matmul(t, v)))
 
 
-def _eigvals_vjp(ct, out, a):
-    _, v = eig(a)
-    return fit(solve(mT(v), multiply(col(ct), mT(v))), a)
-
-
 eigvals = Primitive(
     "eigvals", lambda a: np.linalg.eigvals(a).astype(_complex_dtype(a), copy=False),
-    shape=lambda a: _eig_shape(a)[0], jvps=[_eigvals_jvp], vjps=[_eigvals_vjp],
+    shape=lambda a: _eig_shape(a)[0], jvps=[_eigvals_jvp],
     doc="numpy.linalg.eigvals, always complex: dλ = diag(V⁻¹ dA V), Ā = V⁻ᵀ diag(λ̄) Vᵀ",
 )
 
@@ -290,7 +268,7 @@ def _svd_vjp(cts, out, primals, needs, hermitian):
         a_bar = add(a_bar, matmul(g, subtract(gvh, matmul(matmul(gvh, _cj(v)), mT(v)))))
     if hermitian:
         a_bar = hermitian_from_triangle_transpose(a_bar, lower=True)
-    return [fit(a_bar, primals[0])]
+    return [a_bar]
 
 
 svd = Primitive(
@@ -317,7 +295,7 @@ def _svdvals_vjp(ct, out, a, hermitian):
     g = matmul(multiply(_cj(u), row(_real_ct(ct, out))), _cj(vh))   # conj(U) diag(s̄) Vᵀ
     if hermitian:
         g = hermitian_from_triangle_transpose(g, lower=True)
-    return fit(g, a)
+    return g
 
 
 svdvals = Primitive(
