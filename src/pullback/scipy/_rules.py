@@ -2,8 +2,9 @@
 
 Every elementwise SciPy function is made by :func:`elementwise` from its implementation (SciPy's
 own function, so values are SciPy's) and its partial derivatives ∂out/∂argᵢ written with pullback
-operations, so the rules differentiate again, to any order. Switching to ``pullback.extend`` (or
-dropping ``fit`` once reverse mode unbroadcasts centrally) changes this file only.
+operations, so the rules differentiate again, to any order. Reverse mode unbroadcasts centrally
+(core/ad.py), so the reverse rules are ct·∂out/∂argᵢ as they stand. Switching to ``pullback.extend``
+changes this file only.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def elementwise(
             vjps.append(None)
         else:
             jvps.append(lambda t, out, *args, _d=d, **p: _like(ew.multiply(t, _d(out, *args, **p)), out))
-            vjps.append(lambda ct, out, *args, _d=d, _i=i, **p: ew.fit(ew.multiply(ct, _d(out, *args, **p)), args[_i]))
+            vjps.append(lambda ct, out, *args, _d=d, **p: ew.multiply(ct, _d(out, *args, **p)))
     prim = Primitive(name, impl, shape=ufunc_nary_rule(impl), jvps=jvps, vjps=vjps, doc=doc)
     prim.batch = broadcasting_rule(prim)
     return prim
