@@ -88,7 +88,8 @@ SAMPLES: dict[str, dict[str, tuple]] = {
 STATS_SAMPLES: dict[str, tuple] = {
     "norm": (A, 0.2, 1.3), "t": (A, 3.5), "gamma": (A, 2.0), "beta": (A, 2.0, 3.0), "chi2": (A, 3.0),
     "expon": (A,), "laplace": (A,), "logistic": (A,), "cauchy": (A,), "uniform": (A * 0.5, 0.1, 1.2),
-    "lognorm": (A, 0.8),
+    "lognorm": (A, 0.8), "halfnorm": (A,), "invgamma": (A, 2.0), "weibull_min": (A, 1.5), "gumbel_r": (A,),
+    "pareto": (A + 1.0, 2.0), "rayleigh": (A,),
     "poisson": (np.array([0.0, 2.0, 5.0]), W * 3), "binom": (np.array([0.0, 2.0, 5.0]), 8.0, W),
     "nbinom": (np.array([0.0, 2.0, 5.0]), 2.5, W), "bernoulli": (np.array([0.0, 1.0, 1.0]), W),
     "geom": (np.array([1.0, 2.0, 5.0]), W), "multivariate_normal": (A, W, SPD),

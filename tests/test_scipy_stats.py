@@ -33,6 +33,12 @@ CONTINUOUS = {
     "cauchy": ([], U(-2, 2), False),
     "uniform": ([], U(0.1, 0.9), False),
     "lognorm": ([U(0.5, 1.5)], U(0.5, 3), False),
+    "halfnorm": ([], U(0.2, 2.5), False),
+    "invgamma": ([U(1.5, 3)], U(0.3, 3), True),
+    "weibull_min": ([U(0.8, 2.5)], U(0.3, 2.5), False),
+    "gumbel_r": ([], U(-1.5, 2.5), False),
+    "pareto": ([U(1.0, 3.0)], U(1.2, 3), False),
+    "rayleigh": ([], U(0.3, 2.5), False),
 }
 DENSITY = ("logpdf", "pdf")
 TAILS = ("cdf", "sf", "logcdf", "logsf")

@@ -11,6 +11,10 @@ a shape out of range) give nan.
 A CDF whose shape parameter enters an incomplete gamma or beta function (gamma.cdf in a, beta.cdf
 in a, b, t.cdf in df, binom.cdf in n, ...) is differentiable in x (and loc, scale, or the
 probability p) but raises NonDifferentiableArgumentError when differentiated in that shape.
+
+Provided: norm, t, gamma, beta, chi2, expon, laplace, logistic, cauchy, uniform, lognorm, halfnorm,
+invgamma, weibull_min, gumbel_r, pareto, rayleigh; poisson, binom, nbinom, bernoulli, geom;
+multivariate_normal, dirichlet, multinomial.
 """
 
 from __future__ import annotations
@@ -349,6 +353,46 @@ lognorm = rv_continuous(
     support=(0.0, _INF), inside=1.0, valid=_gt0("s"), open_lo=True,
 )
 
+halfnorm = rv_continuous(
+    "halfnorm", logpdf=lambda z: 0.5 * math.log(2.0 / math.pi) - 0.5 * z * z,
+    cdf=lambda z: sp.erf(z / math.sqrt(2.0)), sf=lambda z: 2.0 * sp.ndtr(-z),
+    ppf=lambda q: sp.ndtri((1.0 + q) / 2.0), isf=lambda q: -sp.ndtri(q / 2.0), support=(0.0, _INF), inside=1.0,
+)
+
+invgamma = rv_continuous(
+    "invgamma", ("a",), logpdf=lambda z, a: -(a + 1.0) * pnp.log(z) - sp.gammaln(a) - 1.0 / z,
+    cdf=lambda z, a: sp.gammaincc(a, 1.0 / z), sf=lambda z, a: sp.gammainc(a, 1.0 / z),
+    ppf=lambda q, a: 1.0 / sp.gammainccinv(a, q), isf=lambda q, a: 1.0 / sp.gammaincinv(a, q),
+    support=(0.0, _INF), inside=1.0, valid=_gt0("a"), open_lo=True, tail_refuses=True,
+)
+
+weibull_min = rv_continuous(
+    "weibull_min", ("c",), logpdf=lambda z, c: pnp.log(c) + sp.xlogy(c - 1.0, z) - z**c,
+    cdf=lambda z, c: -pnp.expm1(-(z**c)), sf=lambda z, c: pnp.exp(-(z**c)), logsf=lambda z, c: -(z**c),
+    ppf=lambda q, c: (-pnp.log1p(-q)) ** (1.0 / c), isf=lambda q, c: (-pnp.log(q)) ** (1.0 / c),
+    support=(0.0, _INF), inside=1.0, valid=_gt0("c"),
+)
+
+gumbel_r = rv_continuous(
+    "gumbel_r", logpdf=lambda z: -z - pnp.exp(-z), cdf=lambda z: pnp.exp(-pnp.exp(-z)),
+    logcdf=lambda z: -pnp.exp(-z), sf=lambda z: -pnp.expm1(-pnp.exp(-z)),
+    ppf=lambda q: -pnp.log(-pnp.log(q)), isf=lambda q: -pnp.log(-pnp.log1p(-q)),
+)
+
+pareto = rv_continuous(
+    "pareto", ("b",), logpdf=lambda z, b: pnp.log(b) - (b + 1.0) * pnp.log(z),
+    cdf=lambda z, b: 1.0 - z ** (-b), sf=lambda z, b: z ** (-b), logsf=lambda z, b: -b * pnp.log(z),
+    ppf=lambda q, b: (1.0 - q) ** (-1.0 / b), isf=lambda q, b: q ** (-1.0 / b),
+    support=(1.0, _INF), inside=2.0, valid=_gt0("b"),
+)
+
+rayleigh = rv_continuous(
+    "rayleigh", logpdf=lambda z: pnp.log(z) - 0.5 * z * z, cdf=lambda z: -pnp.expm1(-0.5 * z * z),
+    sf=lambda z: pnp.exp(-0.5 * z * z), logsf=lambda z: -0.5 * z * z,
+    ppf=lambda q: pnp.sqrt(-2.0 * pnp.log1p(-q)), isf=lambda q: pnp.sqrt(-2.0 * pnp.log(q)),
+    support=(0.0, _INF), inside=1.0, open_lo=True,
+)
+
 # ============================================================================ discrete
 
 
@@ -613,7 +657,8 @@ class multinomial_gen:
 
 multinomial = multinomial_gen()
 
-CONTINUOUS = ("norm", "t", "gamma", "beta", "chi2", "expon", "laplace", "logistic", "cauchy", "uniform", "lognorm")
+CONTINUOUS = ("norm", "t", "gamma", "beta", "chi2", "expon", "laplace", "logistic", "cauchy", "uniform", "lognorm",
+              "halfnorm", "invgamma", "weibull_min", "gumbel_r", "pareto", "rayleigh")
 DISCRETE = ("poisson", "binom", "nbinom", "bernoulli", "geom")
 MULTIVARIATE = ("multivariate_normal", "dirichlet", "multinomial")
 __all__ = sorted(CONTINUOUS + DISCRETE + MULTIVARIATE)
