@@ -27,7 +27,7 @@ import numpy as _np
 
 from .. import numpy as pnp
 from ..core.trace import Tracer
-from ..errors import UnsupportedFunctionError
+from ..errors import TracerConversionError, UnsupportedFunctionError
 from . import special as sp
 from ._rules import constant, refusal
 from ._rules import stop as _stop
@@ -94,10 +94,28 @@ def _refused(where: str, values: list, names: Sequence[str], which) -> tuple[lis
     return out, guard
 
 
+class _Sampling:
+    """rvs: SciPy's sampler on plain parameters (a sample carries no derivative in them)."""
+
+    name: str
+
+    def rvs(self, *args: Any, size: Any = None, random_state: Any = None, **kwds: Any) -> Any:
+        """Random variates from scipy.stats; the parameters must be plain values. For a sample that is
+        differentiable in loc and scale, draw a standard sample and transform it: loc + scale·z."""
+        if any(isinstance(v, Tracer) for v in (*args, *kwds.values())):
+            raise TracerConversionError(
+                f"pullback.scipy.stats.{self.name}.rvs was given a traced parameter: a random sample carries "
+                "no derivative in it. Draw a standard sample and transform it (loc + scale * z), or pass "
+                "pullback.stop_gradient(param).")
+        import scipy.stats as scipy_stats
+
+        return getattr(scipy_stats, self.name).rvs(*args, size=size, random_state=random_state, **kwds)
+
+
 # ============================================================================ continuous
 
 
-class rv_continuous:
+class rv_continuous(_Sampling):
     """A continuous distribution given by its standard form; see the module docstring.
 
     logpdf(z, *shapes) is the standard log density; cdf, sf, logcdf, logsf, ppf, isf likewise (the
@@ -231,6 +249,11 @@ class rv_frozen:
 
     def __repr__(self) -> str:
         return f"<frozen pullback.scipy.stats.{self.dist.name}>"
+
+    def rvs(self, size: Any = None, random_state: Any = None) -> Any:
+        """Random variates of the frozen distribution (SciPy's sampler)."""
+        kwds = {k: v for k, v in self.kwds.items() if k != "allow_singular"}  # not a sampler argument
+        return self.dist.rvs(*self.args, size=size, random_state=random_state, **kwds)
 
     def __getattr__(self, method: str) -> Callable:
         if method.startswith("_"):
@@ -396,7 +419,7 @@ rayleigh = rv_continuous(
 # ============================================================================ discrete
 
 
-class rv_discrete:
+class rv_discrete(_Sampling):
     """A discrete distribution on the integers in [lo(*shapes), hi(*shapes)], given by its logpmf and
     its cdf/sf at integer k (the floor of the argument); ``loc`` shifts k."""
 
@@ -540,7 +563,7 @@ geom = rv_discrete(
 # ============================================================================ multivariate
 
 
-class multivariate_normal_gen:
+class multivariate_normal_gen(_Sampling):
     """The multivariate normal N(mean, cov): logpdf = −½(k log 2π + log det cov + (x−μ)ᵀcov⁻¹(x−μ)).
 
     cov may be a scalar (σ²I), a vector (a diagonal) or a matrix; it is factored by Cholesky
@@ -606,7 +629,7 @@ class multivariate_normal_gen:
 multivariate_normal = multivariate_normal_gen()
 
 
-class dirichlet_gen:
+class dirichlet_gen(_Sampling):
     """Dir(alpha): logpdf = Σ (αᵢ − 1) log xᵢ − (Σ log Γ(αᵢ) − log Γ(Σ αᵢ)); x has the components on
     its first axis, as in SciPy (the last component may be left out: 1 − Σ of the others)."""
 
@@ -635,7 +658,7 @@ class dirichlet_gen:
 dirichlet = dirichlet_gen()
 
 
-class multinomial_gen:
+class multinomial_gen(_Sampling):
     """Mult(n, p): logpmf = log n! + Σ (xᵢ log pᵢ − log xᵢ!), counts on the last axis (−inf unless Σx = n)."""
 
     name = "multinomial"
