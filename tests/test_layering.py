@@ -15,15 +15,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import pullback
 from pullback.core.primitive import Primitive
 
 SRC = Path(pullback.__file__).resolve().parent.parent
 PACKAGE = SRC / "pullback"
-
-CORE_IR_PENDING = pytest.mark.xfail(strict=True, reason="core-ir work pending")
 
 # The transformation modules: they build on primitives, never on the user-facing pullback.numpy.
 TRANSFORMATIONS = (
@@ -213,7 +209,6 @@ def test_cycle_finder_finds_a_function_level_cycle():
 # ----------------------------------------------------------------------------- cycles
 
 
-@CORE_IR_PENDING
 def test_no_import_cycles():
     cycles = _cycles(EDGES)
     assert not cycles, "import cycles:\n" + "\n".join(_describe(c, EDGES) for c in cycles)
@@ -229,7 +224,6 @@ def test_no_import_cycle_reaches_beyond_core_and_primitives():
 # ----------------------------------------------------------------------------- bottom-of-file imports
 
 
-@CORE_IR_PENDING
 def test_no_bottom_of_file_imports():
     late = [where for name in MODULES for where in _late_imports(name) + _noqa_e402(name)]
     assert not late, "imports after code (move them to the top, or break the cycle they work around): " + str(late)
@@ -291,7 +285,6 @@ def test_transformations_do_not_import_pullback_numpy():
     assert not bad, "transformations must use primitives (see pullback/_arrays.py):\n" + "\n".join(bad)
 
 
-@CORE_IR_PENDING
 def test_core_imports_nothing_from_primitives_or_numpy():
     bad = [str(e) for e in EDGES if _in(e.source, "pullback.core")
            and not (_in(e.target, "pullback.core") or _layer(e.target) == 0)]
@@ -335,7 +328,6 @@ def test_primitive_names_are_collected():
     assert [s for _, s in _string_constants(probe)] == ["sin"]
 
 
-@CORE_IR_PENDING
 def test_no_primitive_name_strings_in_core():
     names = _primitive_names()
     found = [f"{name}:{line} {value!r}" for name, tree in TREES.items() if _in(name, "pullback.core")

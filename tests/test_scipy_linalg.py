@@ -347,3 +347,39 @@ def test_unsupported_arguments_raise_clear_errors():
         pb.grad(lambda a: pnp.sum(PL.sqrtm(a, disp=False)))(s)
     # the complex route works where the real root does not exist (off the branch cut)
     check_grads(PL.sqrtm, (-s + 0.5j * np.eye(3),), order=1)
+
+
+BATCHED = [
+    ("solve_triangular", lambda m, a, s: m.solve_triangular(a, s, lower=True)),
+    ("cholesky", lambda m, a, s: m.cholesky(s)),
+    ("lu", lambda m, a, s: tuple(m.lu(a))),
+    ("solve", lambda m, a, s: m.solve(s, a, assume_a="pos")),
+    ("inv", lambda m, a, s: m.inv(s, assume_a="pos")),
+    ("det", lambda m, a, s: m.det(a)),
+    ("expm", lambda m, a, s: m.expm(a / 3)),
+    ("sqrtm", lambda m, a, s: m.sqrtm(s)),
+    ("logm", lambda m, a, s: m.logm(s)),
+    ("solve_sylvester", lambda m, a, s: m.solve_sylvester(a, s, a)),
+    ("solve_continuous_lyapunov", lambda m, a, s: m.solve_continuous_lyapunov(a, s)),
+    ("toeplitz", lambda m, a, s: m.toeplitz(a[:, 0], a[:, 1])),
+    ("circulant", lambda m, a, s: m.circulant(a[:, 0])),
+]
+
+
+@pytest.mark.parametrize("name,f", BATCHED, ids=[n for n, _ in BATCHED])
+def test_stacked_inputs_give_scipys_batched_values_and_derivatives(name, f):
+    a, s = wellcond(2, 3, 3), spd(2, 3, 3)
+    expected = f(sl, a, s)
+    got = pb.vjp(lambda a, s: f(PL, a, s), a, s)[0]
+    for g, e in zip(leaves(got), leaves(expected), strict=True):
+        assert g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+    check_grads(lambda a, s: f(PL, a, s), (a, s), order=1)
+
+
+def test_empty_matrices_behave_like_scipy():
+    e = np.zeros((0, 0))
+    for f in (PL.expm, PL.sqrtm, PL.cholesky, lambda a: PL.solve_triangular(a, a), PL.inv):
+        out, t = pb.jvp(f, (e,), (e,))
+        assert out.shape == t.shape == (0, 0)
+        assert pb.vjp(f, e)[1](np.zeros((0, 0)))[0].shape == (0, 0)

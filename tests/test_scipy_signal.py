@@ -172,3 +172,8 @@ def test_errors():
         pb.grad(lambda x: pnp.sum(PS.convolve(x, x[None])))(x)
     with pytest.raises(ValueError, match="valid"):
         pb.grad(lambda x: pnp.sum(PS.convolve(pnp.reshape(x[:4], (2, 2)), np.ones((1, 3)), "valid")))(x)
+
+
+def test_empty_input_raises_like_scipy():
+    with pytest.raises(ValueError, match="empty"):
+        pb.grad(lambda x: pnp.sum(PS.convolve(x, np.zeros(0))))(normal(3))

@@ -1,6 +1,6 @@
 """pullback: automatic differentiation of NumPy code, forward and reverse, to any order."""
 
-from . import numpy, testing, tree_util
+from . import extend, numpy, testing, tree_util
 from .api import grad, jvp, linear_transpose, linearize, stop_gradient, value_and_grad, vjp
 from .checkpoint import checkpoint, checkpoint_scan
 from .control import cond, fori_loop, scan, while_loop
@@ -13,7 +13,7 @@ from .vmap import vmap
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "FunctionCtx", "PullbackError", "checkpoint", "checkpoint_scan", "cond", "custom_jvp",
+    "Function", "FunctionCtx", "PullbackError", "checkpoint", "checkpoint_scan", "cond", "custom_jvp", "extend",
     "custom_vjp", "fori_loop", "ggnvp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
     "jvp_by_vjp", "linear_transpose", "linearize", "make_graph", "numpy", "scan", "stop_gradient", "testing",
     "tree_util", "value_and_grad", "vjp", "vmap", "while_loop",

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import _arrays
 from .control import scan
+from .core import check
 from .core.ad import ReverseTrace, vjp_flat
 from .core.ir import Const, Eqn, Graph, ShapeDtype, Var, eval_graph
 from .core.trace import Trace, Tracer, new_trace
@@ -104,7 +105,7 @@ def _record(flat_fun: Callable[[list], list], primals: list, cut: int, wrap_all:
                 out_atoms.append(Const(o))
     captured = list(trace.captured.values())
     in_vars = in_vars + [v for _, v in captured]
-    graph = Graph(in_vars, trace.eqns, out_atoms)
+    graph = check.after_pass(Graph(in_vars, trace.eqns, out_atoms), "checkpoint")
     return out_vals, graph, [t for t, _ in captured], moving
 
 

@@ -59,5 +59,10 @@ class MissingDependencyError(PullbackError, ImportError):
     """An optional dependency (SciPy for pullback.scipy) is not installed."""
 
 
+class GraphCheckError(PullbackError, TypeError):
+    """A staged graph is ill-typed: an equation's recorded shape/dtype is not what its primitive's
+    shape rule gives, or a variable is used before it is defined (an internal error of a pass)."""
+
+
 class NonLinearRuleError(PullbackError, TypeError):
     """A forward (JVP) rule that a reverse rule is derived from is not linear in its tangent."""

@@ -30,27 +30,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import NonLinearRuleError
+from .ir import ShapeDtype, Var
+from .lax import add, broadcast_to, fit
+from .staging import trace_flat
 from .trace import Trace, Tracer, new_trace
 
-
-def _add(a, b):
-    return _ADD(a, b)
-
-
-def _ADD(a, b):  # replaced by the add primitive's bind on first use (primitives import core, not vice versa)
-    global _ADD
-    from ..primitives.elementwise import add
-
-    _ADD = add.bind
-    return _ADD(a, b)
-
-
-def _FIT(g, x):  # replaced by the unbroadcast helper on first use (see _ADD)
-    global _FIT
-    from ..primitives.elementwise import fit
-
-    _FIT = fit
-    return _FIT(g, x)
+_add = add.bind
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -60,7 +45,7 @@ def unbroadcast(g: Any, x: Any) -> Any:
             return g
     except AttributeError:
         pass
-    return _FIT(g, x)
+    return fit(g, x)
 
 
 def zeros_like_value(x: Any) -> np.ndarray:
@@ -88,8 +73,6 @@ class JVPTracer(Tracer):
 def _fit_tangent(t, out):
     """Broadcast a tangent contribution to the output's shape (binary ops with broadcasting)."""
     if t.shape != out.shape:
-        from ..primitives.shape import broadcast_to
-
         t = broadcast_to(t, shape=out.shape)  # by keyword: the batching rule takes shape as a parameter
     return t
 
@@ -277,8 +260,11 @@ class ReverseTrace(Trace):
                 if ct is None:
                     continue
                 cts[oslot] = None
-            if prim.vjp is not None:
-                gs = prim.vjp(ct, out, primals, [s >= 0 for s in slots], **params)
+            vjp = prim.vjp
+            if vjp is None and prim.vjps is None:  # only a forward rule: transpose it (once per primitive)
+                vjp = reverse_rules(prim)[1]
+            if vjp is not None:
+                gs = vjp(ct, out, primals, [s >= 0 for s in slots], **params)
                 for s, g, p in zip(slots, gs, primals):
                     if s >= 0 and g is not None:
                         g = unbroadcast(g, p)
@@ -295,11 +281,11 @@ class ReverseTrace(Trace):
                     p = primals[i]
                     try:  # unbroadcast, inlined
                         if g.shape != p.shape or g.dtype != p.dtype:
-                            g = _FIT(g, p)
+                            g = fit(g, p)
                     except AttributeError:
-                        g = _FIT(g, p)
+                        g = fit(g, p)
                     prev = cts[s]
-                    cts[s] = g if prev is None else _ADD(prev, g)
+                    cts[s] = g if prev is None else _add(prev, g)
         return [cts[s] for s in wanted]
 
 
@@ -469,8 +455,6 @@ class _Program:
     __slots__ = ("positions", "steps", "outs")
 
     def __init__(self, positions: list, graph: Any):
-        from .ir import Var
-
         self.positions = positions
         used = {id(o) for o in graph.outs if isinstance(o, Var)}
         kept = []
@@ -502,9 +486,6 @@ class _Program:
 
 
 def _stage(rule: Callable, values: list, params: dict) -> _Program | None:
-    from .ir import ShapeDtype
-    from .staging import trace_flat
-
     positions = [k for k, v in enumerate(values) if isinstance(v, _ARRAYS)]
 
     def fun(ins):
@@ -598,6 +579,18 @@ def _transposed_jvp(prim) -> Callable:
 def _is_plain_zero(c) -> bool:
     """A cotangent that is a plain all-zero array (never a traced one: no value is read under staging)."""
     return isinstance(c, (np.ndarray, np.generic)) and not c.any()
+
+
+def reverse_rules(prim) -> tuple[tuple | None, Callable | None]:
+    """prim's (vjps, vjp): its own, or, for a primitive given only forward rules, their transposes,
+    derived on first use and kept on the primitive."""
+    if prim.vjps is None and prim.vjp is None and prim.differentiable:
+        prim.vjps, prim.vjp = transposed_rules(prim)
+        if prim.vjps is None and prim.vjp is None:
+            raise NonLinearRuleError(
+                f"primitive {prim.name!r} is differentiable but has no derivative rule; give it jvps=/jvp= "
+                "(its reverse rule is then derived) or vjps=/vjp=, or make it with nondifferentiable(...).")
+    return prim.vjps, prim.vjp
 
 
 def transposed_rules(prim) -> tuple[tuple | None, Callable | None]:

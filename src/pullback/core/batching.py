@@ -8,7 +8,8 @@ axis at 0 (every output of a multi-output primitive is batched). Primitives with
 rule fall back to a loop over the batch that applies the primitive per example and
 stacks the results: always correct, not vectorized.
 
-Rule builders for the common families live here; primitives attach them with
+Rule builders for the common families live here (those built from the engine's own
+primitives are defined in core/lax.py and re-exported); primitives attach them with
 ``batch=`` next to their other rules.
 """
 
@@ -19,7 +20,22 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TracerConversionError
+from .lax import (
+    all_batched,
+    batch_size_of,
+    broadcasting_rule,
+    expand_batched,
+    loop_rule,
+    materialize,
+    stack,
+    take,
+)
+from .primitive import Primitive
 from .trace import Trace, Tracer
+
+__all__ = ["BatchTrace", "BatchTracer", "all_batched", "attach_broadcasting_rules", "batch_size_of",
+           "broadcasting_rule", "expand_batched", "loop_rule", "materialize", "shift_axis_rule"]
 
 
 class BatchTracer(Tracer):
@@ -35,8 +51,6 @@ class BatchTracer(Tracer):
         return tuple(self.aval.shape[1:])
 
     def concrete(self):
-        from ..errors import TracerConversionError
-
         raise TracerConversionError(
             "a batched value (inside pullback.vmap) was used where a single concrete value is needed "
             "(Python `if`/`while`, int(), float()); each example may differ. Use pullback.numpy.where, "
@@ -83,59 +97,12 @@ class BatchTrace(Trace):
         vals, batched = self._split(args)
         per_example = []
         for i in range(self.size):
-            per_example.append(rule.primal_bind([_take(v, i) if b else v for v, b in zip(vals, batched)]))
-        return [BatchTracer(self, _stack([ex[j] for ex in per_example]), self.size)
+            per_example.append(rule.primal_bind([take(v, i) if b else v for v, b in zip(vals, batched)]))
+        return [BatchTracer(self, stack([ex[j] for ex in per_example]), self.size)
                 for j in range(len(per_example[0]))]
 
 
-# ----------------------------------------------------------------------------- helpers
-
-
-def _take(x, i: int):
-    from ..primitives.shape import getitem
-
-    return getitem(x, idx=i)
-
-
-def _stack(xs: list):
-    from ..primitives.shape import concatenate, reshape
-
-    return concatenate(*[reshape(x, shape=(1,) + _shape(x)) for x in xs], axis=0)
-
-
-def loop_rule(prim) -> Callable:
-    """The fallback: apply prim to each example and stack."""
-
-    def rule(vals, batched, **params):
-        size = next(_shape(v)[0] for v, b in zip(vals, batched) if b)
-        outs = [prim.bind(*[_take(v, i) if b else v for v, b in zip(vals, batched)], **params) for i in range(size)]
-        if prim.multiple_results:
-            return tuple(_stack([o[j] for o in outs]) for j in range(len(outs[0])))
-        return _stack(outs)
-
-    return rule
-
-
-def expand_batched(x, batched: bool, rank: int):
-    """A batched value (B, *s) reshaped to (B, 1, ..., 1, *s) with `rank` axes after the batch axis."""
-    if not batched:
-        return x
-    from ..primitives.shape import reshape
-
-    s = _shape(x)
-    pad = rank - (len(s) - 1)
-    return x if pad <= 0 else reshape(x, shape=(s[0],) + (1,) * pad + s[1:])
-
-
-def broadcasting_rule(prim) -> Callable:
-    """Operands that broadcast (elementwise ops, stacks of matrices): align each batched operand's rank
-    with the others' so its batch axis leads the result; NumPy's broadcasting does the rest."""
-
-    def rule(vals, batched, **params):
-        rank = max(len(_shape(v)) - (1 if b else 0) for v, b in zip(vals, batched))
-        return prim.bind(*[expand_batched(v, b, rank) for v, b in zip(vals, batched)], **params)
-
-    return rule
+# ----------------------------------------------------------------------------- rule builders
 
 
 def shift_axis_rule(prim, name: str = "axis") -> Callable:
@@ -152,30 +119,9 @@ def shift_axis_rule(prim, name: str = "axis") -> Callable:
     return rule
 
 
-def batch_size_of(vals, batched) -> int:
-    return next(_shape(v)[0] for v, b in zip(vals, batched) if b)
-
-
-def materialize(x, batched: bool, size: int):
-    """x with a leading batch axis: an unbatched value is broadcast to the batch."""
-    if batched:
-        return x
-    from ..primitives.shape import broadcast_to
-
-    return broadcast_to(x, shape=(size,) + _shape(x))
-
-
-def all_batched(vals, batched) -> list:
-    """Every argument with a leading batch axis (the unbatched ones broadcast)."""
-    size = batch_size_of(vals, batched)
-    return [materialize(v, b, size) for v, b in zip(vals, batched)]
-
-
 def attach_broadcasting_rules(namespace: dict) -> None:
     """Give every primitive in a module namespace (or in its dict tables) without a batching rule the
     broadcasting rule: for modules whose primitives are all elementwise."""
-    from .primitive import Primitive
-
     found = [v for v in namespace.values() if isinstance(v, Primitive)]
     found += [p for table in namespace.values() if isinstance(table, dict)
               for p in table.values() if isinstance(p, Primitive)]

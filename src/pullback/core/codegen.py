@@ -1,10 +1,10 @@
 """Emit readable NumPy source for a Graph, and compile it.
 
 One statement per equation, with a shape comment. How a primitive reads is decided
-in one table, `RENDER`: arithmetic as operators, reductions and shape operations
+by the primitive's `render` hook (registered beside it): arithmetic as operators, reductions and shape operations
 as the NumPy call they stand for (`np.sum(x, axis=1, keepdims=True)`,
 `np.reshape(x, (4, 1))`, `x[1:3, None]`, `x.astype(np.float32)` ...). A primitive
-without an entry renders as its `impl`: `np.sin(x)` for a NumPy ufunc, else a
+without one renders as its `impl`: `np.sin(x)` for a NumPy ufunc, else a
 call of the implementation object, `prims_sum_to(x, shape=(3,))`.
 
 Safety: user-provided names only ever appear as sanitized identifiers; only plain
@@ -15,60 +15,19 @@ passed to the generated function as objects in its namespace, never printed.
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .ir import WEAK_PRESERVING, Graph, Var
+from .atoms import Var
+from .naming import RESERVED, sanitize, var_names
+
+__all__ = ["RESERVED", "sanitize", "var_names", "generate", "compile_graph", "infix", "reduction", "astype",
+           "index_render"]
 
 _SAFE_STR = re.compile(r"^[A-Za-z0-9_,.\->]*$")
-RESERVED = frozenset({"np", "slice"})  # names the generated source uses
-
-# Short, readable stems for the names of equation outputs (others use the first 4 letters).
-_STEMS = {
-    "add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "negative": "neg", "power": "pow",
-    "matmul": "mm", "reduce_sum": "sum", "reduce_max": "max", "reduce_min": "min", "reshape": "rs",
-    "transpose": "tr", "broadcast_to": "bc", "sum_to": "sumto", "getitem": "idx", "add_at": "addat",
-    "concatenate": "cat", "select": "where", "convert": "cast", "convert_nondiff": "cast",
-    "maximum": "maxi", "minimum": "mini", "stop_gradient": "sg", "equal": "eq", "not_equal": "ne",
-    "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
-}
-
-
-def sanitize(name: str, fallback: str = "x") -> str:
-    """A valid, non-keyword Python identifier derived from `name` (ASCII letters, digits, underscores)."""
-    s = re.sub(r"[^0-9A-Za-z_]", "_", str(name))
-    if not s or s[0].isdigit():
-        s = f"{fallback}_{s}"
-    if keyword.iskeyword(s) or s in RESERVED:
-        s += "_"
-    return s
-
-
-def var_names(graph: Graph) -> dict:
-    """A readable name for every Var: inputs after the user's argument names, then sin0, mul1 ..."""
-    names: dict = {}
-    used: set = set(RESERVED)
-
-    def fresh(base: str) -> str:
-        base = sanitize(base)
-        cand, k = base, 1
-        while cand in used:
-            cand, k = f"{base}_{k}", k + 1
-        used.add(cand)
-        return cand
-
-    for v, n in zip(graph.in_vars, graph.in_names):
-        names[v] = fresh(n)
-    counter = 0
-    for e in graph.eqns:
-        for o in e.outs:
-            names[o] = fresh(f"{_STEMS.get(e.prim.name, e.prim.name[:4])}{counter}")
-            counter += 1
-    return names
 
 
 def _is_literal(v: Any) -> bool:
@@ -96,7 +55,7 @@ def _plain(v: Any) -> Any:
 
 
 class _Emitter:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph):
         self.graph = graph
         self.names = var_names(graph)
         self.used = set(self.names.values()) | set(RESERVED)
@@ -184,12 +143,12 @@ class _Emitter:
 
     def statement(self, e) -> str:
         args = [self.atom(a) for a in e.ins]
-        render = RENDER.get(e.prim.name)
+        render = e.prim.render
         # A weak value is a Python scalar at run time. Between weak values only, Python's operators
         # compute what the user's code computed eagerly (a Python scalar); a weak value meeting an
         # array goes through NumPy's own function, which promotes it weakly (float32 * 2.0 → float32).
         if any(isinstance(a, Var) and a.aval.weak for a in e.ins) and not (
-                e.outs[0].aval.weak and e.prim.name in WEAK_PRESERVING):
+                e.outs[0].aval.weak and e.prim.weak_preserving):
             render = None
         rhs = render(self, e, args) if render is not None else None
         if rhs is None:
@@ -210,18 +169,23 @@ class _Emitter:
         return f"{fn}({', '.join(args + kw)})"
 
 
-# ----------------------------------------------------------------------------- the rendering table
-# name -> function(emitter, eqn, rendered args) -> right-hand side (None: fall back to the impl).
+# ----------------------------------------------------------------------------- rendering hooks
+# A primitive's `render` hook: function(emitter, eqn, rendered args) -> right-hand side, or None to
+# fall back to the implementation. These builders serve the common spellings.
 
 
-def _infix(op: str) -> Callable:
+def infix(op: str) -> Callable:
+    """Render a binary primitive as a Python operator: `a op b`."""
+
     def render(em, e, a):
         return f"{a[0]} {op} {a[1]}" if len(a) == 2 and not e.params else None
 
     return render
 
 
-def _reduction(fn: str) -> Callable:
+def reduction(fn: str) -> Callable:
+    """Render a reduction with params axis/keepdims as the NumPy call `fn(x, axis=..., keepdims=True)`."""
+
     def render(em, e, a):
         p = e.params
         keep = ", keepdims=True" if p.get("keepdims") else ""
@@ -231,7 +195,8 @@ def _reduction(fn: str) -> Callable:
     return render
 
 
-def _astype(em, e, a):
+def astype(em, e, a) -> str:
+    """Render a cast with param dtype as `x.astype(np.float32)` (complex → real keeps the real part)."""
     x, dt = e.ins[0], np.dtype(e.params["dtype"])
     text = a[0] if isinstance(x, Var) else f"np.asarray({a[0]})"
     if np.dtype(x.dtype).kind == "c" and dt.kind != "c":
@@ -239,43 +204,13 @@ def _astype(em, e, a):
     return f"{text}.astype({em.dtype(dt)})"
 
 
-def _getitem(em, e, a):
+def index_render(em, e, a) -> str:
+    """Render indexing with param idx as `x[...]`."""
     x = a[0] if isinstance(e.ins[0], Var) else f"np.asarray({a[0]})"
     return f"{x}[{em.index(e.params['idx'])}]"
 
 
-RENDER: dict[str, Callable] = {
-    "add": _infix("+"),
-    "subtract": _infix("-"),
-    "multiply": _infix("*"),
-    "divide": _infix("/"),
-    "power": _infix("**"),
-    "matmul": _infix("@"),
-    "less": _infix("<"),
-    "less_equal": _infix("<="),
-    "greater": _infix(">"),
-    "greater_equal": _infix(">="),
-    "equal": _infix("=="),
-    "not_equal": _infix("!="),
-    "negative": lambda em, e, a: f"-{a[0]}",
-    "reduce_sum": _reduction("np.sum"),
-    "reduce_max": _reduction("np.max"),
-    "reduce_min": _reduction("np.min"),
-    "reshape": lambda em, e, a: f"np.reshape({a[0]}, {em.lit(tuple(e.params['shape']))})",
-    "transpose": lambda em, e, a: f"np.transpose({a[0]}, {em.lit(tuple(e.params['axes']))})",
-    "broadcast_to": lambda em, e, a: f"np.broadcast_to({a[0]}, {em.lit(tuple(e.params['shape']))})",
-    "concatenate": lambda em, e, a: f"np.concatenate([{', '.join(a)}], axis={em.lit(e.params['axis'])})",
-    "select": lambda em, e, a: f"np.where({', '.join(a)})",
-    "getitem": _getitem,
-    "convert": _astype,
-    "convert_nondiff": _astype,
-    "real": lambda em, e, a: f"np.real({a[0]})",
-    "imag": lambda em, e, a: f"np.imag({a[0]})",
-    "stop_gradient": lambda em, e, a: a[0],
-}
-
-
-def generate(graph: Graph, name: str = "staged") -> tuple[str, dict]:
+def generate(graph, name: str = "staged") -> tuple[str, dict]:
     """(source, namespace): `def name(inputs): ...` over numpy and the objects in namespace."""
     em = _Emitter(graph)
     fname = sanitize(name, "f")
@@ -299,7 +234,7 @@ def _describe(v: Any) -> str:
     return type(v).__name__
 
 
-def compile_graph(graph: Graph, name: str = "staged") -> Callable:
+def compile_graph(graph, name: str = "staged") -> Callable:
     """The generated function, executed from its source."""
     source, env = generate(graph, name)
     fname = sanitize(name, "f")

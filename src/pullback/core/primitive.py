@@ -13,13 +13,27 @@ A primitive holds
   ctᵀ ∂out/∂xᵢ, or whole, ``vjp(ct, out, primals, needs, **params)``. For a linear
   primitive the reverse rule is its transpose and ignores the primal values. Without
   one, the reverse rule is the transpose of the forward rule (linear in the tangent),
-  derived once here (core/ad.py, `transposed_rules`). A reverse rule's result need not
+  derived on first use by the reverse pass (core/ad.py, `reverse_rules`). A reverse rule's result need not
   have its input's shape or dtype: the backward pass sums it over broadcast axes and
   casts it (complex → real, float64 → float32) centrally.
 
 Rules are written with pullback operations, so they can be differentiated again:
 that is all nesting needs. A ``None`` in ``jvps``/``vjps`` marks an argument that is
 not differentiable (an index, a condition).
+
+Everything the engine's passes and code generator need to know about an operation is
+data on the primitive, registered beside it (so core/ names no primitive):
+
+- traits (keyword flags, all off by default): ``linear``; ``commutative`` (f(x, y) =
+  f(y, x)); ``elementwise`` (one argument, f(broadcast_to(x)) = broadcast_to(f(x)));
+  ``broadcasting`` (several arguments broadcast NumPy's way); ``reduction`` (params
+  ``axis``/``keepdims``); ``weak_preserving`` (on Python scalars only the result is a
+  Python scalar again, as for Python's operators); ``negation_commutes`` (a linear map of
+  one array argument with op(−x) = −op(x)); ``negation`` (this primitive *is* x ↦ −x);
+- hooks: ``rewrite`` (rules ``rule(s, ins, params, out) -> atom | None`` for the rewrite
+  engine, core/rewrite.py; more can be added with `def_rewrite`), ``render`` (how the
+  generated NumPy source spells it, core/codegen.py) and ``stem`` (the prefix of its
+  output variables' names).
 """
 
 from __future__ import annotations
@@ -27,7 +41,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .ad import transposed_rules
 from .trace import Tracer
 
 Rule = Callable[..., Any]
@@ -37,6 +50,8 @@ class Primitive:
     __slots__ = (
         "name", "impl", "shape", "jvps", "jvp", "vjps", "vjp",
         "differentiable", "multiple_results", "linear", "batch", "__doc__",
+        "commutative", "elementwise", "broadcasting", "reduction", "weak_preserving",
+        "negation_commutes", "negation", "rewrites", "render", "stem",
     )
 
     def __init__(
@@ -54,6 +69,16 @@ class Primitive:
         linear: bool = False,
         batch: Callable | None = None,
         doc: str | None = None,
+        commutative: bool = False,
+        elementwise: bool = False,
+        broadcasting: bool = False,
+        reduction: bool = False,
+        weak_preserving: bool = False,
+        negation_commutes: bool = False,
+        negation: bool = False,
+        rewrite: Rule | Sequence[Rule] | None = None,
+        render: Callable | None = None,
+        stem: str | None = None,
     ):
         self.name = name
         self.impl = impl
@@ -67,8 +92,27 @@ class Primitive:
         self.linear = linear
         self.batch = batch
         self.__doc__ = doc
-        if differentiable and vjps is None and vjp is None:
-            self.vjps, self.vjp = transposed_rules(self)
+        self.commutative = commutative
+        self.elementwise = elementwise
+        self.broadcasting = broadcasting
+        self.reduction = reduction
+        self.weak_preserving = weak_preserving
+        self.negation_commutes = negation_commutes
+        self.negation = negation
+        if rewrite is None:
+            self.rewrites: tuple = ()
+        else:
+            self.rewrites = tuple(rewrite) if isinstance(rewrite, (list, tuple)) else (rewrite,)
+        self.render = render
+        self.stem = stem if stem is not None else name[:4]
+
+    def def_rewrite(self, rule: Rule) -> Rule:
+        """Add a rewrite rule ``rule(s, ins, params, out) -> atom | None`` (tried after the earlier ones).
+
+        Usable as a decorator; a module that builds on this primitive registers its rules here.
+        """
+        self.rewrites = self.rewrites + (rule,)
+        return rule
 
     def bind(self, *args: Any, **params: Any) -> Any:
         """Apply the primitive: directly on plain values, else via the top trace among the arguments."""
@@ -93,6 +137,8 @@ class Primitive:
         return f"Primitive({self.name})"
 
 
-def nondifferentiable(name: str, impl: Callable, shape: Callable | None = None, doc: str | None = None) -> Primitive:
-    """A primitive whose output carries no derivative (comparisons, argmax, ...)."""
-    return Primitive(name, impl, shape=shape, differentiable=False, doc=doc)
+def nondifferentiable(name: str, impl: Callable, shape: Callable | None = None, doc: str | None = None,
+                      **traits: Any) -> Primitive:
+    """A primitive whose output carries no derivative (comparisons, argmax, ...); `traits` are the
+    Primitive keyword arguments (commutative=..., render=..., ...)."""
+    return Primitive(name, impl, shape=shape, differentiable=False, doc=doc, **traits)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EscapedTracerError, PullbackError, TracerConversionError
+from . import check
 from .ir import Const, Eqn, Graph, ShapeDtype, Var, weak_result
 from .trace import Trace, Tracer, new_trace
 
@@ -128,4 +129,4 @@ def trace_flat(fun: Callable[[list], list], avals: Sequence[ShapeDtype], hints: 
                 out_atoms.append(o.var)
             else:
                 out_atoms.append(Const(o))
-    return Graph(in_vars, trace.eqns, out_atoms)
+    return check.after_pass(Graph(in_vars, trace.eqns, out_atoms), "staging")

@@ -25,6 +25,7 @@ from ..primitives import reductions as red
 from ..primitives import sorting as so
 from ..primitives._util import dtype_of, normalize_axis, shape_of
 from ._helpers import check_kwargs, concrete_or_none, is_traced, method, one_axis
+from ._indexing_fns import diagonal
 from ._shapes import asarray, getitem, moveaxis, reshape, transpose
 from ._ufuncs import astype
 
@@ -259,20 +260,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """Σ of the diagonal a[..., i, i + offset] of the plane (axis1, axis2), for every other index."""
     check_kwargs("trace", out)
-    a = asarray(a)
-    nd = len(shape_of(a))
-    if nd < 2:
-        raise ValueError("diag requires an array of at least two dimensions")
-    i, j = one_axis(axis1, nd), one_axis(axis2, nd)
-    if i == j:
-        raise ValueError("axis1 and axis2 cannot be the same")
-    planes = moveaxis(a, (i, j), (-2, -1))
-    rows, cols = shape_of(planes)[-2:]
-    offset = int(offset)
-    length = builtins.max(0, builtins.min(rows + builtins.min(offset, 0), cols - builtins.max(offset, 0)))
-    r = _np.arange(length) - builtins.min(offset, 0)
-    diagonal = getitem(planes, (Ellipsis, r, r + offset))
-    return sum(diagonal, axis=-1, dtype=dtype)
+    return sum(diagonal(asarray(a), offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
 # ----------------------------------------------------------------------------- no derivative

@@ -11,50 +11,149 @@ import math
 
 import numpy as np
 
+from ..core.atoms import Const, aval_of, fits, is_number, known_finite, zero_like
 from ..core.batching import attach_broadcasting_rules
+from ..core.canonical import const_key
+from ..core.codegen import astype, infix
+from ..core.lax import add, convert, fit
 from ..core.primitive import Primitive, nondifferentiable
-from . import shape as _shape
 from ._util import bool_rule, broadcast_rule, dtype_of, is_complex, same_rule, shape_of, ufunc_rule
 
+__all__ = ["add", "convert", "fit"]  # the engine's own, re-exported; the rest are defined here
 
-def fit(g, x):
-    """Make cotangent g match x: sum over broadcast axes, and cast (complex → real part) to x's dtype."""
-    try:
-        xs, xd = x.shape, x.dtype
-    except AttributeError:
-        xs, xd = np.shape(x), np.result_type(x)
-    if g.shape != xs:
-        g = _shape.sum_to(g, shape=xs)
-    if g.dtype != xd and xd.kind in "fc":
-        g = convert(g, dtype=xd)
-    return g
+# ----------------------------------------------------------------------------- rewrite rules
+# Rules for the simplifier (core/rewrite.py): rule(s, ins, params, out) -> an atom equal to the
+# equation's output, or None. Each is an exact identity in IEEE arithmetic (up to the sign of zero).
+
+
+def _rewrite_subtract(s, ins, params, out):
+    a, b = ins
+    if is_number(b, 0):
+        return s.broadcast(a, out)
+    if is_number(a, 0):
+        return s.broadcast(s.apply(negative, b), out)
+    y, ny = s.neg_parts(b)
+    if ny:  # a - (-y) = a + y
+        return s.apply(add, a, y)
+    x, nx = s.neg_parts(a)
+    if nx:  # (-x) - b = -(x + b)
+        return s.apply(negative, s.apply(add, x, b))
+    return None  # (x - x is 0 only for finite x: it stays)
+
+
+def _rewrite_negative(s, ins, params, out):
+    x, nx = s.neg_parts(ins[0])
+    return x if nx else None
+
+
+def _rewrite_multiply(s, ins, params, out):
+    for i in (0, 1):  # 0·c = 0 only for a finite c (0·∞ and 0·nan are nan)
+        if is_number(ins[i], 0) and known_finite(ins[1 - i]):
+            return zero_like(out)
+    for i in (0, 1):
+        if is_number(ins[i], 1):
+            return s.broadcast(ins[1 - i], out)
+        if is_number(ins[i], -1):
+            return s.broadcast(s.apply(negative, ins[1 - i]), out)
+    (x, nx), (y, ny) = s.neg_parts(ins[0]), s.neg_parts(ins[1])
+    if nx or ny:  # (-x)·y = -(x·y), (-x)·(-y) = x·y
+        m = s.apply(multiply, x, y)
+        return s.apply(negative, m) if nx != ny else m
+    return None
+
+
+def _rewrite_divide(s, ins, params, out):
+    a, b = ins
+    if is_number(a, 0) and known_finite(b) and not _has_zero(b):  # 0/c = 0 for finite nonzero c only
+        return zero_like(out)
+    if is_number(b, 1):
+        return s.broadcast(a, out)
+    if is_number(b, -1):
+        return s.broadcast(s.apply(negative, a), out)
+    (x, nx), (y, ny) = s.neg_parts(a), s.neg_parts(b)
+    if nx or ny:
+        d = s.apply(divide, x, y)
+        return s.apply(negative, d) if nx != ny else d
+    return None
+
+
+def _has_zero(c) -> bool:
+    return bool(np.any(np.asarray(c.value) == 0))
+
+
+def _rewrite_power(s, ins, params, out):
+    return s.broadcast(ins[0], out) if is_number(ins[1], 1) else None
+
+
+def _rewrite_select(s, ins, params, out):
+    c, x, y = ins
+    if is_number(x, 0) and is_number(y, 0):
+        return zero_like(out)
+    if x is y or (isinstance(x, Const) and isinstance(y, Const) and const_key(x) == const_key(y)):
+        return s.broadcast(x, out)  # both branches alike: the condition does not matter
+    return None
+
+
+def _rewrite_add_negations(s, ins, params, out):
+    """(-x) + (-y) = -(x + y);  a + (-y) = a - y."""
+    a, b = ins
+    (x, nx), (y, ny) = s.neg_parts(a), s.neg_parts(b)
+    if nx and ny:
+        return s.apply(negative, s.apply(add, x, y))
+    if ny:
+        return s.apply(subtract, a, y)
+    if nx:
+        return s.apply(subtract, b, x)
+    return None
+
+
+def _rewrite_add_selects(s, ins, params, out):
+    """where(c, x, 0) + where(c, 0, y) = where(c, x, y)."""
+    sa, sb = s.src(ins[0], select), s.src(ins[1], select)
+    if sa is not None and sb is not None and sa.ins[0] is sb.ins[0]:
+        if is_number(sa.ins[2], 0) and is_number(sb.ins[1], 0):
+            return s.apply(select, sa.ins[0], sa.ins[1], sb.ins[2])
+        if is_number(sa.ins[1], 0) and is_number(sb.ins[2], 0):
+            return s.apply(select, sa.ins[0], sb.ins[1], sa.ins[2])
+    return None
+
+
+def _rewrite_conjugate(s, ins, params, out):
+    if aval_of(ins[0]).dtype.kind != "c" and fits(ins[0], out):  # conj of a real value
+        return ins[0]
+    src = s.src(ins[0], conj)
+    return src.ins[0] if src is not None else None
+
+
+def _rewrite_real(s, ins, params, out):
+    return ins[0] if fits(ins[0], out) else None
 
 
 # ----------------------------------------------------------------------------- arithmetic
 
-add = Primitive(
-    "add", np.add, shape=broadcast_rule, linear=True,
-    jvps=[lambda t, out, x, y: t, lambda t, out, x, y: t],
-    vjps=[lambda ct, out, x, y: ct, lambda ct, out, x, y: ct],
-    doc="x + y",
-)
+_ARITH = dict(broadcasting=True, weak_preserving=True)
+
 subtract = Primitive(
     "subtract", np.subtract, shape=broadcast_rule, linear=True,
     jvps=[lambda t, out, x, y: t, lambda t, out, x, y: negative(t)],
     vjps=[lambda ct, out, x, y: ct, lambda ct, out, x, y: negative(ct)],
     doc="x − y",
+    **_ARITH, rewrite=_rewrite_subtract, render=infix("-"), stem="sub",
 )
 negative = Primitive(
     "negative", np.negative, shape=same_rule, linear=True,
     jvps=[lambda t, out, x: negative(t)],
     vjps=[lambda ct, out, x: negative(ct)],
     doc="−x",
+    negation=True, elementwise=True, weak_preserving=True,
+    rewrite=_rewrite_negative, render=lambda em, e, a: f"-{a[0]}", stem="neg",
 )
 multiply = Primitive(
     "multiply", np.multiply, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)],
     vjps=[lambda ct, out, x, y: multiply(ct, y), lambda ct, out, x, y: multiply(ct, x)],
     doc="x · y",
+    **_ARITH, commutative=True, rewrite=_rewrite_multiply, render=infix("*"), stem="mul",
 )
 divide = Primitive(
     "divide", np.true_divide, shape=broadcast_rule,
@@ -64,7 +163,10 @@ divide = Primitive(
         lambda ct, out, x, y: negative(multiply(ct, divide(out, y))),
     ],
     doc="x / y:  ∂/∂x = 1/y,  ∂/∂y = −out/y",
+    **_ARITH, rewrite=_rewrite_divide, render=infix("/"), stem="div",
 )
+add.def_rewrite(_rewrite_add_negations)
+add.def_rewrite(_rewrite_add_selects)
 
 
 def _is_python_scalar(v):
@@ -104,6 +206,7 @@ power = Primitive(
         lambda ct, out, x, y: multiply(ct, _pow_dy(x, out)),
     ],
     doc="xʸ",
+    **_ARITH, rewrite=_rewrite_power, render=infix("**"), stem="pow",
 )
 
 
@@ -112,7 +215,7 @@ def _tie_weight(x, y, dtype):
     return add(convert(greater(x, y), dtype=dtype), multiply(convert(equal(x, y), dtype=dtype), 0.5))
 
 
-def _extremum(name, np_fn, win):
+def _extremum(name, np_fn, win, stem):
     def w(a, b, out):
         return _tie_weight(a, b, dtype_of(out)) if win == "max" else _tie_weight(b, a, dtype_of(out))
 
@@ -124,11 +227,12 @@ def _extremum(name, np_fn, win):
             lambda ct, out, x, y: multiply(ct, w(y, x, out)),
         ],
         doc=f"elementwise {win}; at ties each argument gets half the derivative",
+        commutative=True, broadcasting=True, stem=stem,
     )
 
 
-maximum = _extremum("maximum", np.maximum, "max")
-minimum = _extremum("minimum", np.minimum, "min")
+maximum = _extremum("maximum", np.maximum, "max", "maxi")
+minimum = _extremum("minimum", np.minimum, "min", "mini")
 
 
 def _nonzero(r):
@@ -151,6 +255,7 @@ arctan2 = Primitive(
         lambda ct, out, y, x: multiply(ct, negative(divide(y, _hypot2(x, y)))),
     ],
     doc="arctan2(y, x): ∂/∂y = x/(x²+y²), ∂/∂x = −y/(x²+y²)",
+    broadcasting=True,
 )
 hypot = Primitive(
     "hypot", np.hypot, shape=broadcast_rule,
@@ -163,6 +268,7 @@ hypot = Primitive(
         lambda ct, out, x, y: multiply(ct, divide(y, _nonzero(out))),
     ],
     doc="√(x²+y²); ∂/∂x = x/out, ∂/∂y = y/out, taken as 0 at the origin (as abs' derivative at 0)",
+    commutative=True, broadcasting=True,
 )
 
 # ----------------------------------------------------------------------------- unary table
@@ -210,6 +316,7 @@ def _unary(name, np_fn, deriv):
         jvps=[lambda t, out, x: multiply(t, deriv(x, out))],
         vjps=[lambda ct, out, x: multiply(ct, deriv(x, out))],
         doc=f"{name}(x), elementwise",
+        elementwise=True,
     )
 
 
@@ -234,6 +341,7 @@ absolute = Primitive(
     "absolute", np.abs, shape=lambda x: (shape_of(x), np.abs(np.zeros((), dtype_of(x))).dtype),
     jvps=[_abs_jvp], vjps=[_abs_vjp],
     doc="|x|; derivative sign(x) (0 at 0); for complex z, conj(z)/|z| in JAX's convention",
+    elementwise=True,
 )
 
 # ----------------------------------------------------------------------------- complex parts
@@ -253,43 +361,30 @@ real = Primitive(
     jvps=[lambda t, out, x: real(t)],
     vjps=[lambda ct, out, x: _to_dtype_of(_real_part(ct), x)],
     doc="Re x",
+    elementwise=True, rewrite=_rewrite_real, render=lambda em, e, a: f"np.real({a[0]})",
 )
 imag = Primitive(
     "imag", np.imag, shape=lambda x: (shape_of(x), np.imag(np.zeros((), dtype_of(x))).dtype), linear=True,
     jvps=[lambda t, out, x: imag(t)],
     vjps=[lambda ct, out, x: multiply(_to_dtype_of(_real_part(ct), x), -1j) if is_complex(x) else multiply(ct, 0.0)],
     doc="Im x; its transpose is ct ↦ −i·ct",
+    elementwise=True, render=lambda em, e, a: f"np.imag({a[0]})",
 )
 conj = Primitive(
     "conjugate", np.conjugate, shape=same_rule, linear=True,
     jvps=[lambda t, out, x: conj(t)],
     vjps=[lambda ct, out, x: conj(ct)],
     doc="complex conjugate",
+    elementwise=True, rewrite=_rewrite_conjugate,
 )
 
 
-def _convert_impl(x, dtype):
-    if np.dtype(dtype).kind != "c" and np.iscomplexobj(x):
-        x = np.real(x)  # complex → real keeps the real part, without NumPy's ComplexWarning
-    return np.asarray(x).astype(dtype, copy=False) if not isinstance(x, np.generic) else x.astype(dtype)
+_convert_impl = convert.impl
 
-
-def _convert_back(ct, x):
-    xd = dtype_of(x)
-    if ct.dtype.kind == "c" and xd.kind != "c":
-        ct = real(ct)
-    return convert(ct, dtype=xd) if ct.dtype != xd else ct
-
-
-convert = Primitive(
-    "convert", _convert_impl, shape=lambda x, dtype: (shape_of(x), np.dtype(dtype)), linear=True,
-    jvps=[lambda t, out, x, dtype: convert(t, dtype=dtype)],
-    vjps=[lambda ct, out, x, dtype: _convert_back(ct, x)],
-    doc="x.astype(dtype) between inexact dtypes (complex → real keeps the real part)",
-)
 convert_nondiff = nondifferentiable(
     "convert_nondiff", _convert_impl, shape=lambda x, dtype: (shape_of(x), np.dtype(dtype)),
     doc="x.astype(dtype) to an integer or boolean dtype: the result carries no derivative",
+    elementwise=True, render=astype, stem="cast",
 )
 
 # ----------------------------------------------------------------------------- select
@@ -309,16 +404,22 @@ select = Primitive(
         lambda ct, out, c, x, y: select(c, 0.0, ct),
     ],
     doc="where(cond, x, y); the condition carries no derivative",
+    broadcasting=True, rewrite=_rewrite_select, render=lambda em, e, a: f"np.where({', '.join(a)})", stem="where",
 )
 
 # ----------------------------------------------------------------------------- no derivative
 
+# name -> (operator for the generated source or None, stem, commutative)
+_COMPARISONS = {
+    "less": ("<", "lt", False), "less_equal": ("<=", "le", False), "greater": (">", "gt", False),
+    "greater_equal": (">=", "ge", False), "equal": ("==", "eq", True), "not_equal": ("!=", "ne", True),
+    "logical_and": (None, None, True), "logical_or": (None, None, True), "logical_xor": (None, None, True),
+}
 NONDIFF_BINARY = {
-    name: nondifferentiable(name, getattr(np, name), shape=bool_rule)
-    for name in (
-        "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
-        "logical_and", "logical_or", "logical_xor",
-    )
+    name: nondifferentiable(
+        name, getattr(np, name), shape=bool_rule, broadcasting=True, commutative=comm,
+        weak_preserving=op is not None, render=infix(op) if op else None, stem=stem)
+    for name, (op, stem, comm) in _COMPARISONS.items()
 }
 less, less_equal, greater, greater_equal, equal, not_equal = (
     NONDIFF_BINARY[n] for n in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal")
@@ -327,7 +428,7 @@ less, less_equal, greater, greater_equal, equal, not_equal = (
 # Piecewise-constant functions: their derivative is zero wherever it exists, so their
 # results are constants to every transformation.
 NONDIFF_UNARY = {
-    name: nondifferentiable(name, getattr(np, name), shape=ufunc_rule(getattr(np, name)))
+    name: nondifferentiable(name, getattr(np, name), shape=ufunc_rule(getattr(np, name)), elementwise=True)
     for name in ("sign", "floor", "ceil", "rint", "trunc", "logical_not", "isnan", "isinf", "isfinite", "signbit")
 }
 sign = NONDIFF_UNARY["sign"]
@@ -335,6 +436,7 @@ sign = NONDIFF_UNARY["sign"]
 stop_gradient = nondifferentiable(
     "stop_gradient", lambda x: x, shape=same_rule,
     doc="identity whose result is a constant to every transformation",
+    elementwise=True, render=lambda em, e, a: a[0], stem="sg",
 )
 
 

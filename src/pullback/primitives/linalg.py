@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.atoms import Const, aval_of, is_number, known_finite, zero_like
 from ..core.batching import broadcasting_rule
+from ..core.codegen import infix
 from ..core.primitive import Primitive
 from ._util import dtype_of, ndim_of, shape_of
+from .elementwise import negative
 from .shape import getitem, reshape, transpose
 
 
@@ -71,11 +74,43 @@ def _matmul_shape(a, b):
     return out, np.result_type(dtype_of(a), dtype_of(b))
 
 
+def _squeezed_operand(s, a, n: int):
+    """A 1-D (n,) atom equal to the 2-D unit-row/column operand a, without new work, or None."""
+    if isinstance(a, Const):
+        return Const(np.reshape(a.value, (n,)))
+    src = s.src(a, reshape)
+    if src is not None and aval_of(src.ins[0]).shape == (n,):
+        return src.ins[0]
+    return None
+
+
+def _rewrite_matmul(s, ins, params, out):
+    """Zeros; negation out; and a (1,n) row or (n,1) column made from a vector used as the vector."""
+    a, b = ins
+    if (is_number(a, 0) and known_finite(b)) or (is_number(b, 0) and known_finite(a)):  # 0·∞ is nan
+        return zero_like(out)
+    (x, nx), (y, ny) = s.neg_parts(a), s.neg_parts(b)
+    if nx or ny:
+        m = s.apply(matmul, x, y)
+        return s.apply(negative, m) if nx != ny else m
+    sa, sb = aval_of(a).shape, aval_of(b).shape
+    if len(sb) == 2 and sb[1] == 1 and len(sa) >= 1:
+        b1 = _squeezed_operand(s, b, sb[0])
+        if b1 is not None:
+            return s.apply(reshape, s.apply(matmul, a, b1), shape=out.shape)
+    if len(sa) == 2 and sa[0] == 1 and len(sb) >= 1:
+        a1 = _squeezed_operand(s, a, sa[1])
+        if a1 is not None:
+            return s.apply(reshape, s.apply(matmul, a1, b), shape=out.shape)
+    return None
+
+
 matmul = Primitive(
     "matmul", np.matmul, shape=_matmul_shape,
     jvps=[lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)],
     vjps=[_matmul_vjp_a, _matmul_vjp_b],
     doc="numpy.matmul",
+    rewrite=_rewrite_matmul, render=infix("@"), stem="mm",
 )
 
 

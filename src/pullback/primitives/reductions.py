@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.atoms import aval_of, fits
 from ..core.batching import shift_axis_rule
+from ..core.codegen import reduction
 from ..core.primitive import Primitive
 from ._util import dtype_of, shape_of
 from .elementwise import convert, divide, equal, multiply
-from .shape import broadcast_to, reshape
+from .shape import broadcast_to, reshape, sum_to
 
 
 def _kept_shape(shape, axis):
@@ -37,6 +39,42 @@ def _expand(ct, x, axis, keepdims):
     return reshape(ct, shape=_kept_shape(shape_of(x), axis))
 
 
+def _canonical_reduction(prim):
+    """Rewrite rule: one spelling per reduction — axis a tuple without length-1 axes, no keepdims (a
+    reshape instead, which the simplifier's fuse_keepdims turns back), a reduction over no axis dropped."""
+
+    def rule(s, ins, params, out):
+        x = ins[0]
+        shape = aval_of(x).shape
+        axis, keepdims = params["axis"], params["keepdims"]
+        if axis is None:
+            return s.apply(prim, x, axis=tuple(range(len(shape))), keepdims=keepdims)
+        axis = tuple(axis)
+        real = tuple(a for a in axis if shape[a] != 1)  # a sum over a length-1 axis is no sum at all
+        if keepdims or real != axis:
+            inner = s.apply(prim, x, axis=real, keepdims=False) if real else x
+            return s.apply(reshape, inner, shape=out.shape)
+        if not axis:
+            return x
+        return None
+
+    return rule
+
+
+def _sum_to_as_reduce_sum(s, ins, params, out):
+    """sum_to(x, shape) → reshape(reduce_sum(x, axes), shape): one spelling for every sum."""
+    x = ins[0]
+    if fits(x, out):
+        return x
+    xs, shape = aval_of(x).shape, tuple(params["shape"])
+    lead = len(xs) - len(shape)
+    if lead < 0:
+        return None
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and xs[i + lead] != 1)
+    summed = s.apply(reduce_sum, x, axis=axes, keepdims=False) if axes else x
+    return s.apply(reshape, summed, shape=out.shape)
+
+
 def _sum_impl(x, axis, keepdims):
     return np.sum(x, axis=axis, keepdims=keepdims)
 
@@ -50,7 +88,10 @@ reduce_sum = Primitive(
     jvps=[lambda t, out, x, axis, keepdims: reduce_sum(t, axis=axis, keepdims=keepdims)],
     vjps=[lambda ct, out, x, axis, keepdims: broadcast_to(_expand(ct, x, axis, keepdims), shape=shape_of(x))],
     doc="Σ over axis; transpose: broadcast back",
+    reduction=True, negation_commutes=True, render=reduction("np.sum"), stem="sum",
 )
+reduce_sum.def_rewrite(_canonical_reduction(reduce_sum))
+sum_to.def_rewrite(_sum_to_as_reduce_sum)
 
 
 def _tie_share(x, out, axis, keepdims):
@@ -59,7 +100,7 @@ def _tie_share(x, out, axis, keepdims):
     return divide(hit, reduce_sum(hit, axis=axis, keepdims=True))
 
 
-def _extremum(name, np_fn):
+def _extremum(name, np_fn, np_name, stem):
     def impl(x, axis, keepdims):
         return np_fn(x, axis=axis, keepdims=keepdims)
 
@@ -68,11 +109,14 @@ def _extremum(name, np_fn):
         jvps=[lambda t, out, x, axis, keepdims: reduce_sum(
             multiply(t, _tie_share(x, out, axis, keepdims)), axis=axis, keepdims=keepdims)],
         doc=f"{name} over axis; when several entries tie for the extremum they share the derivative equally",
+        reduction=True, render=reduction(np_name), stem=stem,
     )
 
 
-reduce_max = _extremum("reduce_max", np.max)
-reduce_min = _extremum("reduce_min", np.min)
+reduce_max = _extremum("reduce_max", np.max, "np.max", "max")
+reduce_min = _extremum("reduce_min", np.min, "np.min", "min")
+reduce_max.def_rewrite(_canonical_reduction(reduce_max))
+reduce_min.def_rewrite(_canonical_reduction(reduce_min))
 
 # vmap: the reduced axes move one place right, past the batch axis.
 for _prim in (reduce_sum, reduce_max, reduce_min):
