@@ -229,6 +229,7 @@ PLOTTERS = {
     "W5": lambda plt, r: _ratio_bars(plt, r, "jvp"),
     "W6": _plot_w6,
     "M1": lambda plt, r: __import__("benchmarks.m1_memory", fromlist=["plot"]).plot(plt, r),
+    "W8": lambda plt, r: __import__("benchmarks.w8_ode", fromlist=["plot"]).plot(plt, r),
 }
 
 

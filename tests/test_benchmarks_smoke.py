@@ -114,13 +114,25 @@ def test_w7_gp_gradient_equals_the_hand_written_one():
     np.testing.assert_allclose(g_hand, fd, rtol=1e-6, atol=1e-8)
 
 
+def test_w8_adjoint_odeint_gradient_matches_finite_differences():
+    pytest.importorskip("scipy")
+    from benchmarks import w8_ode
+
+    y0, W, b = w8_ode.make_problem(gen(8), 3)
+    loss = w8_ode.pullback_loss(np.linspace(0.0, 2.0, 6))
+    g = pb.grad(loss, argnums=(0, 1, 2))(y0, W, b)
+    d = [gen(9).standard_normal(a.shape) for a in (y0, W, b)]
+    fd = w8_ode.directional_fd(loss, (y0, W, b), d)
+    assert abs(sum(np.sum(a * v) for a, v in zip(g, d)) - fd) <= 1e-6 * abs(fd)
+
+
 def test_runner_end_to_end_tiny_without_peers(capsys):
     from benchmarks import run
 
     rc = run.main(["--tiny", "--peers", "none", "--no-plots"])
     out = capsys.readouterr().out
     assert rc == 0, out
-    for key in ("W1", "W2", "W3", "W4", "W5", "W6", "W7"):
+    for key in ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"):
         assert f"| {key} |" in out
 
 

@@ -36,6 +36,8 @@ LAYERS = {
     "pullback._arrays": 4, "pullback.api": 4, "pullback.jacobians": 4, "pullback.vmap": 4, "pullback.control": 4,
     "pullback.checkpoint": 4, "pullback.jit": 4, "pullback.custom": 4, "pullback.sparse": 4, "pullback.taylor": 4,
     "pullback.compile": 4, "pullback.testing": 4, "pullback.tree_util": 4,
+    # solvers differentiated through user code: the adjoint and implicit rules need vjp/jvp/custom_vjp
+    "pullback.implicit": 4, "pullback.scipy.integrate": 4, "pullback.scipy.optimize": 4,
     "pullback": 5,
 }
 
