@@ -27,6 +27,7 @@ import scipy.linalg as _sl
 import scipy.linalg.lapack as _lapack
 import scipy.signal as _ss
 
+from ..core.batching import loop_rule
 from ..core.primitive import Primitive, nondifferentiable
 from ..errors import UnsupportedFunctionError
 from ..primitives._util import dtype_of, ndim_of, shape_of
@@ -677,3 +678,29 @@ lfilter = Primitive(
     g = R lfilter(1, a, R ȳ) (R reverses the axis: the adjoint of a causal filter is the
     anti-causal one), x̄ = R lfilter(b, a, R ȳ), b̄ₖ = Σₙ g[n] x[n−k], āₖ = −Σₙ g[n] y[n−k].""",
 )
+
+
+def _lfilter_batch(vals, batched, axis):
+    """vmap of lfilter over x with shared coefficients: one call along the shifted axis (else a loop)."""
+    b, a, x = vals
+    if not batched[0] and not batched[1]:
+        return lfilter(b, a, x, axis=axis + 1)
+    return loop_rule(lfilter)(vals, batched, axis=axis)
+
+
+lfilter.batch = _lfilter_batch
+
+
+def _convolve_batch(vals, batched, method, axes):
+    """vmap of convolve_full: an FFT convolution over the example axes, the batch axis broadcast."""
+    a, b = vals
+    nd = max(ndim_of(v) - (1 if bt else 0) for v, bt in zip(vals, batched))
+    if method != "fft" and axes is None:
+        return loop_rule(convolve_full)(vals, batched, method=method, axes=axes)
+    a = a if batched[0] else reshape(a, shape=(1,) + shape_of(a))
+    b = b if batched[1] else reshape(b, shape=(1,) + shape_of(b))
+    ax = tuple(range(1, nd + 1)) if axes is None else tuple(i + 1 for i in axes)
+    return convolve_full(a, b, method="fft", axes=ax)
+
+
+convolve_full.batch = _convolve_batch
