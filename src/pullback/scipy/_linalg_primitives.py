@@ -15,7 +15,8 @@ of them with the primitive itself, so they can be differentiated to any order:
 
 Complex inputs follow docs/complex.md: reverse rules are transposes under Re Σ u·v (ᵀ, not ᴴ).
 Piecewise-constant outputs (LU's permutation and pivots) are separate non-differentiable
-primitives. The module is kept self-contained so that it can move to pullback.extend.
+primitives. Every primitive is defined with the public pullback.extend API (Primitive and
+its rules), over the operations of pullback.primitives.
 """
 
 from __future__ import annotations
@@ -27,10 +28,7 @@ import scipy.linalg as _sl
 import scipy.linalg.lapack as _lapack
 import scipy.signal as _ss
 
-from ..core.batching import loop_rule
-from ..core.primitive import Primitive, nondifferentiable
-from ..errors import UnsupportedFunctionError
-from ..primitives._util import dtype_of, ndim_of, shape_of
+from ..extend import Primitive, UnsupportedFunctionError, dtype_of, loop_rule, ndim_of, nondifferentiable, shape_of
 from ..primitives.elementwise import add, conj, multiply, negative, real, subtract
 from ..primitives.linalg import (
     leading_batch_rule,
