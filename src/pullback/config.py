@@ -17,15 +17,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from typing import Any
 
-from .core import ad as _ad
-from .core import primitive as _primitive
-from .core import staging as _staging
+import numpy as np
+
 from .errors import ConfigError
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: Frames in these directories are library code; the first frame outside them is the user's line.
+LIBRARY_DIRS = (_PACKAGE_DIR + os.sep, os.path.dirname(np.__file__) + os.sep,
+                os.path.dirname(contextlib.__file__) + os.sep)
+
+
+def user_frame(frame: Any = None) -> Any:
+    """The innermost stack frame outside pullback, NumPy and the standard library: the user's line."""
+    f = frame if frame is not None else sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(LIBRARY_DIRS):
+        f = f.f_back
+    return f
+
+
+_HOOKS: dict = {}
+
+
+def on_change(name: str, hook: Callable[[bool], None]) -> None:
+    """Call hook(value) now and whenever setting `name` changes (core modules keep fast module flags)."""
+    _HOOKS.setdefault(name, []).append(hook)
+    hook(getattr(config, name))
 
 
 def _env_flag(name: str, default: bool = False) -> bool:
@@ -40,8 +63,8 @@ _original_showwarning = warnings.showwarning
 
 def _showwarning_at_user_line(message, category, filename, lineno, file=None, line=None):
     """Show a warning raised inside pullback at the innermost user frame on the stack instead."""
-    if config.warnings_at_user_line and str(filename).startswith(_primitive._LIBRARY_DIRS):
-        frame = _primitive.user_frame(sys._getframe(1))
+    if config.warnings_at_user_line and str(filename).startswith(LIBRARY_DIRS):
+        frame = user_frame(sys._getframe(1))
         if frame is not None:
             filename, lineno, line = frame.f_code.co_filename, frame.f_lineno, None
     return _original_showwarning(message, category, filename, lineno, file, line)
@@ -73,10 +96,8 @@ class Config:
             raise ConfigError(f"pullback.config has no setting {name!r}; the settings are {', '.join(self._NAMES)}.")
         value = bool(value)
         setattr(self, name, value)
-        if name == "debug_nans":
-            _primitive.DEBUG_NANS = _ad.DEBUG_NANS = value
-        elif name == "verbose":
-            _staging.VERBOSE = value
+        for hook in _HOOKS.get(name, ()):
+            hook(value)
 
     def __repr__(self) -> str:
         return "Config(" + ", ".join(f"{n}={getattr(self, n)}" for n in self._NAMES) + ")"
@@ -89,4 +110,4 @@ config.update("warnings_at_user_line", _env_flag("PULLBACK_WARNINGS_AT_USER_LINE
 if warnings.showwarning is _original_showwarning:
     warnings.showwarning = _showwarning_at_user_line
 
-__all__ = ["Config", "config"]
+__all__ = ["Config", "config", "on_change", "user_frame"]

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import on_change
 from ..errors import NonLinearRuleError
 from .ir import ShapeDtype, Var
 from .lax import add, broadcast_to, fit
@@ -39,6 +40,14 @@ from .trace import Trace, Tracer, new_trace
 # Set by pullback.config with core.primitive.DEBUG_NANS: the traces below run primitives on plain
 # values directly (impl), so they check those outputs themselves when it is on.
 DEBUG_NANS = False
+
+
+def _set_debug_nans(value: bool) -> None:
+    global DEBUG_NANS
+    DEBUG_NANS = value
+
+
+on_change("debug_nans", _set_debug_nans)
 
 _add = add.bind
 

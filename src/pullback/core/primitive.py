@@ -38,7 +38,6 @@ data on the primitive, registered beside it (so core/ names no primitive):
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -46,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import on_change, user_frame
 from .trace import Tracer
 
 Rule = Callable[..., Any]
@@ -150,39 +150,37 @@ class Primitive:
 # one global read per primitive applied to plain values; on, every such output is checked.
 DEBUG_NANS = False
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_LIBRARY_DIRS = (_PACKAGE_DIR + os.sep, os.path.dirname(np.__file__) + os.sep,
-                 os.path.dirname(contextlib.__file__) + os.sep)
 
+def _set_debug_nans(value: bool) -> None:
+    global DEBUG_NANS
+    DEBUG_NANS = value
+
+
+on_change("debug_nans", _set_debug_nans)
 
 def _nonfinite(x: Any) -> bool:
     a = x if isinstance(x, np.ndarray) else np.asarray(x) if isinstance(x, (float, complex, np.generic)) else None
     return a is not None and a.dtype.kind in "fc" and not np.isfinite(a).all()
 
 
-def user_frame(frame: Any = None) -> Any:
-    """The innermost stack frame outside pullback, NumPy and the standard library: the user's line."""
-    f = frame if frame is not None else sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_LIBRARY_DIRS):
-        f = f.f_back
-    return f
+_AD_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ad.py")
+_JVP_FRAMES = ("JVPTrace.process_primitive", "JVPTrace.process_custom")
 
 
 def _which_pass(from_trace: bool) -> str:
     """forward, JVP or backward: what the interpreter frames on the stack are doing right now
-    (from_trace: the check was called by a trace's process_primitive, for its primal value)."""
-    from .ad import JVPTrace, ReverseTrace
-
-    backward = ReverseTrace.backward.__code__
-    jvp_codes = (JVPTrace.process_primitive.__code__, JVPTrace.process_custom.__code__)
+    (from_trace: the check was called by a trace's process_primitive, for its primal value).
+    Frames are recognized by file and name, so this module need not import core/ad.py."""
     f = sys._getframe(3 if from_trace else 2)
     while f is not None:
-        if f.f_code is backward:
-            rule = f.f_locals.get("prim")
-            name = getattr(rule, "name", None)
-            return f"backward pass (the reverse rule of {name})" if name else "backward pass"
-        if f.f_code in jvp_codes and ("out" in f.f_locals or "outs" in f.f_locals):
-            return "JVP (forward-mode tangent)"
+        code = f.f_code
+        if code.co_filename == _AD_FILE:
+            if code.co_qualname.endswith("Trace.backward"):
+                rule = f.f_locals.get("prim")
+                name = getattr(rule, "name", None)
+                return f"backward pass (the reverse rule of {name})" if name else "backward pass"
+            if code.co_qualname in _JVP_FRAMES and ("out" in f.f_locals or "outs" in f.f_locals):
+                return "JVP (forward-mode tangent)"
         f = f.f_back
     return "forward pass"
 

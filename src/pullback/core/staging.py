@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import on_change
 from ..errors import EscapedTracerError, PullbackError, TracerConversionError
 from . import check
 from .codegen import compile_graph
@@ -71,6 +72,14 @@ def _shape_of_output(prim, args, params):
 
 # Set by pullback.config (PULLBACK_VERBOSE=1): report progress of staging that takes long.
 VERBOSE = False
+
+
+def _set_verbose(value: bool) -> None:
+    global VERBOSE
+    VERBOSE = value
+
+
+on_change("verbose", _set_verbose)
 PROGRESS_AFTER_S = 3.0  # first report after this many seconds, then every PROGRESS_AFTER_S more
 
 
@@ -203,7 +212,8 @@ def _custom_call_shape(*avals: Any, rule: Any, primal: StagedPrimal) -> list:
     return out
 
 
-custom_call = _CustomCall(
+custom_call = Primitive(
     "custom_call", _custom_call_impl, shape=_custom_call_shape, multiple_results=True,
     doc="a custom-derivative function, staged with its primal's graph; transformations apply its rules",
 )
+custom_call.__class__ = _CustomCall  # same layout; its bind re-applies the custom function to traced values
