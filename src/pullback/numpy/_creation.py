@@ -11,6 +11,8 @@ traced end points give a traced result, computed with NumPy's own formula step b
 from __future__ import annotations
 
 import operator
+import os
+import sys
 from typing import Any
 
 import numpy as _np
@@ -40,16 +42,21 @@ def _like_shape(a, shape):
     return shape_of(a) if shape is None else shape
 
 
+_PULLBACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
 def lift(value: _np.ndarray) -> Any:
     """A floating-point constant as a value of the innermost active transformation (carrying a zero
     derivative), so that traced values can be assigned into it in place; otherwise value itself.
 
-    Integer and boolean arrays (masks, indices) stay plain, and so does everything outside a
-    transformation.
+    Integer and boolean arrays (masks, indices) stay plain, and so do arrays created outside a
+    transformation or by pullback's own code (its rules keep plain constants).
     """
     stack = _STACK.get()
     if not stack or value.dtype.kind not in "fc":
         return value
+    if sys._getframe(2).f_code.co_filename.startswith(_PULLBACK_DIR):
+        return value  # pullback's own rules build plain constants (lifting them would trace their internals)
     top = stack[-1]
     kind = type(top)
     if kind is ReverseTrace:
