@@ -9,6 +9,20 @@ from .errors import PullbackError
 from .implicit import custom_root, linear_solve
 from .jacobians import ggnvp, hessian, hvp, jacfwd, jacobian, jacrev, jvp_by_vjp
 from .jit import jit, make_graph
+from .sparse import (
+    SparseHessian,
+    SparseJacobian,
+    Sparsity,
+    color_columns,
+    color_rows,
+    hessian_sparsity,
+    jacobian_sparsity,
+    sparse_hessian,
+    sparse_jacfwd,
+    sparse_jacobian,
+    sparse_jacrev,
+    star_coloring,
+)
 from .vmap import vmap
 
 __version__ = "0.1.0"
@@ -18,4 +32,6 @@ __all__ = [
     "custom_root", "custom_vjp", "fori_loop", "ggnvp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev",
     "jit", "jvp", "jvp_by_vjp", "linear_solve", "linear_transpose", "linearize", "make_graph", "numpy", "scan",
     "stop_gradient", "testing", "tree_util", "value_and_grad", "vjp", "vmap", "while_loop",
+    "SparseHessian", "SparseJacobian", "Sparsity", "color_columns", "color_rows", "hessian_sparsity",
+    "jacobian_sparsity", "sparse_hessian", "sparse_jacfwd", "sparse_jacobian", "sparse_jacrev", "star_coloring",
 ]

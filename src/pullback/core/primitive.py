@@ -33,7 +33,14 @@ data on the primitive, registered beside it (so core/ names no primitive):
 - hooks: ``rewrite`` (rules ``rule(s, ins, params, out) -> atom | None`` for the rewrite
   engine, core/rewrite.py; more can be added with `def_rewrite`), ``render`` (how the
   generated NumPy source spells it, core/codegen.py) and ``stem`` (the prefix of its
-  output variables' names).
+  output variables' names);
+- ``sparsity``: the structural dependency rule used by sparsity detection (pullback.sparse),
+  ``rule(in_shapes, consts, out_shape, **params) -> maps`` with one entry per argument: None (no
+  derivative flows from it) or a pair of integer arrays ``(out_index, in_index)`` over the flattened
+  output and argument (output entry out_index[k] depends on argument entry in_index[k]); ``consts``
+  holds each argument's concrete value where it is a constant, else None. It may return
+  ``(maps, False)`` to say the pattern is a superset only. Without a rule, one is derived from the
+  traits (elementwise, broadcasting, reduction), else every output depends on every input.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ class Primitive:
         "name", "impl", "shape", "jvps", "jvp", "vjps", "vjp",
         "differentiable", "multiple_results", "linear", "batch", "__doc__",
         "commutative", "elementwise", "broadcasting", "reduction", "weak_preserving",
-        "negation_commutes", "negation", "rewrites", "render", "stem",
+        "negation_commutes", "negation", "rewrites", "render", "stem", "sparsity",
     )
 
     def __init__(
@@ -79,6 +86,7 @@ class Primitive:
         rewrite: Rule | Sequence[Rule] | None = None,
         render: Callable | None = None,
         stem: str | None = None,
+        sparsity: Callable | None = None,
     ):
         self.name = name
         self.impl = impl
@@ -105,6 +113,7 @@ class Primitive:
             self.rewrites = tuple(rewrite) if isinstance(rewrite, (list, tuple)) else (rewrite,)
         self.render = render
         self.stem = stem if stem is not None else name[:4]
+        self.sparsity = sparsity
 
     def def_rewrite(self, rule: Rule) -> Rule:
         """Add a rewrite rule ``rule(s, ins, params, out) -> atom | None`` (tried after the earlier ones).
