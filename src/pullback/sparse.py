@@ -350,6 +350,17 @@ def _as_pattern(pattern, shape):
     return p
 
 
+def _csr_rows_cols(p) -> tuple:
+    """Row and column of every stored entry of a CSR matrix, in its storage order."""
+    rows = np.repeat(np.arange(p.shape[0], dtype=np.int64), np.diff(p.indptr))
+    return rows, p.indices.astype(np.int64)
+
+
+def _filled(sp, p, vals):
+    """The CSR matrix with p's structure and these values (in p's storage order)."""
+    return sp.csr_matrix((np.asarray(vals), p.indices.copy(), p.indptr.copy()), shape=p.shape)
+
+
 class SparseJacobian:
     """The sparse Jacobian of fun (one array in, one array out), with pattern and colouring computed
     once (from `example`, or given) and reused: ``J = SparseJacobian(f, x0); J(x)`` gives the Jacobian
@@ -378,8 +389,8 @@ class SparseJacobian:
         else:
             self.sparsity = None
         self.pattern = _as_pattern(pattern, shape)
-        coo = self.pattern.tocoo()
-        self._rows, self._cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        self.pattern.sort_indices()
+        self._rows, self._cols = _csr_rows_cols(self.pattern)
         if mode in ("fwd", "auto"):
             cf = color_columns(self.pattern, method)
         if mode in ("rev", "auto"):
@@ -414,7 +425,7 @@ class SparseJacobian:
             vals = b[self._rows, self.colors[self._cols]] if self._rows.size else np.zeros(0)
         else:
             vals = b[self.colors[self._rows], self._cols] if self._rows.size else np.zeros(0)
-        return sp.csr_matrix((vals, (self._rows, self._cols)), shape=self.pattern.shape)
+        return _filled(sp, self.pattern, vals)
 
 
 def _sparse_jac(mode):
@@ -470,8 +481,8 @@ class SparseHessian:
         self.pattern = p
         self.colors = star_coloring(p, ordering)
         self.ncolors = int(self.colors.max()) + 1 if n else 0
-        coo = p.tocoo()
-        r, c = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        p.sort_indices()
+        r, c = _csr_rows_cols(p)
         nc = max(self.ncolors, 1)
         count = np.bincount(r * nc + self.colors[c], minlength=n * nc)
         direct = count[r * nc + self.colors[c]] == 1
@@ -495,7 +506,7 @@ class SparseHessian:
         sp = _sp()
         b = np.asarray(self.compressed(x))
         vals = b[self._read_rows, self._read_cols]
-        return sp.csr_matrix((vals, (self._rows, self._cols)), shape=self.pattern.shape)
+        return _filled(sp, self.pattern, vals)
 
 
 def sparse_hessian(fun: Callable, pattern: Any = None, ordering: str = "largest_first") -> Callable:
