@@ -6,8 +6,9 @@ special, stats, linalg, signal, integrate and optimize.
 
 The names come from SciPy itself (each submodule's ``__all__``), so functions added to
 pullback.scipy appear without editing this file. The status of a name is measured by calling
-pullback's version with SAMPLES (per submodule; a name without a sample gets one float array, or
-is marked "provided"), differentiating in each float argument separately (pb.jvp and pb.vjp):
+pullback's version with SAMPLES (per submodule; a name without a sample gets one float array per
+input, or is marked "provided"; a sample ("call", how, *floats) calls how(fn, *floats), for functions
+of functions such as odeint or root), differentiating in each float argument separately (pb.jvp and pb.vjp):
 
 - differentiable: every probed argument has a non-zero derivative in both modes;
 - partly: some arguments do, others raise NonDifferentiableArgumentError (named in the note);
@@ -40,6 +41,7 @@ if os.path.join(ROOT, "src") not in sys.path:
 import numpy as np  # noqa: E402
 
 import pullback as pb  # noqa: E402
+import pullback.numpy as pnp  # noqa: E402
 from pullback.core.tree import tree_flatten, tree_unflatten  # noqa: E402
 from pullback.errors import NonDifferentiableArgumentError  # noqa: E402
 
@@ -80,15 +82,27 @@ SAMPLES: dict[str, dict[str, tuple]] = {
         "toeplitz": (W,), "circulant": (W,),
     },
     "signal": {"convolve": (V, W), "correlate": (V, W), "fftconvolve": (V, W), "lfilter": (W, np.array([1.0, 0.2]), V)},
-    "integrate": {"trapezoid": (V,), "simpson": (V,), "cumulative_trapezoid": (V,)},
-    "optimize": {},
+    "integrate": {
+        "trapezoid": (V,), "simpson": (V,), "cumulative_trapezoid": (V,),
+        "odeint": ("call", lambda f, y0, k: f(lambda y, t, k: -k * y, y0, np.linspace(0.0, 1.0, 4), args=(k,)),
+                   W, 0.7),
+        "solve_ivp": ("call", lambda f, y0, k: f(lambda t, y, k: -k * y, (0.0, 1.0), y0,
+                                                 t_eval=np.linspace(0.0, 1.0, 4), args=(k,)).y, W, 0.7),
+    },
+    "optimize": {
+        "root": ("call", lambda f, c: f(lambda x, c: x**3 + x - c, np.ones(3), args=(c,)).x, W),
+        "minimize": ("call", lambda f, c: f(lambda x, c: pnp.sum((x - c) ** 2 + x**4), np.zeros(3), args=(c,)).x,
+                     W),
+        "fixed_point": ("call", lambda f, c: f(lambda x, c: pnp.cos(x) * c, 0.5 * np.ones(3), args=(c,)), W),
+    },
 }
 
 # stats: a point and parameters for logpdf / logpmf of each distribution
 STATS_SAMPLES: dict[str, tuple] = {
     "norm": (A, 0.2, 1.3), "t": (A, 3.5), "gamma": (A, 2.0), "beta": (A, 2.0, 3.0), "chi2": (A, 3.0),
     "expon": (A,), "laplace": (A,), "logistic": (A,), "cauchy": (A,), "uniform": (A * 0.5, 0.1, 1.2),
-    "lognorm": (A, 0.8),
+    "lognorm": (A, 0.8), "halfnorm": (A,), "invgamma": (A, 2.0), "weibull_min": (A, 1.5), "gumbel_r": (A,),
+    "pareto": (A + 1.0, 2.0), "rayleigh": (A,),
     "poisson": (np.array([0.0, 2.0, 5.0]), W * 3), "binom": (np.array([0.0, 2.0, 5.0]), 8.0, W),
     "nbinom": (np.array([0.0, 2.0, 5.0]), 2.5, W), "bernoulli": (np.array([0.0, 1.0, 1.0]), W),
     "geom": (np.array([1.0, 2.0, 5.0]), W), "multivariate_normal": (A, W, SPD),
@@ -177,7 +191,10 @@ def rows_for(sub: str) -> list[tuple[str, str, str]]:
         elif mine is not None:
             nin = obj.nin if isinstance(obj, np.ufunc) else 1
             sample = SAMPLES[sub].get(name, (A,) * nin)
-            if sample is None:
+            if sample and isinstance(sample[0], str) and sample[0] == "call":  # ("call", how(fn, *floats), *floats)
+                how, floats = sample[1], sample[2:]
+                rows.append((name, *classify(lambda *a, how=how, mine=mine: how(mine, *a), floats)))
+            elif sample is None:
                 rows.append((name, "provided", "takes another function's output: covered by the tests"))
             else:
                 rows.append((name, *classify(mine, sample)))

@@ -61,9 +61,12 @@ def test_special_statuses_are_measured(page):
 
 def test_stats_rows_name_methods_and_refused_shapes(page):
     rows = _rows(page[1], "stats")
+    st = pytest.importorskip("pullback.scipy.stats")
+    for name in st.__all__:
+        assert rows[name][0].strip() == "differentiable", name
     assert rows["norm"][0].strip() == "differentiable" and "ppf" in rows["norm"][1]
     assert "not differentiable in `a`" in rows["gamma"][1]
-    assert rows["weibull_min"][0].strip() == "unsupported"
+    assert rows["weibull_max"][0].strip() == "unsupported"
 
 
 def test_probe_classifies_stand_in_functions():

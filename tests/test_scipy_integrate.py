@@ -246,3 +246,23 @@ def test_odeint_adjoint_on_a_stiff_problem_matches_the_matrix_exponential():
     loss = lambda y0, K: pnp.sum(pi.odeint(lambda y, t, K: -K @ y, y0, t, args=(K,), **TOL)[-1])  # noqa: E731
     g = pb.grad(loss)(y0, K)
     np.testing.assert_allclose(g, expm(-2.0 * K).T @ np.ones(2), rtol=1e-6, atol=1e-9)
+
+
+def test_solve_ivp_t_eval_starting_at_t0_matches_scipy_and_differentiates():
+    """t_eval[0] == t_span[0] (the usual linspace) is accepted as SciPy accepts it."""
+    from scipy.integrate import solve_ivp as scipy_solve_ivp
+
+    from pullback.scipy.integrate import solve_ivp
+
+    t_eval = np.linspace(0.0, 1.0, 5)
+    y0 = np.array([1.0, 2.0])
+    ours = solve_ivp(lambda t, y, k: -k * y, (0.0, 1.0), y0, t_eval=t_eval, args=(0.7,), rtol=1e-10, atol=1e-12)
+    ref = scipy_solve_ivp(lambda t, y, k: -k * y, (0.0, 1.0), y0, t_eval=t_eval, args=(0.7,), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.y, ref.y, rtol=1e-12)
+
+    def loss(k):
+        r = solve_ivp(lambda t, y, k: -k * y, (0.0, 1.0), y0, t_eval=t_eval, args=(k,), rtol=1e-10, atol=1e-12)
+        return pnp.sum(r.y ** 2)
+
+    exact = np.sum(y0[:, None] ** 2 * -2 * t_eval * np.exp(-2 * 0.7 * t_eval))
+    np.testing.assert_allclose(pb.grad(loss)(0.7), exact, rtol=1e-7)

@@ -147,6 +147,7 @@ TRANSFORMS = [
     ("convolve", lambda x: PS.convolve(x, np.array([1.0, -2.0, 0.5]), "same")),
     ("correlate-fft", lambda x: PS.correlate(x, x, "full", "fft")),
     ("fftconvolve", lambda x: PS.fftconvolve(x, x[::-1], "valid")),
+    ("fftconvolve-axes", lambda x: PS.fftconvolve(pnp.reshape(x[:6], (2, 3)), np.ones((1, 2)), "same", axes=-1)),
     ("lfilter", lambda x: PS.lfilter(B3, A3, x)),
     ("lfilter-coefficients", lambda x: PS.lfilter(x[:3], np.concatenate([[1.0], x[3:5] / 5]), x)),
 ]
@@ -157,6 +158,8 @@ def test_vmap_equals_the_loop_and_jit_equals_eager(name, f):
     xs = normal(3, 7)
     np.testing.assert_allclose(pb.vmap(f)(xs), np.stack([f(x) for x in xs]), rtol=1e-12, atol=1e-12)
     loss = lambda x: pnp.sum(f(x) ** 2)  # noqa: E731
+    g_vmap = pb.grad(lambda xs: pnp.sum(pb.vmap(f)(xs) ** 2))(xs)
+    np.testing.assert_allclose(g_vmap, np.stack([pb.grad(loss)(x) for x in xs]), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(pb.jit(f)(xs[0]), f(xs[0]), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(pb.jit(pb.grad(loss))(xs[0]), pb.grad(loss)(xs[0]), rtol=1e-10)
     np.testing.assert_allclose(pb.jit(pb.hessian(loss))(xs[0]), pb.hessian(loss)(xs[0]), rtol=1e-8, atol=1e-10)

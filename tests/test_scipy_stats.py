@@ -33,6 +33,12 @@ CONTINUOUS = {
     "cauchy": ([], U(-2, 2), False),
     "uniform": ([], U(0.1, 0.9), False),
     "lognorm": ([U(0.5, 1.5)], U(0.5, 3), False),
+    "halfnorm": ([], U(0.2, 2.5), False),
+    "invgamma": ([U(1.5, 3)], U(0.3, 3), True),
+    "weibull_min": ([U(0.8, 2.5)], U(0.3, 2.5), False),
+    "gumbel_r": ([], U(-1.5, 2.5), False),
+    "pareto": ([U(1.0, 3.0)], U(1.2, 3), False),
+    "rayleigh": ([], U(0.3, 2.5), False),
 }
 DENSITY = ("logpdf", "pdf")
 TAILS = ("cdf", "sf", "logcdf", "logsf")
@@ -318,3 +324,19 @@ def test_gradient_agrees_with_autograd(name, rng):
     ours = pb.grad(lambda v: pnp.sum(call(st, v)))(x)
     ref = ag.grad(lambda v: anp.sum(call(ast, v)))(x)
     np.testing.assert_allclose(ours, ref, rtol=1e-9)
+
+
+@pytest.mark.parametrize("dist, args", [("norm", (0.5, 2.0)), ("gamma", (2.0,)), ("poisson", (3.0,)),
+                                        ("multivariate_normal", (np.zeros(2), np.eye(2))), ("dirichlet", (np.ones(3),)),
+                                        ("multinomial", (5, np.array([0.2, 0.3, 0.5])))])
+def test_rvs_is_scipys_sampler_and_refuses_traced_parameters(dist, args):
+    ours = getattr(st, dist).rvs(*args, size=4, random_state=0)
+    np.testing.assert_array_equal(ours, getattr(S, dist).rvs(*args, size=4, random_state=0))
+    np.testing.assert_array_equal(getattr(st, dist)(*args).rvs(size=4, random_state=0), ours)
+
+
+def test_rvs_with_a_traced_parameter_raises():
+    from pullback.errors import TracerConversionError
+
+    with pytest.raises(TracerConversionError, match="loc \\+ scale"):
+        pb.grad(lambda s: pnp.sum(st.norm.rvs(0.0, s, size=3)))(1.0)

@@ -15,7 +15,8 @@ of them with the primitive itself, so they can be differentiated to any order:
 
 Complex inputs follow docs/complex.md: reverse rules are transposes under Re Σ u·v (ᵀ, not ᴴ).
 Piecewise-constant outputs (LU's permutation and pivots) are separate non-differentiable
-primitives. The module is kept self-contained so that it can move to pullback.extend.
+primitives. Every primitive is defined with the public pullback.extend API (Primitive and
+its rules), over the operations of pullback.primitives.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ import scipy.linalg as _sl
 import scipy.linalg.lapack as _lapack
 import scipy.signal as _ss
 
-from ..core.primitive import Primitive, nondifferentiable
-from ..errors import UnsupportedFunctionError
-from ..primitives._util import dtype_of, ndim_of, shape_of
+from ..extend import Primitive, UnsupportedFunctionError, dtype_of, loop_rule, ndim_of, nondifferentiable, shape_of
 from ..primitives.elementwise import add, conj, multiply, negative, real, subtract
 from ..primitives.linalg import (
     leading_batch_rule,
@@ -677,3 +676,29 @@ lfilter = Primitive(
     g = R lfilter(1, a, R ȳ) (R reverses the axis: the adjoint of a causal filter is the
     anti-causal one), x̄ = R lfilter(b, a, R ȳ), b̄ₖ = Σₙ g[n] x[n−k], āₖ = −Σₙ g[n] y[n−k].""",
 )
+
+
+def _lfilter_batch(vals, batched, axis):
+    """vmap of lfilter over x with shared coefficients: one call along the shifted axis (else a loop)."""
+    b, a, x = vals
+    if not batched[0] and not batched[1]:
+        return lfilter(b, a, x, axis=axis + 1)
+    return loop_rule(lfilter)(vals, batched, axis=axis)
+
+
+lfilter.batch = _lfilter_batch
+
+
+def _convolve_batch(vals, batched, method, axes):
+    """vmap of convolve_full: an FFT convolution over the example axes, the batch axis broadcast."""
+    a, b = vals
+    nd = max(ndim_of(v) - (1 if bt else 0) for v, bt in zip(vals, batched))
+    if method != "fft" and axes is None:
+        return loop_rule(convolve_full)(vals, batched, method=method, axes=axes)
+    a = a if batched[0] else reshape(a, shape=(1,) + shape_of(a))
+    b = b if batched[1] else reshape(b, shape=(1,) + shape_of(b))
+    ax = tuple(range(1, nd + 1)) if axes is None else tuple(i + 1 for i in axes)
+    return convolve_full(a, b, method="fft", axes=ax)
+
+
+convolve_full.batch = _convolve_batch

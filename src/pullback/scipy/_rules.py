@@ -2,8 +2,10 @@
 
 Every elementwise SciPy function is made by :func:`elementwise` from its implementation (SciPy's
 own function, so values are SciPy's) and its partial derivatives ∂out/∂argᵢ written with pullback
-operations, so the rules differentiate again, to any order. Switching to ``pullback.extend`` (or
-dropping ``fit`` once reverse mode unbroadcasts centrally) changes this file only.
+operations, so the rules differentiate again, to any order. The primitives are made with
+``pullback.extend`` (the public extension API), with the traits the simplifier uses (elementwise,
+broadcasting); reverse mode unbroadcasts centrally, so the reverse rules are ct·∂out/∂argᵢ as
+they stand.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from typing import Any
 
 import numpy as _np
 
-from ..core.batching import broadcasting_rule
-from ..core.primitive import Primitive, nondifferentiable
-from ..core.trace import UFUNC_HANDLERS, Tracer
-from ..errors import NonDifferentiableArgumentError, UnsupportedFunctionError
+from ..errors import NonDifferentiableArgumentError
+from ..extend import Primitive, Tracer, UnsupportedFunctionError, broadcasting_rule, def_ufunc, dtype_of
 from ..primitives import elementwise as ew
-from ..primitives._util import dtype_of
 from ..primitives.elementwise_extra import ufunc_nary_rule
+
+_TRAITS = {"elementwise": True, "broadcasting": True}  # f(broadcast_to(x)) = broadcast_to(f(x)); implicit broadcasts
 
 Partial = Callable[..., Any]
 
@@ -70,15 +71,15 @@ def elementwise(
             vjps.append(None)
         else:
             jvps.append(lambda t, out, *args, _d=d, **p: _like(ew.multiply(t, _d(out, *args, **p)), out))
-            vjps.append(lambda ct, out, *args, _d=d, _i=i, **p: ew.fit(ew.multiply(ct, _d(out, *args, **p)), args[_i]))
-    prim = Primitive(name, impl, shape=ufunc_nary_rule(impl), jvps=jvps, vjps=vjps, doc=doc)
+            vjps.append(lambda ct, out, *args, _d=d, **p: ew.multiply(ct, _d(out, *args, **p)))
+    prim = Primitive(name, impl, shape=ufunc_nary_rule(impl), jvps=jvps, vjps=vjps, doc=doc, stem=name, **_TRAITS)
     prim.batch = broadcasting_rule(prim)
     return prim
 
 
 def constant(name: str, impl: Callable, doc: str | None = None) -> Primitive:
     """A piecewise-constant elementwise function (gammasgn): its result carries no derivative."""
-    prim = nondifferentiable(name, impl, shape=ufunc_nary_rule(impl), doc=doc)
+    prim = Primitive(name, impl, shape=ufunc_nary_rule(impl), differentiable=False, doc=doc, stem=name, **_TRAITS)
     prim.batch = broadcasting_rule(prim)
     return prim
 
@@ -98,7 +99,7 @@ def refusal(x: Any, where: str, arg: str, why: str) -> Any:
             return _np.zeros(_np.shape(v), _np.result_type(v, _np.float64))
 
         prim = Primitive(f"refused_{arg}", zeros, shape=ufunc_nary_rule(zeros), jvps=[rule], vjps=[rule],
-                         doc=f"zeros; {where} has no derivative in `{arg}`")
+                         doc=f"zeros; {where} has no derivative in `{arg}`", stem="refused", **_TRAITS)
         prim.batch = broadcasting_rule(prim)
         _REFUSALS[(where, arg)] = prim
     return prim(x)
@@ -142,11 +143,4 @@ def ufunc(name: str, prim: Primitive, nargs: int, doc: str | None = None) -> Cal
 
 def route_ufunc(scipy_ufunc: Any, fn: Callable) -> None:
     """Make the real SciPy ufunc, applied to a traced value, call fn (through Tracer.__array_ufunc__)."""
-    public = f"scipy.special.{getattr(scipy_ufunc, '__name__', '?')}"
-
-    def handle(method, *inputs, **kwargs):
-        if method != "__call__":
-            raise UnsupportedFunctionError(f"{public}.{method} on a traced value is not supported; call {public}.")
-        return fn(*inputs, **kwargs)
-
-    UFUNC_HANDLERS[scipy_ufunc] = handle
+    def_ufunc(scipy_ufunc, fn, public_name=f"scipy.special.{getattr(scipy_ufunc, '__name__', '?')}")

@@ -172,14 +172,20 @@ def _solve_bottom(prob: _Problem, y0, ts, *params) -> np.ndarray:
         kw["rtol"] = prob.rtol
     if prob.carry_step and len(ts) == 2:
         return _endpoint_solve(prob, f, ts, y0, kw, options)
-    t_eval = None if prob.free_times else ts
+    distinct = None
+    t_eval = None
+    if not prob.free_times:  # SciPy wants strictly monotonic t_eval: repeated times (t_eval[0] == t0) solve once
+        ts_arr = np.asarray(ts, dtype=float)
+        distinct = np.concatenate([[True], np.diff(ts_arr) != 0])
+        t_eval = ts_arr[distinct]
     sol = _si.solve_ivp(lambda t, y: f(y, t), (ts[0], ts[-1]), y0, method=prob.solver, t_eval=t_eval,
                         **kw, **options)
     prob.info = {k: sol[k] for k in ("nfev", "njev", "nlu", "status", "message", "success")}  # not sol.y
     if sol.status < 0:
         raise ODESolveError(f"scipy.integrate.solve_ivp ({prob.solver}) failed: {sol.message}")
     prob.times = sol.t
-    return np.ascontiguousarray(sol.y.T)
+    ys = np.ascontiguousarray(sol.y.T)
+    return ys if distinct is None or distinct.all() else ys[np.cumsum(distinct) - 1]
 
 
 def _endpoint_solve(prob: _Problem, f: Callable, ts, y0, kw: dict, options: dict) -> np.ndarray:

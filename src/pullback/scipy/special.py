@@ -237,6 +237,30 @@ _j1 = elementwise("j1", _sc.j1, [lambda out, x: _half(subtract(_j0(x), _jv(2, x)
 _y0 = elementwise("y0", _sc.y0, [lambda out, x: negative(_y1(x))], doc="Y₀(x); ∂ = −Y₁(x)")
 _y1 = elementwise("y1", _sc.y1, [lambda out, x: _half(subtract(_y0(x), _yn(2, x)))], doc="Y₁(x); ∂ = (Y₀ − Y₂)/2")
 
+_kv = elementwise("kv", _sc.kv, [None, lambda out, v, x: negative(_neighbours(_kv, v, x, 1.0))],
+                  nondiff_args={0: ("v", _V)}, doc="K_v(x); ∂/∂x = −(K_{v−1} + K_{v+1})/2")
+_kve = elementwise("kve", _sc.kve, [None, lambda out, v, x: subtract(out, _neighbours(_kve, v, x, 1.0))],
+                   nondiff_args={0: ("v", _V)}, doc="K_v(x)·eˣ; ∂/∂x = out − (kve_{v−1} + kve_{v+1})/2")
+_k0 = elementwise("k0", _sc.k0, [lambda out, x: negative(_k1(x))], doc="K₀(x); ∂ = −K₁(x)")
+_k1 = elementwise("k1", _sc.k1, [lambda out, x: negative(_half(add(_k0(x), _kv(2, x))))],
+                  doc="K₁(x); ∂ = −(K₀ + K₂)/2")
+_k0e = elementwise("k0e", _sc.k0e, [lambda out, x: subtract(out, _k1e(x))], doc="K₀(x)eˣ; ∂ = out − k1e(x)")
+_k1e = elementwise("k1e", _sc.k1e, [lambda out, x: subtract(out, _half(add(_k0e(x), _kve(2, x))))],
+                   doc="K₁(x)eˣ; ∂ = out − (k0e + kve(2, ·))/2")
+
+# ============================================================================ exponential integrals, elementary
+
+_expi = elementwise("expi", _sc.expi, [lambda out, x: divide(exp(x), x)], doc="Ei(x); ∂ = eˣ/x")
+_exp1 = elementwise("exp1", _sc.exp1, [lambda out, x: negative(divide(exp(negative(x)), x))],
+                    doc="E₁(x) = ∫ₓ^∞ e⁻ᵗ/t dt; ∂ = −e⁻ˣ/x")
+_erfi = elementwise("erfi", _sc.erfi, [lambda out, x: multiply(exp(_sq(x)), _TWO_OVER_SQRT_PI)],
+                    doc="−i·erf(ix); ∂ = 2/√π·e^(x²)")
+_expm1 = elementwise("expm1", _sc.expm1, [lambda out, x: add(out, 1.0)], doc="eˣ − 1; ∂ = out + 1")
+_log1p = elementwise("log1p", _sc.log1p, [lambda out, x: divide(1.0, add(x, 1.0))], doc="log(1 + x); ∂ = 1/(1 + x)")
+_exp2 = elementwise("exp2", _sc.exp2, [lambda out, x: multiply(out, math.log(2.0))], doc="2ˣ; ∂ = out·log 2")
+_exp10 = elementwise("exp10", _sc.exp10, [lambda out, x: multiply(out, math.log(10.0))], doc="10ˣ; ∂ = out·log 10")
+_cbrt = elementwise("cbrt", _sc.cbrt, [lambda out, x: divide(1.0 / 3.0, _sq(out))], doc="∛x; ∂ = 1/(3·out²)")
+
 # ============================================================================ zeta, spence
 
 
@@ -290,7 +314,9 @@ _UFUNCS = {
         (_gammainccinv, 2), (_betainc, 3), (_betaincc, 3), (_betaincinv, 3), (_betainccinv, 3),
         (_stdtr, 2), (_stdtrit, 2),
         (_iv, 2), (_ive, 2), (_i0, 1), (_i1, 1), (_i0e, 1), (_i1e, 1), (_jv, 2), (_yv, 2), (_yn, 2),
-        (_j0, 1), (_j1, 1), (_y0, 1), (_y1, 1), (_spence, 1),
+        (_j0, 1), (_j1, 1), (_y0, 1), (_y1, 1), (_spence, 1), (_kv, 2), (_kve, 2), (_k0, 1), (_k1, 1), (_k0e, 1),
+        (_k1e, 1), (_expi, 1), (_exp1, 1), (_erfi, 1), (_expm1, 1), (_log1p, 1), (_exp2, 1), (_exp10, 1),
+        (_cbrt, 1),
     ]
 }
 
@@ -345,6 +371,20 @@ j1 = ufunc("j1", _j1, 1)
 y0 = ufunc("y0", _y0, 1)
 y1 = ufunc("y1", _y1, 1)
 spence = ufunc("spence", _spence, 1)
+kv = ufunc("kv", _kv, 2)
+kve = ufunc("kve", _kve, 2)
+k0 = ufunc("k0", _k0, 1)
+k1 = ufunc("k1", _k1, 1)
+k0e = ufunc("k0e", _k0e, 1)
+k1e = ufunc("k1e", _k1e, 1)
+expi = ufunc("expi", _expi, 1)
+exp1 = ufunc("exp1", _exp1, 1)
+erfi = ufunc("erfi", _erfi, 1)
+expm1 = ufunc("expm1", _expm1, 1)
+log1p = ufunc("log1p", _log1p, 1)
+exp2 = ufunc("exp2", _exp2, 1)
+exp10 = ufunc("exp10", _exp10, 1)
+cbrt = ufunc("cbrt", _cbrt, 1)
 
 
 def polygamma(n: Any, x: Any) -> Any:

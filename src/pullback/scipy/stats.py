@@ -11,6 +11,10 @@ a shape out of range) give nan.
 A CDF whose shape parameter enters an incomplete gamma or beta function (gamma.cdf in a, beta.cdf
 in a, b, t.cdf in df, binom.cdf in n, ...) is differentiable in x (and loc, scale, or the
 probability p) but raises NonDifferentiableArgumentError when differentiated in that shape.
+
+Provided: norm, t, gamma, beta, chi2, expon, laplace, logistic, cauchy, uniform, lognorm, halfnorm,
+invgamma, weibull_min, gumbel_r, pareto, rayleigh; poisson, binom, nbinom, bernoulli, geom;
+multivariate_normal, dirichlet, multinomial.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as _np
 
 from .. import numpy as pnp
 from ..core.trace import Tracer
-from ..errors import UnsupportedFunctionError
+from ..errors import TracerConversionError, UnsupportedFunctionError
 from . import special as sp
 from ._rules import constant, refusal
 from ._rules import stop as _stop
@@ -90,10 +94,28 @@ def _refused(where: str, values: list, names: Sequence[str], which) -> tuple[lis
     return out, guard
 
 
+class _Sampling:
+    """rvs: SciPy's sampler on plain parameters (a sample carries no derivative in them)."""
+
+    name: str
+
+    def rvs(self, *args: Any, size: Any = None, random_state: Any = None, **kwds: Any) -> Any:
+        """Random variates from scipy.stats; the parameters must be plain values. For a sample that is
+        differentiable in loc and scale, draw a standard sample and transform it: loc + scale·z."""
+        if any(isinstance(v, Tracer) for v in (*args, *kwds.values())):
+            raise TracerConversionError(
+                f"pullback.scipy.stats.{self.name}.rvs was given a traced parameter: a random sample carries "
+                "no derivative in it. Draw a standard sample and transform it (loc + scale * z), or pass "
+                "pullback.stop_gradient(param).")
+        import scipy.stats as scipy_stats
+
+        return getattr(scipy_stats, self.name).rvs(*args, size=size, random_state=random_state, **kwds)
+
+
 # ============================================================================ continuous
 
 
-class rv_continuous:
+class rv_continuous(_Sampling):
     """A continuous distribution given by its standard form; see the module docstring.
 
     logpdf(z, *shapes) is the standard log density; cdf, sf, logcdf, logsf, ppf, isf likewise (the
@@ -228,6 +250,11 @@ class rv_frozen:
     def __repr__(self) -> str:
         return f"<frozen pullback.scipy.stats.{self.dist.name}>"
 
+    def rvs(self, size: Any = None, random_state: Any = None) -> Any:
+        """Random variates of the frozen distribution (SciPy's sampler)."""
+        kwds = {k: v for k, v in self.kwds.items() if k != "allow_singular"}  # not a sampler argument
+        return self.dist.rvs(*self.args, size=size, random_state=random_state, **kwds)
+
     def __getattr__(self, method: str) -> Callable:
         if method.startswith("_"):
             raise AttributeError(method)
@@ -349,10 +376,50 @@ lognorm = rv_continuous(
     support=(0.0, _INF), inside=1.0, valid=_gt0("s"), open_lo=True,
 )
 
+halfnorm = rv_continuous(
+    "halfnorm", logpdf=lambda z: 0.5 * math.log(2.0 / math.pi) - 0.5 * z * z,
+    cdf=lambda z: sp.erf(z / math.sqrt(2.0)), sf=lambda z: 2.0 * sp.ndtr(-z),
+    ppf=lambda q: sp.ndtri((1.0 + q) / 2.0), isf=lambda q: -sp.ndtri(q / 2.0), support=(0.0, _INF), inside=1.0,
+)
+
+invgamma = rv_continuous(
+    "invgamma", ("a",), logpdf=lambda z, a: -(a + 1.0) * pnp.log(z) - sp.gammaln(a) - 1.0 / z,
+    cdf=lambda z, a: sp.gammaincc(a, 1.0 / z), sf=lambda z, a: sp.gammainc(a, 1.0 / z),
+    ppf=lambda q, a: 1.0 / sp.gammainccinv(a, q), isf=lambda q, a: 1.0 / sp.gammaincinv(a, q),
+    support=(0.0, _INF), inside=1.0, valid=_gt0("a"), open_lo=True, tail_refuses=True,
+)
+
+weibull_min = rv_continuous(
+    "weibull_min", ("c",), logpdf=lambda z, c: pnp.log(c) + sp.xlogy(c - 1.0, z) - z**c,
+    cdf=lambda z, c: -pnp.expm1(-(z**c)), sf=lambda z, c: pnp.exp(-(z**c)), logsf=lambda z, c: -(z**c),
+    ppf=lambda q, c: (-pnp.log1p(-q)) ** (1.0 / c), isf=lambda q, c: (-pnp.log(q)) ** (1.0 / c),
+    support=(0.0, _INF), inside=1.0, valid=_gt0("c"),
+)
+
+gumbel_r = rv_continuous(
+    "gumbel_r", logpdf=lambda z: -z - pnp.exp(-z), cdf=lambda z: pnp.exp(-pnp.exp(-z)),
+    logcdf=lambda z: -pnp.exp(-z), sf=lambda z: -pnp.expm1(-pnp.exp(-z)),
+    ppf=lambda q: -pnp.log(-pnp.log(q)), isf=lambda q: -pnp.log(-pnp.log1p(-q)),
+)
+
+pareto = rv_continuous(
+    "pareto", ("b",), logpdf=lambda z, b: pnp.log(b) - (b + 1.0) * pnp.log(z),
+    cdf=lambda z, b: 1.0 - z ** (-b), sf=lambda z, b: z ** (-b), logsf=lambda z, b: -b * pnp.log(z),
+    ppf=lambda q, b: (1.0 - q) ** (-1.0 / b), isf=lambda q, b: q ** (-1.0 / b),
+    support=(1.0, _INF), inside=2.0, valid=_gt0("b"),
+)
+
+rayleigh = rv_continuous(
+    "rayleigh", logpdf=lambda z: pnp.log(z) - 0.5 * z * z, cdf=lambda z: -pnp.expm1(-0.5 * z * z),
+    sf=lambda z: pnp.exp(-0.5 * z * z), logsf=lambda z: -0.5 * z * z,
+    ppf=lambda q: pnp.sqrt(-2.0 * pnp.log1p(-q)), isf=lambda q: pnp.sqrt(-2.0 * pnp.log(q)),
+    support=(0.0, _INF), inside=1.0, open_lo=True,
+)
+
 # ============================================================================ discrete
 
 
-class rv_discrete:
+class rv_discrete(_Sampling):
     """A discrete distribution on the integers in [lo(*shapes), hi(*shapes)], given by its logpmf and
     its cdf/sf at integer k (the floor of the argument); ``loc`` shifts k."""
 
@@ -496,7 +563,7 @@ geom = rv_discrete(
 # ============================================================================ multivariate
 
 
-class multivariate_normal_gen:
+class multivariate_normal_gen(_Sampling):
     """The multivariate normal N(mean, cov): logpdf = −½(k log 2π + log det cov + (x−μ)ᵀcov⁻¹(x−μ)).
 
     cov may be a scalar (σ²I), a vector (a diagonal) or a matrix; it is factored by Cholesky
@@ -562,7 +629,7 @@ class multivariate_normal_gen:
 multivariate_normal = multivariate_normal_gen()
 
 
-class dirichlet_gen:
+class dirichlet_gen(_Sampling):
     """Dir(alpha): logpdf = Σ (αᵢ − 1) log xᵢ − (Σ log Γ(αᵢ) − log Γ(Σ αᵢ)); x has the components on
     its first axis, as in SciPy (the last component may be left out: 1 − Σ of the others)."""
 
@@ -591,7 +658,7 @@ class dirichlet_gen:
 dirichlet = dirichlet_gen()
 
 
-class multinomial_gen:
+class multinomial_gen(_Sampling):
     """Mult(n, p): logpmf = log n! + Σ (xᵢ log pᵢ − log xᵢ!), counts on the last axis (−inf unless Σx = n)."""
 
     name = "multinomial"
@@ -613,7 +680,8 @@ class multinomial_gen:
 
 multinomial = multinomial_gen()
 
-CONTINUOUS = ("norm", "t", "gamma", "beta", "chi2", "expon", "laplace", "logistic", "cauchy", "uniform", "lognorm")
+CONTINUOUS = ("norm", "t", "gamma", "beta", "chi2", "expon", "laplace", "logistic", "cauchy", "uniform", "lognorm",
+              "halfnorm", "invgamma", "weibull_min", "gumbel_r", "pareto", "rayleigh")
 DISCRETE = ("poisson", "binom", "nbinom", "bernoulli", "geom")
 MULTIVARIATE = ("multivariate_normal", "dirichlet", "multinomial")
 __all__ = sorted(CONTINUOUS + DISCRETE + MULTIVARIATE)
