@@ -37,6 +37,8 @@ FAMILIES = [
     ("cumsum", lambda x: pnp.cumsum(x ** 2, axis=-1), (2, 3), True),
     ("take_along_perm", lambda x: pnp.take_along_axis(x, PERM, axis=0) * x, (6,), True),
     ("size1_axis", lambda x: pnp.sum(pnp.exp(x), axis=-2), (1, 5), True),
+    ("fori_loop", lambda x: pb.fori_loop(0, 3, lambda i, c: c * 0.5 + pnp.sin(c), x) + x[0], (4,), True),
+    ("cond", lambda x: pb.cond(x[0] > 0, lambda y: y ** 2, lambda y: -y, x), (4,), True),
     ("broadcast_to", lambda x: pnp.broadcast_to(x, (2, 4)) * pnp.arange(1.0, 3.0)[:, None], (4,), True),
 ]
 

@@ -23,6 +23,7 @@ from .sparse import (
     sparse_jacrev,
     star_coloring,
 )
+from .taylor import jet, taylor_derivatives
 from .vmap import vmap
 
 __version__ = "0.1.0"
@@ -34,4 +35,5 @@ __all__ = [
     "stop_gradient", "testing", "tree_util", "value_and_grad", "vjp", "vmap", "while_loop",
     "SparseHessian", "SparseJacobian", "Sparsity", "color_columns", "color_rows", "hessian_sparsity",
     "jacobian_sparsity", "sparse_hessian", "sparse_jacfwd", "sparse_jacobian", "sparse_jacrev", "star_coloring",
+    "jet", "taylor_derivatives",
 ]
