@@ -194,6 +194,28 @@ def test_sparse_hessian_matches_dense():
                                atol=1e-12)
 
 
+A_SYM = np.diag(np.ones(5)) + np.diag(np.ones(3), 2)
+HESSIANS = [
+    ("quadratic_form", lambda x: x @ (A_SYM @ x), True),
+    ("max_and_chain", lambda x: pnp.max(x ** 2) + pnp.sum(x[1:] * x[:-1]), False),
+    ("cumsum_dense", lambda x: pnp.sum(pnp.cumsum(x) ** 2), True),
+    ("prod_exp", lambda x: pnp.prod(x[:3]) + pnp.sum(pnp.exp(x[3:])), True),
+]
+
+
+@pytest.mark.parametrize("name,f,equal", HESSIANS, ids=[c[0] for c in HESSIANS])
+def test_hessian_patterns(name, f, equal):
+    x = np.random.default_rng(5).uniform(0.2, 0.9, 5)
+    s = pb.hessian_sparsity(f, x)
+    assert s.exact
+    h = np.asarray(pb.hessian(f)(x))
+    p = s.pattern.toarray()
+    assert not ((h != 0) & ~p).any()
+    if equal:
+        np.testing.assert_array_equal(p, h != 0)
+    np.testing.assert_allclose(pb.sparse_hessian(f)(x).toarray(), h, rtol=1e-12, atol=1e-12)
+
+
 def test_pde_residual_stencil():
     m = 8
 

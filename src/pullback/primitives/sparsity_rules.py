@@ -4,7 +4,7 @@ A rule maps the shapes (and any constant arguments) of an application to, per ar
 ``(out_index, in_index)`` of flat positions with output entry out_index[k] depending on argument
 entry in_index[k]. Index-moving primitives (reshape, transpose, broadcast_to, getitem, concatenate,
 scatter, permute_along_axis) are exact by running their own implementation on arrays of positions;
-sums (sum_to, add_at, reductions, cumsum) map each input position to the outputs it reaches;
+sums and products (sum_to, add_at, reductions, cumsum, cumprod) map each input position to the outputs it reaches;
 matmul uses the zero pattern of a constant operand; select uses a constant condition.
 The generic rules derived from traits (elementwise, broadcasting, reduction) are here too
 (`elementwise_maps`, `broadcast_maps`, `reduction_maps`); pullback.sparse applies them.
@@ -21,7 +21,7 @@ from .elementwise import select
 from .indexing import scatter
 from .linalg import matmul
 from .shape import transpose
-from .sorting import cumsum, permute_along_axis, reduce_prod
+from .sorting import cumprod, cumsum, permute_along_axis, reduce_prod
 
 Maps = list
 
@@ -178,6 +178,7 @@ _RULES = {
     scatter: _scatter_rule,
     add_at: _add_at_rule,
     cumsum: _cumsum_rule,
+    cumprod: _cumsum_rule,
     select: _select_rule,
     matmul: _matmul_rule,
     reduce_prod: _prod_rule,
