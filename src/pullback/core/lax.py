@@ -16,10 +16,9 @@ re-exports them for the rule writers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
-
-import math
 
 import numpy as np
 
