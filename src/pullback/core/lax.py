@@ -16,6 +16,7 @@ re-exports them for the rule writers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -342,8 +343,10 @@ def _is_basic(idx) -> bool:
 
 
 def zeros_to_scatter_into(shape, dtype):
-    """A read-only zero array (one element, broadcast) for add_at to scatter into: add_at then
-    writes into a fresh zero array instead of copying one (the transpose of getitem)."""
+    """A zero array for add_at to scatter into (the transpose of getitem). A large one is a read-only
+    broadcast of one zero, so that add_at writes into a fresh zero array instead of copying it."""
+    if math.prod(shape) < 4096:
+        return np.zeros(shape, dtype)
     return np.broadcast_to(np.zeros((), dtype), shape)
 
 
