@@ -149,5 +149,33 @@ class Primitive:
 def nondifferentiable(name: str, impl: Callable, shape: Callable | None = None, doc: str | None = None,
                       **traits: Any) -> Primitive:
     """A primitive whose output carries no derivative (comparisons, argmax, ...); `traits` are the
-    Primitive keyword arguments (commutative=..., render=..., ...)."""
+    Primitive keyword arguments (commutative=..., render=..., ...).
+
+    Parameters
+    ----------
+    name : str
+        The primitive's name (in graphs and error messages).
+    impl : callable
+        ``impl(*arrays, **params)``, the NumPy implementation.
+    shape : callable, optional
+        ``shape(*avals, **params) -> (shape, dtype)``, needed for staging (jit).
+    doc : str, optional
+        A one-line description.
+    **traits
+        Further Primitive keyword arguments.
+
+    Returns
+    -------
+    Primitive
+        Its output is a constant to every transformation (a zero derivative).
+
+    Examples
+    --------
+    >>> import numpy
+    >>> import pullback as pb
+    >>> from pullback.extend import bool_rule, nondifferentiable
+    >>> positive = nondifferentiable("positive_mask", lambda x: x > 0, shape=bool_rule)
+    >>> pb.grad(lambda x: x * positive.bind(x))(2.0)
+    np.float64(1.0)
+    """
     return Primitive(name, impl, shape=shape, differentiable=False, doc=doc, **traits)
