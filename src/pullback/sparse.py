@@ -53,9 +53,19 @@ def _sp():
 
 
 class Sparsity:
-    """A detected pattern: `.pattern` (scipy.sparse CSR, bool, outputs × inputs, flattened and
-    concatenated in pytree order), `.exact` (False when some primitive's rule was a superset) and
-    `.conservative` (the names of those primitives)."""
+    """A detected sparsity pattern.
+
+    Attributes: ``pattern`` (scipy.sparse CSR, bool, outputs × inputs, flattened and concatenated in
+    pytree order), ``exact`` (False when some primitive's rule was a superset) and ``conservative``
+    (the names of those primitives); ``shape`` and ``nnz``.
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> s = pb.jacobian_sparsity(lambda x: x[1:] * x[:-1], onp.ones(4))
+    >>> s
+    Sparsity(shape=(3, 4), nnz=6, exact=True)
+    """
 
     def __init__(self, pattern: Any, conservative: Sequence[str]):
         self.pattern = pattern
@@ -157,10 +167,35 @@ def _out_deps(graph, env, n_in_cols):
 def jacobian_sparsity(fun: Callable, *args: Any) -> Sparsity:
     """The structural sparsity pattern of the Jacobian of fun at args (shapes matter, values don't).
 
-    Rows: the outputs' entries, flattened and concatenated in pytree order; columns: the arguments'.
-    P[i, j] is True when output i may depend on input j. The pattern is exact (equal to the nonzeros of
-    the Jacobian at a generic point) where every primitive has an exact rule, else a superset, and then
-    ``.exact`` is False and ``.conservative`` names the primitives responsible.
+    P[i, j] is True when output entry i may depend on input entry j, found by propagating dependency
+    matrices through ``make_graph(fun)``: D_out = Σᵢ Mᵢ D_inᵢ per equation, Mᵢ from the primitive's
+    ``sparsity`` rule, its traits, or (conservative) all-ones.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of arrays (any pytree) returning arrays.
+    *args
+        Example arguments (their shapes and dtypes are used).
+
+    Returns
+    -------
+    Sparsity
+        ``.pattern`` (CSR bool; rows: outputs flattened and concatenated, columns: inputs), ``.exact``
+        (the pattern equals the generic nonzeros when True; a superset otherwise) and ``.conservative``.
+
+    Raises
+    ------
+    SparseError
+        SciPy is not installed.
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> pb.jacobian_sparsity(lambda x: np.cumsum(x), onp.ones(3)).pattern.toarray().astype(int)
+    array([[1, 0, 0],
+           [1, 1, 0],
+           [1, 1, 1]])
     """
     sp = _sp()
     graph = make_graph(fun, *args)
@@ -177,8 +212,35 @@ def jacobian_sparsity(fun: Callable, *args: Any) -> Sparsity:
 
 
 def hessian_sparsity(fun: Callable, *args: Any) -> Sparsity:
-    """The structural pattern of the Hessian of a scalar fun at args: the Jacobian pattern of
-    ∇f (a superset of the Hessian's nonzeros), symmetrised (P ∨ Pᵀ)."""
+    """The structural pattern of the Hessian of a scalar fun of one array.
+
+    The Jacobian pattern of ∇f (a superset of the Hessian's nonzeros), symmetrised: P ∨ Pᵀ.
+
+    Parameters
+    ----------
+    fun : callable
+        A scalar function of one array.
+    *args
+        One example array.
+
+    Returns
+    -------
+    Sparsity
+        The pattern (n × n over x.ravel()), with ``.exact`` as for jacobian_sparsity.
+
+    Raises
+    ------
+    SparseError
+        More than one argument, or SciPy missing.
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> pb.hessian_sparsity(lambda x: np.sum(x[1:] * x[:-1]), onp.ones(3)).pattern.toarray().astype(int)
+    array([[0, 1, 0],
+           [1, 0, 1],
+           [0, 1, 0]])
+    """
     sp = _sp()
     if len(args) != 1:
         raise SparseError("hessian_sparsity takes one array argument; pack several into one array")
@@ -271,22 +333,82 @@ def _color(indptr, indices, method: str) -> np.ndarray:
 
 
 def color_columns(pattern: Any, method: str = "dsatur") -> np.ndarray:
-    """A colour per column of a sparsity pattern such that no two columns of one colour share a row
-    (distance-1 colouring of the column intersection graph), for forward mode: J S with S[j, c] =
-    [colour(j) = c] holds every nonzero of J once. method: 'dsatur' (default), 'largest_first',
-    'smallest_last' or 'natural' (greedy in that vertex order)."""
+    """A colour per column such that no two columns of one colour share a row.
+
+    A distance-1 colouring of the column intersection graph PᵀP, for forward mode: J S with
+    S[j, c] = [colour(j) = c] holds every nonzero of J exactly once.
+
+    Parameters
+    ----------
+    pattern : sparse matrix or array
+        The sparsity pattern (nonzeros are structural).
+    method : str, optional
+        'dsatur' (default), or greedy in 'largest_first', 'smallest_last' or 'natural' vertex order.
+
+    Returns
+    -------
+    numpy.ndarray
+        The colour (0, 1, ...) of each column.
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> pb.color_columns(onp.eye(4) + onp.eye(4, k=1) + onp.eye(4, k=-1))
+    array([2, 0, 1, 2])
+    """
     return _color(*_adjacency(pattern, 1), method)
 
 
 def color_rows(pattern: Any, method: str = "dsatur") -> np.ndarray:
-    """A colour per row such that no two rows of one colour share a column, for reverse mode (Sᵀ J)."""
+    """A colour per row such that no two rows of one colour share a column (for reverse mode, Sᵀ J).
+
+    Parameters
+    ----------
+    pattern : sparse matrix or array
+        The sparsity pattern.
+    method : str, optional
+        As for color_columns.
+
+    Returns
+    -------
+    numpy.ndarray
+        The colour of each row.
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> pb.color_rows(onp.array([[1, 1, 1], [0, 1, 0], [0, 0, 1]]))
+    array([0, 1, 1])
+    """
     return _color(*_adjacency(pattern, 0), method)
 
 
 def star_coloring(pattern: Any, ordering: str = "largest_first") -> np.ndarray:
-    """A star colouring of a symmetric pattern's adjacency graph (greedy, after Gebremedhin, Manne and
-    Pothen): distance-1, and no path on four vertices coloured with only two colours, so every entry
-    H[i, j] is read directly from H S, at row i in colour(j)'s column or at row j in colour(i)'s."""
+    """A star colouring of a symmetric pattern's adjacency graph, for sparse Hessians.
+
+    Greedy, after Gebremedhin, Manne and Pothen: distance-1, and no path on four vertices with only
+    two colours, so every entry H[i, j] is read directly from H S (at row i in colour(j)'s column, or
+    at row j in colour(i)'s).
+
+    Parameters
+    ----------
+    pattern : sparse matrix or array
+        The (symmetrised) pattern; the diagonal is ignored.
+    ordering : str, optional
+        Vertex order: 'largest_first' (default), 'smallest_last' or 'natural'.
+
+    Returns
+    -------
+    numpy.ndarray
+        The colour of each vertex.
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb
+    >>> arrow = onp.eye(5); arrow[0, :] = arrow[:, 0] = 1
+    >>> pb.star_coloring(arrow)
+    array([0, 1, 1, 1, 1])
+    """
     sp = _sp()
     p = sp.csr_matrix(pattern, dtype=np.float64)
     p = sp.csr_matrix(p + p.T)
@@ -362,12 +484,22 @@ def _filled(sp, p, vals):
 
 
 class SparseJacobian:
-    """The sparse Jacobian of fun (one array in, one array out), with pattern and colouring computed
-    once (from `example`, or given) and reused: ``J = SparseJacobian(f, x0); J(x)`` gives the Jacobian
-    at x as a CSR matrix (rows: out.ravel(), columns: x.ravel()).
+    """The reusable sparse Jacobian of fun (one array in, one array out).
 
-    mode: 'fwd' (column colouring, one vmapped jvp over the colours), 'rev' (row colouring, one
-    vmapped vjp) or 'auto' (the one with fewer colours). Attributes: pattern, colors, mode, ncolors.
+    The pattern (detected from ``example``, or given as ``pattern=`` CSR / ``(rows, cols)``) and the
+    colouring are computed once; ``J(x)`` is then one vmapped jvp ('fwd', column colouring) or vjp
+    ('rev', row colouring) over the colour seeds, read out into CSR (rows: out.ravel(), columns:
+    x.ravel()). mode='auto' takes the mode with fewer colours. Attributes: pattern, colors, mode,
+    ncolors, sparsity.
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> J = pb.SparseJacobian(lambda x: x[1:] - x[:-1], onp.zeros(5))
+    >>> J.ncolors, J.mode
+    (2, 'fwd')
+    >>> J(onp.arange(5.0)).toarray()[0]
+    array([-1.,  1.,  0.,  0.,  0.])
     """
 
     def __init__(self, fun: Callable, example: Any, *, pattern: Any = None, mode: str = "auto",
@@ -443,27 +575,103 @@ def _sparse_jac(mode):
 
 
 def sparse_jacfwd(fun: Callable, pattern: Any = None, method: str = "dsatur") -> Callable:
-    """x ↦ the Jacobian of fun at x as CSR, by forward mode over a column colouring (one vmapped jvp
-    over the colour seeds, then each nonzero read from its column's colour). The pattern (detected
-    on first call, or given as a CSR matrix / (rows, cols)) and colouring are cached per input shape."""
+    """x ↦ the Jacobian of fun at x as CSR, by forward mode over a column colouring.
+
+    One vmapped jvp over the colour seeds, then each nonzero is read from its column's colour. The
+    pattern (detected on first call, or given) and colouring are cached per input shape.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of one array returning one array.
+    pattern : sparse matrix or (rows, cols), optional
+        A known pattern (skips detection); it must contain every nonzero.
+    method : str, optional
+        The colouring method (see color_columns).
+
+    Returns
+    -------
+    callable
+        x ↦ scipy.sparse CSR matrix of shape (out.size, x.size).
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> pb.sparse_jacfwd(lambda x: np.sin(x))(onp.zeros(3)).toarray()
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
+    """
     return _sparse_jac("fwd")(fun, pattern, method)
 
 
 def sparse_jacrev(fun: Callable, pattern: Any = None, method: str = "dsatur") -> Callable:
-    """x ↦ the Jacobian of fun at x as CSR, by reverse mode over a row colouring (one vmapped vjp)."""
+    """x ↦ the Jacobian of fun at x as CSR, by reverse mode over a row colouring (one vmapped vjp).
+
+    Parameters
+    ----------
+    fun : callable
+        A function of one array returning one array.
+    pattern : sparse matrix or (rows, cols), optional
+        A known pattern.
+    method : str, optional
+        The colouring method (see color_rows).
+
+    Returns
+    -------
+    callable
+        x ↦ scipy.sparse CSR matrix of shape (out.size, x.size).
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> pb.sparse_jacrev(lambda x: x * x)(onp.array([1.0, 2.0])).toarray()
+    array([[2., 0.],
+           [0., 4.]])
+    """
     return _sparse_jac("rev")(fun, pattern, method)
 
 
 def sparse_jacobian(fun: Callable, pattern: Any = None, method: str = "dsatur") -> Callable:
-    """x ↦ the Jacobian of fun at x as CSR, in the mode (fwd/rev) needing fewer colours."""
+    """x ↦ the Jacobian of fun at x as CSR, in the mode (fwd or rev) needing fewer colours.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of one array returning one array.
+    pattern : sparse matrix or (rows, cols), optional
+        A known pattern.
+    method : str, optional
+        The colouring method.
+
+    Returns
+    -------
+    callable
+        x ↦ scipy.sparse CSR matrix of shape (out.size, x.size).
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> pb.sparse_jacobian(lambda x: np.sum(x) * x[:1])(onp.ones(3)).toarray()
+    array([[4., 1., 1.]])
+    """
     return _sparse_jac("auto")(fun, pattern, method)
 
 
 class SparseHessian:
-    """The sparse Hessian of a scalar fun of one array, by a star colouring: H S from one vmapped
-    forward-over-reverse Hessian-vector product over the colours, each entry H[i, j] read at row i in
-    colour(j)'s column when colour(j) is unique in row i, else (by symmetry) at row j in colour(i)'s.
-    ``H = SparseHessian(f, x0); H(x)`` gives CSR (n × n, over x.ravel())."""
+    """The reusable sparse Hessian of a scalar fun of one array, by star colouring.
+
+    H S comes from one vmapped forward-over-reverse Hessian-vector product over the colours; each
+    entry H[i, j] is read at row i in colour(j)'s column when colour(j) is unique in row i, else (by
+    symmetry) at row j in colour(i)'s. ``H(x)`` gives CSR (n × n over x.ravel()).
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> H = pb.SparseHessian(lambda x: np.sum(x ** 3), onp.ones(3))
+    >>> H.ncolors, H(onp.array([1.0, 2.0, 3.0])).diagonal()
+    (1, array([ 6., 12., 18.]))
+    """
 
     def __init__(self, fun: Callable, example: Any, *, pattern: Any = None, ordering: str = "largest_first"):
         sp = _sp()
@@ -510,8 +718,29 @@ class SparseHessian:
 
 
 def sparse_hessian(fun: Callable, pattern: Any = None, ordering: str = "largest_first") -> Callable:
-    """x ↦ the Hessian of scalar fun at x as CSR, by star colouring and vmapped Hessian-vector
-    products (the pattern and colouring are computed once per input shape; or give the pattern)."""
+    """x ↦ the Hessian of scalar fun at x as CSR, by star colouring and vmapped Hessian-vector products.
+
+    Parameters
+    ----------
+    fun : callable
+        A scalar function of one array.
+    pattern : sparse matrix or (rows, cols), optional
+        A known pattern (symmetrised with the diagonal added).
+    ordering : str, optional
+        The star colouring's vertex order.
+
+    Returns
+    -------
+    callable
+        x ↦ scipy.sparse CSR matrix of shape (x.size, x.size).
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> pb.sparse_hessian(lambda x: x[0] * x[1])(onp.ones(2)).toarray()
+    array([[0., 1.],
+           [1., 0.]])
+    """
     cache: dict = {}
 
     def hess(x):

@@ -154,12 +154,38 @@ def _apply(prim, series, consts, K, params):
 
 
 def jet(fun: Callable, primals: Sequence, series: Sequence) -> tuple:
-    """(fun(*primals), [d¹, ..., dᴷ]): the derivatives of t ↦ fun(x(t)) at t = 0 along the input curves
-    xᵢ(t) = primalsᵢ + Σₖ series[i][k-1] tᵏ/k!, as JAX's jet (one array output; concrete inputs).
+    """Taylor-mode derivatives of fun along input curves, in one pass (as JAX's jet).
 
-    One pass through fun's graph with Taylor rules for add/sub/neg and linear primitives (per
-    coefficient), multiply/divide/matmul (Cauchy products), exp, log, sin, cos, tanh, sqrt and power
-    with a constant exponent (recurrences); other primitives fall back to nested jvp.
+    The inputs follow xᵢ(t) = primalsᵢ + Σₖ series[i][k-1] tᵏ/k!; the result holds fun(x(0)) and the
+    derivatives dᵏ/dtᵏ fun(x(t)) at 0, k = 1..K. Rules: linear primitives per coefficient;
+    multiply, divide, matmul by Cauchy products; exp, log, sin, cos, tanh, sqrt and power with a
+    constant exponent by recurrences; other primitives fall back to nested jvp (correct, slower).
+
+    Parameters
+    ----------
+    fun : callable
+        A function of arrays returning one array.
+    primals : sequence of arrays
+        The expansion point (concrete arrays).
+    series : sequence of lists of arrays
+        Per primal, the K derivative terms of its curve.
+
+    Returns
+    -------
+    tuple
+        ``(out, [d1, ..., dK])``.
+
+    Raises
+    ------
+    JetError
+        Mismatched primals and series, or a multiple-output primitive in fun.
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> out, (d1, d2) = pb.jet(np.exp, (onp.array(0.0),), ([onp.array(1.0), onp.array(0.0)],))
+    >>> float(out), float(d1), float(d2)
+    (1.0, 1.0, 1.0)
     """
     primals, series = list(primals), [list(s) for s in series]
     if len(primals) != len(series):
@@ -196,6 +222,27 @@ def jet(fun: Callable, primals: Sequence, series: Sequence) -> tuple:
 
 
 def taylor_derivatives(fun: Callable, x: Any, v: Any, order: int) -> list:
-    """[d/dt f(x + t v), ..., dᴷ/dtᴷ f(x + t v)] at t = 0 (K = order), by one jet pass."""
+    """The first K directional derivatives dᵏ/dtᵏ f(x + t v) at t = 0, by one jet pass.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of one array returning one array.
+    x, v : arrays
+        The point and the direction.
+    order : int
+        K, the highest derivative.
+
+    Returns
+    -------
+    list of arrays
+        The K derivatives, lowest first.
+
+    Examples
+    --------
+    >>> import numpy as onp, pullback as pb, pullback.numpy as np
+    >>> [float(d) for d in pb.taylor_derivatives(np.sin, onp.array(0.0), onp.array(1.0), order=4)]
+    [1.0, 0.0, -1.0, 0.0]
+    """
     _, derivs = jet(fun, (x,), ([v] + [np.zeros_like(np.asarray(v, float))] * (order - 1),))
     return derivs
