@@ -663,7 +663,8 @@ class SparseHessian:
 
     H S comes from one vmapped forward-over-reverse Hessian-vector product over the colours; each
     entry H[i, j] is read at row i in colour(j)'s column when colour(j) is unique in row i, else (by
-    symmetry) at row j in colour(i)'s. ``H(x)`` gives CSR (n × n over x.ravel()).
+    symmetry) at row j in colour(i)'s. A DSATUR column colouring of H is used instead when it needs
+    fewer colours (it is read directly too). ``H(x)`` gives CSR (n × n over x.ravel()).
 
     Examples
     --------
@@ -687,7 +688,10 @@ class SparseHessian:
         p = _as_pattern(pattern, (n, n))
         p = sp.csr_matrix((p + p.T + sp.identity(n, format="csr", dtype=bool)).astype(bool))
         self.pattern = p
-        self.colors = star_coloring(p, ordering)
+        # a star colouring (the given ordering), or a column colouring of H (distance-2 colouring of
+        # its graph: also read directly) when that needs fewer colours
+        candidates = [star_coloring(p, ordering), color_columns(p, "dsatur")]
+        self.colors = min(candidates, key=lambda c: int(c.max(initial=-1)))
         self.ncolors = int(self.colors.max()) + 1 if n else 0
         p.sort_indices()
         r, c = _csr_rows_cols(p)
