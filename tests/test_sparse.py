@@ -230,3 +230,17 @@ def test_pde_residual_stencil():
     assert J.sparsity.exact and J.pattern.nnz == 5 * m * m - 4 * m
     assert J.ncolors <= 5
     np.testing.assert_allclose(J(u).toarray(), pb.jacfwd(residual)(u), rtol=1e-13, atol=1e-13)
+
+
+def test_stencil_hessian_colours_and_values():
+    m = 7
+
+    def energy(u):
+        u2 = u.reshape(m, m)
+        return pnp.sum((u2[1:] - u2[:-1]) ** 2) + pnp.sum((u2[:, 1:] - u2[:, :-1]) ** 2) + pnp.sum(pnp.cos(u2))
+
+    u = np.random.default_rng(6).standard_normal(m * m)
+    H = pb.SparseHessian(energy, u)
+    assert H.sparsity.exact and H.pattern.nnz == 5 * m * m - 4 * m
+    assert H.ncolors <= 5
+    np.testing.assert_allclose(H(u).toarray(), pb.hessian(energy)(u), rtol=1e-12, atol=1e-12)
