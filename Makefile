@@ -7,7 +7,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 BENCH_STAMP := $(VENV)/.installed-bench
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: test demo bench bench-quick lint docs clean
+.PHONY: test demo bench bench-quick lint docs clean fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,13 @@ bench-quick: $(BENCH_STAMP)
 # The site (API reference from the docstrings, the guide pages) into site/; its examples run in `make test`.
 docs: $(DOCS_STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
+
+# Differential fuzzing campaign: make fuzz N=5000 [START=0] [JAX_EVERY=10] (JAX is an optional oracle)
+N ?= 5000
+START ?= 0
+JAX_EVERY ?= 10
+fuzz: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python tests/fuzz/campaign.py --n $(N) --start $(START) --jax-every $(JAX_EVERY)
 
 lint: | $(BIN)/python
 	$(BIN)/python -m pip install -q ruff

@@ -2,7 +2,8 @@
 
 Tracing is by execution, so loops and branches on concrete values are plain Python.
 These functions add what staging needs:
-- cond with a staged predicate evaluates both branches and selects (like numpy.where);
+- cond with a staged (jit) or batched (vmap) predicate evaluates both branches and selects
+  (like numpy.where), and its derivatives select between the branches' derivatives;
 - fori_loop and scan unroll into the graph (their trip count is static);
 - while_loop needs a concrete predicate at every step: it runs eagerly under grad,
   jvp and any nesting, and raises a clear error under jit when the predicate is staged.
@@ -17,6 +18,7 @@ import numpy as np
 
 from . import _arrays
 from .core.ad import JVPTrace, ReverseTrace, jvp_flat, vjp_flat
+from .core.batching import BatchTracer
 from .core.staging import ConcretizationError, StagingTracer
 from .core.trace import Tracer, find_top_trace
 from .core.tree import tree_flatten, tree_unflatten
@@ -27,8 +29,9 @@ from .primitives import shape as sh
 
 
 def _is_staged(x: Any) -> bool:
+    """Whether x has no single concrete value: staged under jit, or batched under vmap."""
     while isinstance(x, Tracer):
-        if isinstance(x, StagingTracer):
+        if isinstance(x, StagingTracer) or (isinstance(x, BatchTracer) and x._trace.active):
             return True
         x = x.aval
     return False
@@ -38,8 +41,8 @@ def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> 
     """true_fun(*operands) if pred else false_fun(*operands).
 
     With a concrete predicate only the chosen branch runs. Under jit, where the predicate
-    is staged, both branches run and the result is selected elementwise (both must return
-    the same structure, shapes and dtypes).
+    is staged, and under vmap, where it is batched, both branches run and the result is
+    selected elementwise (both must return the same structure, shapes and dtypes).
 
     Parameters
     ----------
