@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 BENCH_STAMP := $(VENV)/.installed-bench
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: test demo bench bench-quick lint clean
+.PHONY: test demo bench bench-quick lint docs clean fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,6 +23,10 @@ $(DEMO_STAMP): pyproject.toml | $(BIN)/python
 
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[test,demo,bench]" || $(BIN)/python -m pip install -q -e ".[test,demo]"
+	touch $@
+
+$(DOCS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test,docs]"
 	touch $@
 
 test: $(STAMP)
@@ -42,9 +47,20 @@ bench: $(BENCH_STAMP)
 bench-quick: $(BENCH_STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m benchmarks.run --quick
 
+# The site (API reference from the docstrings, the guide pages) into site/; its examples run in `make test`.
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+# Differential fuzzing campaign: make fuzz N=5000 [START=0] [JAX_EVERY=10] (JAX is an optional oracle)
+N ?= 5000
+START ?= 0
+JAX_EVERY ?= 10
+fuzz: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python tests/fuzz/campaign.py --n $(N) --start $(START) --jax-every $(JAX_EVERY)
+
 lint: | $(BIN)/python
 	$(BIN)/python -m pip install -q ruff
 	$(BIN)/ruff check src tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build site src/*.egg-info .pytest_cache

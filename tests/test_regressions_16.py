@@ -426,3 +426,11 @@ def test_a_stale_view_raises_at_the_write_instead_of_clobbering_its_base():
         return a
 
     np.testing.assert_array_equal(pb.jit(g)(np.ones(3)), [11.0, 20.0, 1.0])
+
+
+@pytest.mark.xfail(reason="found by the fuzzer's convention checks: jit of a function of a Python float computes "
+                          "in Python float arithmetic (1.0 / 0.0 raises ZeroDivisionError; NumPy gives inf); "
+                          "the fix belongs in core/codegen.py (issue 16 item 2 owner)", strict=False)
+def test_jit_of_a_python_float_divides_by_zero_like_numpy():
+    with np.errstate(divide="ignore"):
+        assert pb.jit(lambda x: 1.0 / x)(0.0) == np.inf

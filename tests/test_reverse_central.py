@@ -239,6 +239,15 @@ def test_forward_rule_that_is_not_linear_in_the_tangent_raises_clearly(rng):
         pb.grad(lambda x: total(uses_sign(x)))(rng.standard_normal(3))
 
 
+def test_forward_rule_applying_the_primitive_itself_to_the_tangent_raises_clearly(rng):
+    def jvp(t, out, x):
+        return selfref(t)
+
+    selfref = Primitive("selfref_test", lambda x: 2 * x, shape=same_rule, jvps=[jvp])
+    with pytest.raises(NonLinearRuleError, match="selfref_test"):
+        pb.grad(lambda x: total(selfref(x)))(rng.standard_normal(3))
+
+
 # The transposed rule must agree with each hand-written reverse rule: the strongest check of
 # the mechanism (and of the hand-written rules). (primitive, inputs, params)
 def _spd(rng, n):

@@ -190,8 +190,41 @@ class _Flat:
 def vjp(fun: Callable, *primals: Any, has_aux: bool = False, holomorphic: bool = False):
     """(fun(*primals), vjp_fn) where vjp_fn(ct) = (ctᵀ ∂fun/∂primals[0], ...), one per primal.
 
-    holomorphic=True checks that every input and output is complex (for a holomorphic fun,
-    vjp_fn(ct) = ct · f'(z), without conjugation, as always).
+    Reverse mode: fun runs once, recording; each call of vjp_fn runs the recording backwards.
+    For y = f(x) with Jacobian J = ∂y/∂x, vjp_fn(u) = (Jᵀu,) (for complex values the bilinear
+    pairing of docs/complex.md, no conjugation).
+
+    Parameters
+    ----------
+    fun : callable
+        A function of the primals returning an array or a pytree of arrays.
+    *primals : pytree of arrays
+        The point at which to differentiate (floating-point or complex leaves).
+    has_aux : bool, optional
+        fun returns ``(out, aux)``; aux is returned as is, undifferentiated.
+    holomorphic : bool, optional
+        JAX's holomorphic=True: every input and output must be complex (checked, raising
+        NonDifferentiableInputError); for a holomorphic function the result is f'(z).
+
+    Returns
+    -------
+    tuple
+        ``(out, vjp_fn)``, or ``(out, vjp_fn, aux)`` with has_aux. ``vjp_fn(ct)`` takes a
+        cotangent shaped like out and returns a tuple with one cotangent per primal.
+
+    Raises
+    ------
+    CotangentError
+        vjp_fn got a cotangent whose structure, shape or dtype does not match out.
+    NonDifferentiableInputError
+        A primal is an integer or boolean array.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> y, vjp_fn = pb.vjp(np.sin, 0.0)
+    >>> vjp_fn(2.0)
+    (np.float64(2.0),)
     """
     flat = _Flat(fun, primals, {}, tuple(range(len(primals))), has_aux, "vjp")
     if holomorphic:
@@ -240,7 +273,37 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False, holomorphic: bool =
 
 
 def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
-    """(fun(*primals), ∂fun · tangents): push tangents forward through fun."""
+    """(fun(*primals), ∂fun · tangents): push tangents forward through fun.
+
+    Forward mode: for y = f(x) with Jacobian J, returns (f(x), J t), in one pass.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of ``len(primals)`` arguments.
+    primals : tuple or list
+        The arguments (pytrees of floating-point or complex arrays).
+    tangents : tuple or list
+        One tangent per primal, with the primal's structure, shapes and dtypes.
+
+    Returns
+    -------
+    tuple
+        ``(out, tangent_out)``, both shaped like fun's output.
+
+    Raises
+    ------
+    TypeError
+        primals or tangents is not a tuple or list (e.g. a bare array).
+    CotangentError
+        The tangents do not match the primals in number, structure, shape or dtype.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.jvp(lambda x: x ** 2, (3.0,), (1.0,))
+    (np.float64(9.0), np.float64(6.0))
+    """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples (or lists) of arguments")
     if len(primals) != len(tangents):
@@ -276,6 +339,30 @@ def linearize(fun: Callable, *primals: Any):
     part (the primal values enter it as constants), and f_jvp runs that graph. Inside
     another transformation (primals that are traced values) f_jvp falls back to
     re-running forward mode at the fixed primals.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of ``len(primals)`` arguments.
+    *primals : pytree of arrays
+        The point of linearization.
+
+    Returns
+    -------
+    tuple
+        ``(out, f_jvp)``; ``f_jvp(*tangents)`` returns J · tangents, shaped like out.
+
+    Raises
+    ------
+    CotangentError
+        f_jvp got tangents whose structure differs from the primals'.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> y, f_jvp = pb.linearize(np.exp, 0.0)
+    >>> f_jvp(3.0)
+    array(3.)
     """
     leaves, in_tree = tree_flatten(tuple(primals))
     if any(isinstance(x, Tracer) for x in leaves):
@@ -313,7 +400,37 @@ def linearize(fun: Callable, *primals: Any):
 
 
 def linear_transpose(fun: Callable, *primals_like: Any) -> Callable:
-    """The transpose of a linear function: ct ↦ (funᵀ ct, ...), shaped like primals_like."""
+    """The transpose of a linear function: ct ↦ (funᵀ ct, ...), shaped like primals_like.
+
+    For a linear map y = A x, returns u ↦ (Aᵀ u,). fun must be linear in its arguments
+    (its vjp is then the same at every point; primals_like only fixes shapes and dtypes).
+
+    Parameters
+    ----------
+    fun : callable
+        A linear function.
+    *primals_like : pytree of arrays
+        Arrays with the shapes and dtypes of fun's arguments (their values are not used).
+
+    Returns
+    -------
+    callable
+        ``transpose_fn(ct)``: a tuple with one result per argument of fun.
+
+    Raises
+    ------
+    CotangentError
+        transpose_fn got a cotangent that does not match fun's output.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> import pullback as pb, pullback.numpy as np
+    >>> A = numpy.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> t = pb.linear_transpose(lambda x: A @ x, numpy.zeros(2))
+    >>> t(numpy.array([1.0, 0.0]))
+    (array([1., 2.]),)
+    """
     zeros = tuple(tree_map(lambda x: _zeros_like(_as_value(x)), p) for p in primals_like)
     _, vjp_fn = vjp(fun, *zeros)
     return vjp_fn
@@ -326,9 +443,43 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic:
                    allow_int: bool = False) -> Callable:
     """fun and its gradient with respect to the argnums arguments, in one reverse pass.
 
-    holomorphic=True (JAX): inputs and the output are complex and the result is f'(z).
-    allow_int=True (JAX): integer and boolean arguments are accepted; their gradient is an
-    array of dtype pullback.float0 (no numbers), as in JAX.
+    Parameters
+    ----------
+    fun : callable
+        A function returning a real scalar (or ``(scalar, aux)`` with has_aux).
+    argnums : int or tuple of int, optional
+        Which positional arguments to differentiate (default 0); negative numbers count from the end.
+    has_aux : bool, optional
+        fun returns ``(value, aux)``; aux is passed through undifferentiated.
+    holomorphic : bool, optional
+        JAX's holomorphic=True: every input and output must be complex (checked, raising
+        NonDifferentiableInputError); for a holomorphic function the result is f'(z).
+    allow_int : bool, optional
+        JAX's allow_int=True: integer and boolean arguments are accepted and get a derivative
+        of dtype pullback.float0 (no numbers).
+
+    Returns
+    -------
+    callable
+        ``g(*args)`` returning ``(value, grad)`` (``((value, aux), grad)`` with has_aux); grad has
+        the structure of the argnums argument, or is a tuple of them when argnums is a tuple.
+
+    Raises
+    ------
+    NonScalarOutputError
+        fun returned a non-scalar or complex value.
+    NonDifferentiableInputError
+        A differentiated argument is an integer or boolean array.
+    ArgnumsError
+        argnums is out of range for the arguments given.
+    HasAuxError
+        has_aux=True but fun did not return a pair.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    (np.float64(5.0), array([2., 4.]))
     """
 
     @functools.wraps(fun)
@@ -381,8 +532,45 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
          allow_int: bool = False) -> Callable:
     """∇fun with respect to the argnums arguments (fun must return a real scalar).
 
-    holomorphic=True: fun maps complex inputs to a complex scalar and grad gives f'(z) (checked).
-    allow_int=True: integer/boolean arguments get a gradient of dtype pullback.float0 (JAX).
+    For f: Rⁿ → R, grad(f)(x) = ∂f/∂x, shaped like x (one reverse pass). Nest it for higher
+    derivatives: grad(grad(f)).
+
+    Parameters
+    ----------
+    fun : callable
+        A function returning a real scalar (or ``(scalar, aux)`` with has_aux).
+    argnums : int or tuple of int, optional
+        Which positional arguments to differentiate (default 0).
+    has_aux : bool, optional
+        fun returns ``(value, aux)``; the gradient function then returns ``(grad, aux)``.
+    holomorphic : bool, optional
+        JAX's holomorphic=True: every input and output must be complex (checked, raising
+        NonDifferentiableInputError); for a holomorphic function the result is f'(z).
+    allow_int : bool, optional
+        JAX's allow_int=True: integer and boolean arguments are accepted and get a derivative
+        of dtype pullback.float0 (no numbers).
+
+    Returns
+    -------
+    callable
+        The gradient function, taking fun's arguments; a tuple of gradients when argnums is a tuple.
+
+    Raises
+    ------
+    NonScalarOutputError
+        fun returned a non-scalar or complex value (use jacrev or vjp).
+    NonDifferentiableInputError
+        A differentiated argument is an integer or boolean array (pass floats).
+    ArgnumsError
+        argnums is out of range for the arguments given.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.grad(np.sin)(0.0)
+    np.float64(1.0)
+    >>> pb.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
+    (np.float64(3.0), np.float64(2.0))
     """
     vg = value_and_grad(fun, argnums, has_aux, holomorphic=holomorphic, allow_int=allow_int)
 
@@ -403,14 +591,28 @@ def elementwise_grad(fun: Callable, argnum: int = 0) -> Callable:
     respect to its own input entry, shaped like x. For other functions it is the gradient of
     sum(fun(x)) (autograd's semantics, not a Jacobian diagonal).
 
-    Parameters: fun; argnum, the position of the argument to differentiate.
-    Returns: a function of fun's arguments giving an array shaped like argument argnum.
-    Raises: the errors of vjp (e.g. NonDifferentiableInputError for an integer argument).
+    Parameters
+    ----------
+    fun : callable
+        The function to differentiate.
+    argnum : int, optional
+        The position of the argument to differentiate (default 0).
 
-    Example:
-        >>> import numpy, pullback as pb, pullback.numpy as np
-        >>> pb.elementwise_grad(np.tanh)(numpy.array([0.0, 1.0]))
-        array([1.        , 0.41997434])
+    Returns
+    -------
+    callable
+        A function of fun's arguments giving an array shaped like argument argnum.
+
+    Raises
+    ------
+    NonDifferentiableInputError
+        The argument is an integer or boolean array.
+
+    Examples
+    --------
+    >>> import numpy, pullback as pb, pullback.numpy as np
+    >>> pb.elementwise_grad(np.tanh)(numpy.array([0.0, 1.0]))
+    array([1.        , 0.41997434])
     """
 
     @functools.wraps(fun)
@@ -429,5 +631,22 @@ def elementwise_grad(fun: Callable, argnum: int = 0) -> Callable:
 
 
 def stop_gradient(x: Any) -> Any:
-    """x as a constant: no derivative flows through it, in any transformation."""
+    """x as a constant: no derivative flows through it, in any transformation.
+
+    Parameters
+    ----------
+    x : pytree of arrays
+        Any value, traced or not.
+
+    Returns
+    -------
+    pytree of arrays
+        The same values, cut off from differentiation.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.grad(lambda x: x * pb.stop_gradient(x))(3.0)
+    np.float64(3.0)
+    """
     return tree_map(ew.stop_gradient, x)

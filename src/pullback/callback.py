@@ -91,22 +91,37 @@ callback_p = Primitive(
 def pure_callback(callback: Callable, result_shape: Any, *args: Any, **kwargs: Any) -> Any:
     """Call a black box on plain arrays from traced code (JAX's pure_callback).
 
-    Parameters: callback, a function of NumPy arrays (it must be pure: same inputs, same outputs);
-    result_shape, a pytree of objects with .shape and .dtype (np.ndarray, pullback.ShapeDtypeStruct)
-    describing what callback returns; *args, the arguments (arrays or pytrees of them, traced or not).
-    Returns: callback(*args) as arrays with the declared shapes and dtypes.
-    Raises: CallbackDerivativeError when differentiated (give it rules with custom_vjp / custom_jvp);
-    CustomRuleError when the callback's result does not match result_shape.
+    Under jit the callback runs each time the jitted function runs; under vmap once per example.
 
-    Under jit the callback runs each time the jitted function runs; under vmap it runs once per example.
+    Parameters
+    ----------
+    callback : callable
+        A pure function of NumPy arrays (same inputs, same outputs).
+    result_shape : pytree
+        Objects with .shape and .dtype (np.ndarray, pullback.ShapeDtypeStruct) describing what
+        callback returns.
+    *args : pytrees of arrays
+        The arguments, traced or not.
 
-    Example:
-        >>> import numpy, pullback as pb
-        >>> from scipy.integrate import quad
-        >>> area = lambda b: numpy.array(quad(lambda t: t * t, 0.0, float(b))[0])
-        >>> f = pb.jit(lambda b: 2.0 * pb.pure_callback(area, pb.ShapeDtypeStruct((), numpy.float64), b))
-        >>> round(float(f(3.0)), 6)
-        18.0
+    Returns
+    -------
+    pytree of arrays
+        callback(*args), with the declared shapes and dtypes.
+
+    Raises
+    ------
+    CallbackDerivativeError
+        When differentiated: give it rules with custom_vjp / custom_jvp.
+    CustomRuleError
+        The callback's result does not match result_shape.
+
+    Examples
+    --------
+    >>> import numpy, pullback as pb
+    >>> area = lambda b: numpy.array(b ** 3 / 3.0)
+    >>> f = pb.jit(lambda b: 2.0 * pb.pure_callback(area, pb.ShapeDtypeStruct((), numpy.float64), b))
+    >>> float(f(3.0))
+    18.0
     """
     if kwargs:
         args = args + (kwargs,)

@@ -2,7 +2,8 @@
 
 Tracing is by execution, so loops and branches on concrete values are plain Python.
 These functions add what staging needs:
-- cond with a staged predicate evaluates both branches and selects (like numpy.where);
+- cond with a staged (jit) or batched (vmap) predicate evaluates both branches and selects
+  (like numpy.where), and its derivatives select between the branches' derivatives;
 - fori_loop and scan unroll into the graph (their trip count is static);
 - while_loop needs a concrete predicate at every step: it runs eagerly under grad,
   jvp and any nesting, and raises a clear error under jit when the predicate is staged.
@@ -28,8 +29,9 @@ from .primitives import shape as sh
 
 
 def _is_staged(x: Any) -> bool:
+    """Whether x has no single concrete value: staged under jit, or batched under vmap."""
     while isinstance(x, Tracer):
-        if isinstance(x, StagingTracer):
+        if isinstance(x, StagingTracer) or (isinstance(x, BatchTracer) and x._trace.active):
             return True
         x = x.aval
     return False
@@ -48,9 +50,34 @@ def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> 
     """true_fun(*operands) if pred else false_fun(*operands).
 
     With a concrete predicate only the chosen branch runs. Under jit, where the predicate
-    is staged, and under vmap, where it may differ per example, both branches run and the
-    result is selected (per example under vmap, as JAX does); both must then return the
-    same structure, shapes and dtypes.
+    is staged, and under vmap, where it is batched, both branches run and the result is
+    selected elementwise (both must return the same structure, shapes and dtypes).
+
+    Parameters
+    ----------
+    pred : bool or scalar array
+        The predicate.
+    true_fun, false_fun : callable
+        The branches, each taking ``*operands``.
+    *operands : pytrees of arrays
+        The branches' arguments (differentiable).
+
+    Returns
+    -------
+    pytree of arrays
+        The chosen branch's result.
+
+    Raises
+    ------
+    PytreeError
+        The branches return different structures (under staging, where both run).
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> f = lambda x: pb.cond(x > 0, np.sin, np.cos, x)
+    >>> pb.grad(f)(2.0) == np.cos(2.0), pb.grad(f)(-1.0) == np.sin(1.0)
+    (np.True_, np.True_)
     """
     if not _has_no_single_value(pred):
         return true_fun(*operands) if bool(pred.concrete() if isinstance(pred, Tracer) else pred) else false_fun(
@@ -193,7 +220,28 @@ def _static_int(v: Any, what: str) -> int:
 
 
 def fori_loop(lower: Any, upper: Any, body_fun: Callable[[int, Any], Any], init_val: Any) -> Any:
-    """val = body_fun(i, val) for i in range(lower, upper); unrolled under jit."""
+    """val = body_fun(i, val) for i in range(lower, upper); unrolled under jit.
+
+    Parameters
+    ----------
+    lower, upper : int
+        The loop bounds (Python or concrete integers).
+    body_fun : callable
+        ``(i, val) -> val``, keeping val's structure.
+    init_val : pytree of arrays
+        The initial value (differentiable).
+
+    Returns
+    -------
+    pytree of arrays
+        The final val.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.grad(lambda x: pb.fori_loop(0, 3, lambda i, v: v * x, 1.0))(2.0)
+    np.float64(12.0)
+    """
     val = init_val
     for i in range(_static_int(lower, "lower"), _static_int(upper, "upper")):
         val = body_fun(i, val)
@@ -202,7 +250,33 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[int, Any], Any], init_
 
 def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], init_val: Any) -> Any:
     """while cond_fun(val): val = body_fun(val). Differentiable (forward and reverse) when run eagerly;
-    under jit the predicate must not depend on staged values."""
+    under jit the predicate must not depend on staged values.
+
+    Parameters
+    ----------
+    cond_fun : callable
+        ``val -> bool``.
+    body_fun : callable
+        ``val -> val``, keeping val's structure.
+    init_val : pytree of arrays
+        The initial value.
+
+    Returns
+    -------
+    pytree of arrays
+        The final val.
+
+    Raises
+    ------
+    ConcretizationError
+        Under jit, cond_fun depends on a staged value.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.while_loop(lambda v: v[0] < 3, lambda v: (v[0] + 1, v[1] * 2.0), (0, 1.0))
+    (3, 8.0)
+    """
     val = init_val
     while True:
         c = cond_fun(val)
@@ -222,7 +296,37 @@ def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], i
 
 def scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int | None = None,
          reverse: bool = False) -> tuple:
-    """(carry, ys): carry, y = f(carry, x) over the leading axis of xs; ys stacked. Unrolled under jit."""
+    """(carry, ys): carry, y = f(carry, x) over the leading axis of xs; ys stacked. Unrolled under jit.
+
+    Parameters
+    ----------
+    f : callable
+        ``(carry, x) -> (carry, y)``; carry keeps its structure, shapes and dtypes.
+    init : pytree of arrays
+        The initial carry.
+    xs : pytree of arrays, optional
+        Scanned over their leading axis (None: x is None and length steps are run).
+    length : int, optional
+        The number of steps when xs is None.
+    reverse : bool, optional
+        Scan from the last element to the first (ys keep xs's order).
+
+    Returns
+    -------
+    tuple
+        ``(final_carry, ys)``, ys stacked along a new leading axis (None when f's y is None).
+
+    Raises
+    ------
+    ValueError
+        Neither xs nor length is given.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.scan(lambda c, x: (c + x, c * x), 0.0, np.array([1.0, 2.0, 3.0]))
+    (np.float64(6.0), array([0., 2., 9.]))
+    """
     x_leaves, x_tree = tree_flatten(xs)
     if length is None:
         if not x_leaves:

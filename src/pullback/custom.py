@@ -160,6 +160,40 @@ class custom_vjp:
 
     Arguments in nondiff_argnums are passed to f_bwd first and get no cotangent.
     Under forward mode, the jvp is the transpose of f_bwd (it is linear in ct).
+    See docs/custom-rules.md.
+
+    Parameters
+    ----------
+    fun : callable
+        The primal function (used as is when no derivative is taken).
+    nondiff_argnums : tuple of int, optional
+        Positions of non-differentiable arguments (Python values, flags, callables).
+
+    Returns
+    -------
+    custom_vjp
+        A callable wrapping fun; call ``.defvjp(fwd, bwd)`` on it before differentiating.
+
+    Raises
+    ------
+    CustomRuleError
+        The function is differentiated before defvjp, fwd does not return a pair, or bwd
+        returns the wrong number, structure or shapes of cotangents.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> @pb.custom_vjp
+    ... def clipped_sqrt(x):
+    ...     return np.sqrt(x)
+    >>> def fwd(x):
+    ...     y = np.sqrt(x)
+    ...     return y, y
+    >>> def bwd(y, ct):
+    ...     return (ct / (2.0 * np.maximum(y, 1e-3)),)
+    >>> clipped_sqrt.defvjp(fwd, bwd)
+    >>> pb.grad(clipped_sqrt)(4.0), pb.grad(clipped_sqrt)(0.0)
+    (np.float64(0.25), np.float64(500.0))
     """
 
     def __init__(self, fun: Callable, nondiff_argnums: tuple = ()):
@@ -229,6 +263,38 @@ class custom_jvp:
         def f_jvp(primals, tangents): return f(*primals), tangent_out
 
     Under reverse mode the vjp is the transpose of the rule's tangent map (linear in tangents).
+    See docs/custom-rules.md.
+
+    Parameters
+    ----------
+    fun : callable
+        The primal function.
+    nondiff_argnums : tuple of int, optional
+        Positions of non-differentiable arguments; the rule receives them first.
+
+    Returns
+    -------
+    custom_jvp
+        A callable wrapping fun; decorate the rule with ``@f.defjvp``.
+
+    Raises
+    ------
+    CustomRuleError
+        The function is differentiated before defjvp, or the rule does not return a pair
+        (primal_out, tangent_out) matching fun's output.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> @pb.custom_jvp
+    ... def softplus(x):
+    ...     return np.logaddexp(x, 0.0)
+    >>> @softplus.defjvp
+    ... def softplus_jvp(primals, tangents):
+    ...     (x,), (t,) = primals, tangents
+    ...     return softplus(x), t / (1.0 + np.exp(-x))
+    >>> pb.grad(softplus)(0.0)
+    np.float64(0.5)
     """
 
     def __init__(self, fun: Callable, nondiff_argnums: tuple = ()):
@@ -297,7 +363,21 @@ class _CustomJVPRule:
 
 
 class FunctionCtx:
-    """The `ctx` of a Function: save_for_backward / saved_tensors, needs_input_grad, free attributes."""
+    """The `ctx` of a Function: save_for_backward / saved_tensors, needs_input_grad, free attributes.
+
+    ``ctx.save_for_backward(*values)`` keeps values for backward (read back as
+    ``ctx.saved_tensors``); ``ctx.save_for_forward(*values)`` does the same for the optional jvp;
+    ``ctx.needs_input_grad`` tells which inputs need a gradient; any other attribute may be set
+    in forward and read in backward.
+
+    Examples
+    --------
+    >>> import pullback as pb
+    >>> ctx = pb.FunctionCtx()
+    >>> ctx.save_for_backward(1.0, 2.0)
+    >>> ctx.saved_tensors
+    (1.0, 2.0)
+    """
 
     def __init__(self):
         self.saved_tensors: tuple = ()
@@ -325,7 +405,28 @@ class Function:
     backward returns one gradient per forward input (None for none). An optional
     `jvp(ctx, *tangents)` staticmethod serves forward mode; without it forward mode
     uses the transpose of backward. forward/backward use pullback.numpy so that
-    higher derivatives work.
+    higher derivatives work. See docs/custom-rules.md.
+
+    Raises
+    ------
+    CustomRuleError
+        forward or backward is missing, or backward returns the wrong number or shapes of gradients.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> class Exp(pb.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         y = np.exp(x)
+    ...         ctx.save_for_backward(y)
+    ...         return y
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (y,) = ctx.saved_tensors
+    ...         return g * y
+    >>> pb.grad(Exp.apply)(0.0), pb.grad(pb.grad(Exp.apply))(0.0)
+    (np.float64(1.0), np.float64(1.0))
     """
 
     @staticmethod

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 
 class PullbackError(Exception):
-    """Base class of all pullback errors."""
+    """Base class of all pullback errors.
+
+    Each subclass also derives from the built-in exception a caller would expect (TypeError,
+    ValueError, NotImplementedError, ...), so ``except TypeError`` keeps working; the message
+    says what to do.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> try:
+    ...     pb.grad(lambda x: x * 2.0)(np.ones(3))
+    ... except pb.PullbackError as e:
+    ...     print(type(e).__name__)
+    NonScalarOutputError
+    """
 
 
 class NonScalarOutputError(PullbackError, TypeError):

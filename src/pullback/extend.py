@@ -75,6 +75,34 @@ def def_ufunc(ufunc: Any, fn: Callable, public_name: str | None = None) -> None:
 
     Only the plain call is routed; `ufunc.reduce` / `.accumulate` / `.at` ... on a traced value raise
     UnsupportedFunctionError naming the ufunc.
+
+    Parameters
+    ----------
+    ufunc : numpy.ufunc
+        The ufunc to route (``numpy.sinc``-like callables of a third-party library included).
+    fn : callable
+        Its differentiable replacement, written with pullback operations.
+    public_name : str, optional
+        The name used in error messages (default: the ufunc's ``__name__``).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    UnsupportedFunctionError
+        Later, when a method other than the plain call (reduce, accumulate, at ...) meets a traced value.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> import pullback as pb, pullback.numpy as np
+    >>> from pullback.extend import def_ufunc
+    >>> square = numpy.frompyfunc(lambda v: v * v, 1, 1)     # a ufunc pullback does not know
+    >>> def_ufunc(square, lambda x: x * x, "square")
+    >>> pb.grad(lambda x: square(x))(3.0)
+    np.float64(6.0)
     """
     public = public_name or getattr(ufunc, "__name__", repr(ufunc))
 

@@ -98,6 +98,32 @@ def linear_solve(matvec: Callable, b: Any, solve: Callable, *op_args: Any) -> An
 
     matvec must be linear in its first argument and written with pullback.numpy; b̄ = A⁻ᵀ x̄
     (solve called on the transposed operator) and op_args get −(∂(A x)/∂op)ᵀ A⁻ᵀ x̄.
+
+    Parameters
+    ----------
+    matvec : callable
+        ``matvec(x, *op_args)``, the operator A applied to x (linear in x).
+    b : array
+        The right-hand side.
+    solve : callable
+        ``solve(A, b) -> x`` for a linear function A (called on A and on its transpose).
+    *op_args : pytrees of arrays
+        The operator's parameters; derivatives flow to them and to b.
+
+    Returns
+    -------
+    array
+        x with A x = b.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> import pullback as pb
+    >>> b = numpy.array([1.0, 2.0])
+    >>> diag_solve = lambda A, rhs: rhs / A(numpy.ones(2))      # A is diagonal here
+    >>> x_of = lambda a: pb.linear_solve(lambda x, a: a * x, b, diag_solve, a)
+    >>> x_of(2.0), pb.jacobian(x_of)(2.0)                      # x = b / a, dx/da = -b / a²
+    (array([0.5, 1. ]), array([-0.25, -0.5 ]))
     """
     return _linear_solve(_LinearSpec(matvec, solve), b, *op_args)
 
@@ -154,6 +180,43 @@ def custom_root(f: Callable, initial_guess: Any, solve: Callable, tangent_solve:
     This is JAX's lax.custom_root with the closed-over values made explicit: args carries every
     value the derivative flows to (a pytree of arrays; closures over differentiated values are
     refused). x is an array; the derivative with respect to initial_guess is zero.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args)``, the residual.
+    initial_guess : array
+        Where solve starts (no derivative flows to it).
+    solve : callable
+        ``solve(g, initial_guess) -> x`` with g(x) ≈ 0.
+    tangent_solve : callable
+        ``tangent_solve(h, y) -> z`` with h(z) = y, for a linear h.
+    args : tuple, optional
+        The values the solution depends on (pytrees of arrays); derivatives flow to them.
+
+    Returns
+    -------
+    array
+        The solution x, differentiable in args (forward, reverse, any order).
+
+    Raises
+    ------
+    NonDifferentiableInputError
+        args holds a non-float value (close over constants in f instead).
+    UnsupportedFunctionError
+        Called under pullback.jit (the solver needs concrete arrays).
+
+    Examples
+    --------
+    >>> import pullback as pb
+    >>> def sqrt_of(a):
+    ...     def newton(g, x):
+    ...         for _ in range(50):
+    ...             x = x - g(x) / (2 * x)
+    ...         return x
+    ...     return pb.custom_root(lambda x, a: x * x - a, 1.0, newton, lambda h, y: y / h(1.0), args=(a,))
+    >>> sqrt_of(4.0), pb.grad(sqrt_of)(4.0)                   # d√a/da = 1 / (2√a)
+    (array(2.), np.float64(0.25))
     """
     args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
     leaves, tree = tree_flatten(args)

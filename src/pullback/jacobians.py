@@ -66,10 +66,44 @@ def _in_argnums(fun: Callable, args: Sequence, kwargs: dict, nums: Sequence[int]
 def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
            allow_int: bool = False) -> Callable:
     """The Jacobian by reverse mode: all vjps with the unit cotangents in one batched pass.
-    Shape out.shape + in.shape.
 
-    holomorphic=True checks that inputs and outputs are complex (the result is then f'(z));
-    allow_int=True gives integer/boolean arguments a zero Jacobian of dtype pullback.float0.
+    J[i, j] = ∂out[i]/∂in[j]. Cheaper than jacfwd when the output is smaller than the input.
+    ``pb.jacobian`` is the same function.
+
+    Parameters
+    ----------
+    fun : callable
+        A function returning an array (or ``(array, aux)`` with has_aux).
+    argnums : int or tuple of int, optional
+        Which positional arguments to differentiate (default 0).
+    has_aux : bool, optional
+        fun returns ``(out, aux)``; the Jacobian function then returns ``(jacobian, aux)``.
+    holomorphic : bool, optional
+        JAX's holomorphic=True: every input and output must be complex (checked, raising
+        NonDifferentiableInputError); for a holomorphic function the result is f'(z).
+    allow_int : bool, optional
+        JAX's allow_int=True: integer and boolean arguments are accepted and get a derivative
+        of dtype pullback.float0 (no numbers).
+
+    Returns
+    -------
+    callable
+        The Jacobian function; its result has shape ``out.shape + in.shape`` (a tuple of them
+        when argnums is a tuple; pytree outputs and inputs give nested structures).
+
+    Raises
+    ------
+    NonDifferentiableInputError
+        A differentiated argument is an integer or boolean array.
+    ArgnumsError
+        argnums is out of range for the arguments given.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.jacrev(lambda x: x[::-1] * 2.0)(np.array([1.0, 2.0]))
+    array([[0., 2.],
+           [2., 0.]])
     """
 
     @functools.wraps(fun)
@@ -135,9 +169,39 @@ def _jac_allow_int(jac: Callable, fun: Callable, args, kwargs, nums, single, has
 
 def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False) -> Callable:
     """The Jacobian by forward mode: all jvps with the unit tangents in one batched pass.
-    Shape out.shape + in.shape.
 
-    holomorphic=True checks that inputs and outputs are complex (the result is then f'(z)).
+    J[i, j] = ∂out[i]/∂in[j]. Cheaper than jacrev when the input is smaller than the output.
+
+    Parameters
+    ----------
+    fun : callable
+        A function returning an array (or ``(array, aux)`` with has_aux).
+    argnums : int or tuple of int, optional
+        Which positional arguments to differentiate (default 0).
+    has_aux : bool, optional
+        fun returns ``(out, aux)``; the Jacobian function then returns ``(jacobian, aux)``.
+    holomorphic : bool, optional
+        JAX's holomorphic=True: every input and output must be complex (checked, raising
+        NonDifferentiableInputError); for a holomorphic function the result is f'(z).
+
+    Returns
+    -------
+    callable
+        The Jacobian function; its result has shape ``out.shape + in.shape`` (a tuple of them
+        when argnums is a tuple; pytree outputs and inputs give nested structures).
+
+    Raises
+    ------
+    NonDifferentiableInputError
+        A differentiated argument is an integer or boolean array.
+    ArgnumsError
+        argnums is out of range for the arguments given.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.jacfwd(lambda t: np.stack([t, t ** 2]))(3.0)
+    array([1., 6.])
     """
 
     @functools.wraps(fun)
@@ -201,7 +265,37 @@ jacobian = jacrev
 
 
 def hessian(fun: Callable, argnums=0, holomorphic: bool = False) -> Callable:
-    """∂²fun: jacfwd of jacrev (forward-over-reverse); holomorphic=True as for jacfwd/jacrev."""
+    """∂²fun: jacfwd of jacrev (forward-over-reverse).
+
+    H[i, j] = ∂²f/∂x[i]∂x[j] for a scalar function f, shape ``in.shape + in.shape``.
+
+    Parameters
+    ----------
+    fun : callable
+        A function returning a real scalar.
+    argnums : int or tuple of int, optional
+        Which positional arguments to differentiate (default 0).
+    holomorphic : bool, optional
+        JAX's holomorphic=True: every input and output must be complex (checked, raising
+        NonDifferentiableInputError); for a holomorphic function the result is f'(z).
+
+    Returns
+    -------
+    callable
+        The Hessian function (nested tuples of blocks when argnums is a tuple).
+
+    Raises
+    ------
+    NonDifferentiableInputError
+        A differentiated argument is an integer or boolean array.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0]))
+    array([[4., 2.],
+           [2., 0.]])
+    """
     return jacfwd(jacrev(fun, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic)
 
 
@@ -210,7 +304,40 @@ def hessian(fun: Callable, argnums=0, holomorphic: bool = False) -> Callable:
 
 def hvp(fun: Callable, primals: Sequence, tangents: Sequence, mode: str = "fwd"):
     """(∇fun(primals), ∇²fun · tangents). mode="fwd": jvp of grad (forward-over-reverse);
-    mode="rev": vjp of grad (reverse-over-reverse, using the symmetry of the Hessian)."""
+    mode="rev": vjp of grad (reverse-over-reverse, using the symmetry of the Hessian).
+
+    The Hessian is never formed: one product costs a few gradient evaluations.
+
+    Parameters
+    ----------
+    fun : callable
+        A function returning a real scalar.
+    primals : tuple or list
+        The arguments of fun.
+    tangents : tuple or list
+        One direction per primal, shaped like it.
+    mode : {"fwd", "rev"}, optional
+        How the second derivative is taken (default "fwd").
+
+    Returns
+    -------
+    tuple
+        ``(gradient, hessian_times_tangents)``, each shaped like the primals.
+
+    Raises
+    ------
+    ValueError
+        mode is neither "fwd" nor "rev".
+    ArgumentError
+        primals or tangents is not a tuple/list, or their lengths differ.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> g, hv = pb.hvp(lambda x: np.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+    >>> g, hv
+    (array([ 3., 12.]), array([6., 0.]))
+    """
     for what, v in (("primals", primals), ("tangents", tangents)):
         if not isinstance(v, (tuple, list)):
             raise ArgumentError(
@@ -239,6 +366,27 @@ def jvp_by_vjp(fun: Callable, primals: Sequence, tangents: Sequence):
     """(fun(*primals), ∂fun · tangents) from two reverse passes and no forward mode.
 
     u ↦ vjp_fn(u) = Jᵀu is linear, so its own vjp at any u, applied to v, is (Jᵀ)ᵀ v = J v.
+    Useful to check a forward rule against a reverse one.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of ``len(primals)`` arguments.
+    primals : tuple or list
+        The arguments.
+    tangents : tuple or list
+        One tangent per primal.
+
+    Returns
+    -------
+    tuple
+        ``(out, tangent_out)``, as pb.jvp returns.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.jvp_by_vjp(lambda x: x ** 2, (3.0,), (1.0,))
+    (np.float64(9.0), np.float64(6.0))
     """
     out, vjp_fn = vjp(fun, *primals)
     u0 = tree_map(_zeros_like, out)
@@ -248,7 +396,35 @@ def jvp_by_vjp(fun: Callable, primals: Sequence, tangents: Sequence):
 
 
 def ggnvp(model: Callable, loss: Callable, params: Any, v: Any) -> Any:
-    """Generalised Gauss–Newton product Jᵀ H J v, J = ∂model/∂params, H = ∇²loss at model(params)."""
+    """Generalised Gauss–Newton product Jᵀ H J v, J = ∂model/∂params, H = ∇²loss at model(params).
+
+    A positive semi-definite curvature product when loss is convex: one jvp through model, one
+    Hessian-vector product of loss, one vjp back through model.
+
+    Parameters
+    ----------
+    model : callable
+        params ↦ predictions.
+    loss : callable
+        predictions ↦ real scalar.
+    params : pytree of arrays
+        The point at which the product is taken.
+    v : pytree of arrays
+        The direction, shaped like params.
+
+    Returns
+    -------
+    pytree of arrays
+        Jᵀ H J v, shaped like params.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> import pullback as pb, pullback.numpy as np
+    >>> X = numpy.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> pb.ggnvp(lambda w: X @ w, lambda p: 0.5 * np.sum(p ** 2), numpy.zeros(2), numpy.array([1.0, 1.0]))
+    array([1., 4.])
+    """
     z, jv = jvp(model, (params,), (v,))
     _, hjv = hvp(loss, (z,), (jv,))
     _, vjp_fn = vjp(model, params)

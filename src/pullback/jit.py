@@ -278,6 +278,28 @@ def make_graph(fun: Callable, *args: Any, static_argnums: tuple | int = (), **kw
 
     Static arguments are passed to fun as they are (they may steer Python control flow);
     every other argument (any pytree of arrays) becomes graph inputs named after fun's parameters.
+
+    Parameters
+    ----------
+    fun : callable
+        The function to trace.
+    *args, **kwargs : pytrees of arrays
+        Example arguments (only shapes, dtypes and static values matter). With no arguments,
+        make_graph returns a function that takes them.
+    static_argnums : int or tuple of int, optional
+        Arguments kept as Python values.
+
+    Returns
+    -------
+    Graph or callable
+        The traced graph (print it to read the equations), or a function building it.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> g = pb.make_graph(lambda x: np.sin(x) * 2.0, np.zeros(3))
+    >>> "sin" in str(g)
+    True
     """
     static = _static_tuple(static_argnums)
 
@@ -307,6 +329,39 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     contents (one trace per distinct value).
 
     The returned function has `.cache` (one entry per trace), `.graph(*args)` and `.source(*args)`.
+    Python control flow runs once, at trace time: it may depend on shapes and static arguments,
+    not on array values (use pb.cond / pb.while_loop for that).
+
+    Parameters
+    ----------
+    fun : callable
+        A function of arrays (pytrees of arrays).
+    static_argnums : int or tuple of int, optional
+        Arguments passed to fun as Python values; each distinct value is traced anew (they
+        must be hashable).
+
+    Returns
+    -------
+    callable
+        The compiled function, with the same signature as fun.
+
+    Raises
+    ------
+    StaticArgError
+        A static argument is not hashable.
+    ArgnumsError
+        static_argnums is out of range for the arguments given.
+    ConcretizationError
+        fun branches in Python on a staged value (e.g. ``if x > 0`` on an argument).
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> f = pb.jit(lambda x: np.sum(np.tanh(x) ** 2))
+    >>> float(f(np.zeros(3)))
+    0.0
+    >>> pb.grad(f)(np.zeros(2))
+    array([0., 0.])
     """
     static = _static_tuple(static_argnums)
     cache: dict = {}

@@ -48,8 +48,38 @@ def _move_to_front(x: Any, axis: int):
 def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None) -> Callable:
     """fun mapped over an axis of its arguments: vmap(f)(xs)[i] == f(xs[i]).
 
-    in_axes: per argument (int, None for "not mapped", or a pytree prefix); negative axes allowed.
-    out_axes: where the batch axis goes in each output (None: the output must not depend on the batch).
+    One batched run of fun (each primitive has a batching rule), not a Python loop.
+
+    Parameters
+    ----------
+    fun : callable
+        The per-example function.
+    in_axes : int, None or pytree, optional
+        Per argument: the mapped axis (negative allowed), None for "not mapped", or a pytree
+        prefix of the argument giving one entry per leaf (default 0).
+    out_axes : int, None or pytree, optional
+        Where the batch axis goes in each output (None: the output must not depend on the batch).
+    axis_size : int, optional
+        The batch size, needed only when no argument is mapped.
+
+    Returns
+    -------
+    callable
+        The batched function.
+
+    Raises
+    ------
+    BatchAxisError
+        in_axes/out_axes do not match the arguments, an axis is out of range, the mapped axes
+        have different sizes, or no argument is mapped and axis_size is missing.
+
+    Examples
+    --------
+    >>> import pullback as pb, pullback.numpy as np
+    >>> pb.vmap(lambda row: np.dot(row, row))(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([ 5., 25.])
+    >>> pb.vmap(pb.grad(lambda x: x ** 3))(np.array([1.0, 2.0]))
+    array([ 3., 12.])
     """
 
     @functools.wraps(fun)

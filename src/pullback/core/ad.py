@@ -389,11 +389,12 @@ class TransposeTrace(ReverseTrace):
     computed as usual. `backward` (inherited) then applies the transpose.
     """
 
-    __slots__ = ("owner",)
+    __slots__ = ("owner", "prim")
 
-    def __init__(self, level: int, owner: str):
+    def __init__(self, level: int, prim: Any):
         super().__init__(level)
-        self.owner = owner
+        self.prim = prim
+        self.owner = prim.name
 
     def new(self, value: Any) -> ReverseTracer:
         """A tangent for an input like `value` (its shape and dtype)."""
@@ -404,6 +405,12 @@ class TransposeTrace(ReverseTrace):
 
     def process_primitive(self, prim, args, params):
         primals, slots = self._split(args)
+        if prim is self.prim and _is_transposed(prim):
+            raise NonLinearRuleError(
+                f"the forward rule of {self.owner!r} applies {self.owner!r} itself to its tangent, so its "
+                f"transpose would need the reverse rule being derived; give {self.owner!r} a reverse rule "
+                "(vjps=... or vjp=...)."
+            )
         if not prim.differentiable:
             raise NonLinearRuleError(
                 f"the forward rule of {self.owner!r} applies {prim.name!r}, which has no derivative, "
@@ -555,7 +562,7 @@ def _transposed_jvps(prim, i: int) -> Callable:
 
     def transpose(values, params):
         ct, out, *primals = values
-        with new_trace(TransposeTrace, name) as trace:
+        with new_trace(TransposeTrace, prim) as trace:
             t = trace.new(primals[i])
             t_out = jvp_i(t, out, *primals, **params)
         return trace.transpose([t_out], [ct], [t])
@@ -582,7 +589,7 @@ def _transposed_jvp(prim) -> Callable:
         primals, rest = values[:n], values[n:]
         k = len(rest) // 2
         out, cts = (tuple(rest[:k]), rest[k:]) if multiple else (rest[0], rest[1:])
-        with new_trace(TransposeTrace, name) as trace:
+        with new_trace(TransposeTrace, prim) as trace:
             ts = [trace.new(p) if need else None for p, need in zip(primals, needs)]
             t_out = jvp(primals, ts, out, **params)
         return trace.transpose(list(t_out) if multiple else [t_out], list(cts), ts)
@@ -598,6 +605,12 @@ def _transposed_jvp(prim) -> Callable:
 
     vjp.__name__ = vjp.__qualname__ = f"{name}_vjp_by_transposition"
     return vjp
+
+
+def _is_transposed(prim) -> bool:
+    """Whether prim's reverse rule is derived by transposition (here), not given."""
+    rules = [prim.vjp] if prim.vjp is not None else [r for r in prim.vjps or () if r is not None]
+    return any(getattr(r, "__name__", "").endswith("_by_transposition") for r in rules)
 
 
 def _is_plain_zero(c) -> bool:

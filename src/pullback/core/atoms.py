@@ -22,6 +22,14 @@ class ShapeDtype:
     `weak` marks a Python scalar (bool, int, float, complex) passed as an argument: like the
     scalar itself, it takes part in NumPy's type promotion weakly (float32 array * 2.0 stays
     float32), and the generated code receives it unconverted.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from pullback.extend import ShapeDtype
+    >>> a = ShapeDtype((2, 3), numpy.float32)
+    >>> a.shape, a.dtype
+    ((2, 3), dtype('float32'))
     """
 
     __slots__ = ("shape", "dtype", "weak")

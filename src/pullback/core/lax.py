@@ -16,6 +16,7 @@ re-exports them for the rule writers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -121,7 +122,27 @@ def concat_blocks(s, ax, found: dict, out: ShapeDtype):
 
 
 def fit(g, x):
-    """Make cotangent g match x: sum over broadcast axes, and cast (complex → real part) to x's dtype."""
+    """Make cotangent g match x: sum over broadcast axes, and cast (complex → real part) to x's dtype.
+
+    Parameters
+    ----------
+    g : array
+        A cotangent, possibly of the broadcast shape.
+    x : array
+        The argument it belongs to.
+
+    Returns
+    -------
+    array
+        g summed to x's shape and cast to x's floating dtype.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from pullback.extend import fit
+    >>> fit(numpy.ones((2, 3)), numpy.zeros(3))
+    array([2., 2., 2.])
+    """
     try:
         xs, xd = x.shape, x.dtype
     except AttributeError:
@@ -342,8 +363,10 @@ def _is_basic(idx) -> bool:
 
 
 def zeros_to_scatter_into(shape, dtype):
-    """A read-only zero array (one element, broadcast) for add_at to scatter into: add_at then
-    writes into a fresh zero array instead of copying one (the transpose of getitem)."""
+    """A zero array for add_at to scatter into (the transpose of getitem). A large one is a read-only
+    broadcast of one zero, so that add_at writes into a fresh zero array instead of copying it."""
+    if math.prod(shape) < 4096:
+        return np.zeros(shape, dtype)
     return np.broadcast_to(np.zeros((), dtype), shape)
 
 
@@ -489,6 +512,15 @@ def broadcasting_rule(prim) -> Callable:
 
 
 def batch_size_of(vals, batched) -> int:
+    """The batch size: the leading axis of the first batched argument (a batching rule's helper).
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from pullback.extend import batch_size_of
+    >>> batch_size_of([numpy.ones(3), numpy.ones((5, 3))], [False, True])
+    5
+    """
     return next(shape_of(v)[0] for v, b in zip(vals, batched) if b)
 
 

@@ -33,7 +33,14 @@ data on the primitive, registered beside it (so core/ names no primitive):
 - hooks: ``rewrite`` (rules ``rule(s, ins, params, out) -> atom | None`` for the rewrite
   engine, core/rewrite.py; more can be added with `def_rewrite`), ``render`` (how the
   generated NumPy source spells it, core/codegen.py) and ``stem`` (the prefix of its
-  output variables' names).
+  output variables' names);
+- ``sparsity``: the structural dependency rule used by sparsity detection (pullback.sparse),
+  ``rule(in_shapes, consts, out_shape, **params) -> maps`` with one entry per argument: None (no
+  derivative flows from it) or a pair of integer arrays ``(out_index, in_index)`` over the flattened
+  output and argument (output entry out_index[k] depends on argument entry in_index[k]); ``consts``
+  holds each argument's concrete value where it is a constant, else None. It may return
+  ``(maps, False)`` to say the pattern is a superset only. Without a rule, one is derived from the
+  traits (elementwise, broadcasting, reduction), else every output depends on every input.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ class Primitive:
         "name", "impl", "shape", "jvps", "jvp", "vjps", "vjp",
         "differentiable", "multiple_results", "linear", "batch", "__doc__",
         "commutative", "elementwise", "broadcasting", "reduction", "weak_preserving",
-        "negation_commutes", "negation", "rewrites", "render", "stem",
+        "negation_commutes", "negation", "rewrites", "render", "stem", "sparsity",
     )
 
     def __init__(
@@ -84,6 +91,7 @@ class Primitive:
         rewrite: Rule | Sequence[Rule] | None = None,
         render: Callable | None = None,
         stem: str | None = None,
+        sparsity: Callable | None = None,
     ):
         self.name = name
         self.impl = impl
@@ -110,6 +118,7 @@ class Primitive:
             self.rewrites = tuple(rewrite) if isinstance(rewrite, (list, tuple)) else (rewrite,)
         self.render = render
         self.stem = stem if stem is not None else name[:4]
+        self.sparsity = sparsity
 
     def def_rewrite(self, rule: Rule) -> Rule:
         """Add a rewrite rule ``rule(s, ins, params, out) -> atom | None`` (tried after the earlier ones).
@@ -213,5 +222,33 @@ def check_finite(prim: Primitive, args: Sequence, out: Any, from_trace: bool = F
 def nondifferentiable(name: str, impl: Callable, shape: Callable | None = None, doc: str | None = None,
                       **traits: Any) -> Primitive:
     """A primitive whose output carries no derivative (comparisons, argmax, ...); `traits` are the
-    Primitive keyword arguments (commutative=..., render=..., ...)."""
+    Primitive keyword arguments (commutative=..., render=..., ...).
+
+    Parameters
+    ----------
+    name : str
+        The primitive's name (in graphs and error messages).
+    impl : callable
+        ``impl(*arrays, **params)``, the NumPy implementation.
+    shape : callable, optional
+        ``shape(*avals, **params) -> (shape, dtype)``, needed for staging (jit).
+    doc : str, optional
+        A one-line description.
+    **traits
+        Further Primitive keyword arguments.
+
+    Returns
+    -------
+    Primitive
+        Its output is a constant to every transformation (a zero derivative).
+
+    Examples
+    --------
+    >>> import numpy
+    >>> import pullback as pb
+    >>> from pullback.extend import bool_rule, nondifferentiable
+    >>> positive = nondifferentiable("positive_mask", lambda x: x > 0, shape=bool_rule)
+    >>> pb.grad(lambda x: x * positive.bind(x))(2.0)
+    np.float64(1.0)
+    """
     return Primitive(name, impl, shape=shape, differentiable=False, doc=doc, **traits)

@@ -8,11 +8,27 @@ import numpy as np
 
 
 def shape_of(x: Any) -> tuple:
+    """The shape of an array, traced value, abstract value or Python scalar.
+
+    Examples
+    --------
+    >>> from pullback.extend import shape_of
+    >>> shape_of(2.0), shape_of([[1, 2]])
+    ((), (1, 2))
+    """
     s = getattr(x, "shape", None)
     return s if s is not None else np.shape(x)
 
 
 def dtype_of(x: Any) -> np.dtype:
+    """The dtype of an array, traced value, abstract value or Python scalar (NumPy's result_type).
+
+    Examples
+    --------
+    >>> from pullback.extend import dtype_of
+    >>> dtype_of(2.0)
+    dtype('float64')
+    """
     d = getattr(x, "dtype", None)
     if d is not None:
         return d
@@ -20,14 +36,39 @@ def dtype_of(x: Any) -> np.dtype:
 
 
 def ndim_of(x: Any) -> int:
+    """The number of axes of x.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from pullback.extend import ndim_of
+    >>> ndim_of(numpy.ones((2, 3)))
+    2
+    """
     return len(shape_of(x))
 
 
 def is_complex(x: Any) -> bool:
+    """x has a complex dtype.
+
+    Examples
+    --------
+    >>> from pullback.extend import is_complex
+    >>> is_complex(1j), is_complex(1.0)
+    (True, False)
+    """
     return dtype_of(x).kind == "c"
 
 
 def is_float(x: Any) -> bool:
+    """x has a floating-point or complex dtype (it can carry a derivative).
+
+    Examples
+    --------
+    >>> from pullback.extend import is_float
+    >>> is_float(1.0), is_float(1)
+    (True, False)
+    """
     return dtype_of(x).kind in "fc"
 
 
@@ -47,10 +88,28 @@ def ufunc_rule(fn):
 
 
 def same_rule(x, **params):
+    """Shape/dtype rule of an op whose output is shaped like its one argument.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from pullback.extend import same_rule
+    >>> same_rule(numpy.ones((2, 3), numpy.float32))
+    ((2, 3), dtype('float32'))
+    """
     return shape_of(x), dtype_of(x)
 
 
 def bool_rule(*args, **params):
+    """Shape/dtype rule of a comparison: the broadcast shape of the arguments, dtype bool.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from pullback.extend import bool_rule
+    >>> bool_rule(numpy.ones((2, 1)), numpy.ones(3))
+    ((2, 3), dtype('bool'))
+    """
     return np.broadcast_shapes(*[shape_of(a) for a in args]), np.dtype(bool)
 
 

@@ -263,14 +263,23 @@ def _unsupported_ufunc_message(ufunc: Any) -> str:
 def is_traced(x: Any) -> bool:
     """True when x is a value followed by a pullback transformation (grad, jvp, vmap, jit ...).
 
-    Parameters: x, any value. Returns: a bool; plain arrays and numbers give False.
+    Parameters
+    ----------
+    x : any
+        The value to test.
 
-    Example:
-        >>> import pullback as pb
-        >>> pb.is_traced(1.0)
-        False
-        >>> float(pb.grad(lambda x: x * 3.0 if pb.is_traced(x) else 0.0)(2.0))
-        3.0
+    Returns
+    -------
+    bool
+        False for plain arrays and numbers.
+
+    Examples
+    --------
+    >>> import pullback as pb
+    >>> pb.is_traced(1.0)
+    False
+    >>> float(pb.grad(lambda x: x * 3.0 if pb.is_traced(x) else 0.0)(2.0))
+    3.0
     """
     return isinstance(x, Tracer)
 

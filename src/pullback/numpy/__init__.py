@@ -124,4 +124,9 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'pullback.numpy' has no attribute {name!r}") from None
 
 
-__all__ = [n for n in globals() if not n.startswith("_") and n != "FAMILIES"]
+__all__ = [n for n in globals() if not n.startswith("_") and n not in ("FAMILIES", "annotations")]
+
+
+def __dir__() -> list[str]:
+    """Only the public names (what ``from pullback.numpy import *`` gives): no helpers or family modules."""
+    return sorted(__all__)

@@ -28,6 +28,11 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:
+    """Only the public names: no helpers or imported modules."""
+    return sorted(__all__)
+
+
 def _check_out(name, out):
     if out is not None:
         raise UnsupportedFunctionError(

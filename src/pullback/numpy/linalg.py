@@ -40,6 +40,11 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:
+    """Only the public names (and LinAlgError, as numpy.linalg): no helpers or imported modules."""
+    return sorted([*__all__, "LinAlgError"])
+
+
 try:  # NumPy 2's own result types, so that traced and plain results have the same pytree structure
     from numpy.linalg._linalg import EighResult, EigResult, QRResult, SlogdetResult, SVDResult
 except ImportError:  # pragma: no cover  (NumPy 1.x returns plain tuples)

@@ -174,7 +174,11 @@ def _is_python_scalar(v):
 
 
 def _pow_dx(x, y):
-    """∂(xʸ)/∂x = y·xʸ⁻¹, taken as 0 where y == 0 (so 0⁰ has derivative 0, not nan)."""
+    """∂(xʸ)/∂x = y·xʸ⁻¹, taken as 0 where x == y == 0 (so 0⁰ has derivative 0, not nan).
+
+    Only that point is special-cased: elsewhere y·xʸ⁻¹ keeps its own derivative in y (x⁻¹ at y = 0),
+    so mixed second derivatives stay symmetric.
+    """
     if _is_python_scalar(y):  # the common exponents take one pass, or none
         if y == 0:
             return multiply(x, 0.0)
@@ -183,7 +187,8 @@ def _pow_dx(x, y):
         if y == 2:
             return multiply(x, 2.0)
         return multiply(float(y), power(x, y - 1))
-    zero = equal(y, 0)  # xʸ⁻¹ is not evaluated at y == 0 (0⁻¹ would warn, and 0·∞ is nan)
+    # xʸ⁻¹ is not evaluated at x == y == 0 (0⁻¹ would warn, and 0·∞ is nan)
+    zero = NONDIFF_BINARY["logical_and"](equal(y, 0), equal(x, 0))
     return multiply(select(zero, 0.0, y), power(x, select(zero, 1.0, subtract(y, 1))))
 
 

@@ -43,11 +43,15 @@ def _as_matrices(a, b, ct, keep):
 
 
 def _matmul_vjp_a(ct, out, a, b):
+    if ndim_of(a) == 1 and ndim_of(b) == 2:     # ā = B ct, as one product ct Bᵀ
+        return matmul(ct, _swap_last(b))
     b2, ct2 = _as_matrices(a, b, ct, "b")
     return reshape_like(matmul(ct2, _swap_last(b2)), a)
 
 
 def _matmul_vjp_b(ct, out, a, b):
+    if ndim_of(b) == 1 and ndim_of(a) == 2:     # b̄ = Aᵀ ct, as one product ct A
+        return matmul(ct, a)
     a2, ct2 = _as_matrices(a, b, ct, "a")
     return reshape_like(matmul(_swap_last(a2), ct2), b)
 
@@ -236,6 +240,12 @@ def _matmul_batch(vals, batched):
     (a, b), (ba, bb) = vals, batched
     a_vec = len(shape_of(a)) - ba == 1
     b_vec = len(shape_of(b)) - bb == 1
+    # a batch of vectors against one matrix is one matrix product (a stack of matrix-vector
+    # products would be as many BLAS calls)
+    if a_vec and ba and not bb and ndim_of(b) == 2:
+        return matmul(a, b)                       # rows aᵢ @ B
+    if b_vec and bb and not ba and ndim_of(a) == 2:
+        return matmul(b, _swap_last(a))           # rows (A @ bᵢ)ᵀ = bᵢᵀ Aᵀ
     if a_vec:
         s = shape_of(a)
         a = reshape(a, shape=s[:-1] + (1, s[-1]))
