@@ -211,15 +211,20 @@ def _reshape_impl(x, shape):
     return np.reshape(x, shape)
 
 
-def _rewrite_reshape(s, ins, params, out):
-    """reshape to its own shape → x; reshape(reshape(x)) → reshape(x)."""
-    x = ins[0]
+def _drop_noop_or_fold_nested(s, x, out, prim: Primitive):
+    """A shape-changing `prim` (reshape, broadcast_to) applied to x with result `out`: x itself when
+    the result already fits x; prim(prim(y)) → prim(y, shape=out.shape); else None (no rewrite)."""
     if fits(x, out):
         return x
-    src = s.src(x, reshape)
+    src = s.src(x, prim)
     if src is not None:
-        return s.apply(reshape, src.ins[0], shape=out.shape)
+        return s.apply(prim, src.ins[0], shape=out.shape)
     return None
+
+
+def _rewrite_reshape(s, ins, params, out):
+    """reshape to its own shape → x; reshape(reshape(x)) → reshape(x)."""
+    return _drop_noop_or_fold_nested(s, ins[0], out, reshape)
 
 
 reshape = Primitive(
@@ -250,13 +255,7 @@ def _sum_to_impl(x, shape):
 
 def _rewrite_broadcast_to(s, ins, params, out):
     """broadcast_to its own shape → x; broadcast_to(broadcast_to(x)) → broadcast_to(x)."""
-    x = ins[0]
-    if fits(x, out):
-        return x
-    src = s.src(x, broadcast_to)
-    if src is not None:
-        return s.apply(broadcast_to, src.ins[0], shape=out.shape)
-    return None
+    return _drop_noop_or_fold_nested(s, ins[0], out, broadcast_to)
 
 
 broadcast_to = Primitive(
