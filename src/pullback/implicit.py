@@ -34,13 +34,14 @@ class ImplicitDiffError(PullbackError, RuntimeError):
     """A root or linear solve used by implicit differentiation failed (singular Jacobian, no convergence)."""
 
 
-def concrete(x: Any, who: str) -> np.ndarray:
-    """x as a plain float array, or a clear error when it is a staged (jit) value."""
+def concrete(x: Any, who: str, *, solver: str = "its solver") -> np.ndarray:
+    """x as a plain float array, or a clear error naming `who` (and what runs: `solver`) when it is a
+    staged (jit) value."""
     try:
         return np.asarray(x, dtype=float)
     except TracerConversionError as e:
         raise UnsupportedFunctionError(
-            f"{who} runs its solver on concrete arrays and cannot be staged by pullback.jit; call it outside "
+            f"{who} runs {solver} on concrete arrays and cannot be staged by pullback.jit; call it outside "
             "jit (grad, jvp, vjp and vmap work)."
         ) from e
 

@@ -36,6 +36,7 @@ from .. import numpy as pnp
 from ..api import vjp
 from ..custom import custom_vjp
 from ..errors import PullbackError, TracerConversionError, UnsupportedFunctionError
+from ..implicit import concrete
 from ..jit import jit
 from ._args import as_args_tuple, split_args
 
@@ -134,21 +135,11 @@ def _stage(rhs: Callable, y, t, params: list) -> Callable:
     return staged
 
 
-def _concrete(x: Any, who: str) -> np.ndarray:
-    try:
-        return np.asarray(x, dtype=float)
-    except TracerConversionError as e:
-        raise UnsupportedFunctionError(
-            f"{who} runs SciPy's solver on concrete arrays and cannot be staged by pullback.jit; "
-            "call it outside jit (grad, jvp, vjp and vmap work)."
-        ) from e
-
-
 def _solve_bottom(prob: _Problem, y0, ts, *params) -> np.ndarray:
     """The plain SciPy solve: outputs y(ts) as an (N, n) array (or at the solver's steps when free_times)."""
-    y0 = _concrete(y0, "pullback.scipy.integrate")
-    ts = _concrete(ts, "pullback.scipy.integrate")
-    params = [_concrete(p, "pullback.scipy.integrate") for p in params]
+    y0 = concrete(y0, "pullback.scipy.integrate", solver="SciPy's solver")
+    ts = concrete(ts, "pullback.scipy.integrate", solver="SciPy's solver")
+    params = [concrete(p, "pullback.scipy.integrate", solver="SciPy's solver") for p in params]
     f = prob.callback(params)
     if len(ts) == 1 and not prob.free_times:
         prob.times = ts
