@@ -73,27 +73,28 @@ def _keep(keepdims) -> bool:
 # ----------------------------------------------------------------------------- sum, prod
 
 
+def _accumulate(a, axis, dtype, keepdims, initial, where, reduce, combine, unit):
+    """The shared body of sum and prod: `reduce` over axis in the accumulating dtype, the entries
+    outside `where` replaced by `unit` (0 or 1), then `combine`d with `initial` when given."""
+    a = accumulating(asarray(a), dtype)
+    axis = normalize_axis(axis, len(shape_of(a)))
+    r = reduce(_masked(a, where, unit), axis=axis, keepdims=_keep(keepdims))
+    if initial is not None and initial is not _NoValue:
+        r = combine(r, _same_kind_scalar(initial, r))
+    return r
+
+
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """Σ a over axis (differentiable numpy.sum)."""
     check_kwargs("sum", out)
-    a = accumulating(asarray(a), dtype)
-    axis = normalize_axis(axis, len(shape_of(a)))
-    r = red.reduce_sum(_masked(a, where, 0), axis=axis, keepdims=_keep(keepdims))
-    if initial is not None and initial is not _NoValue:
-        r = ew.add(r, _same_kind_scalar(initial, r))
-    return r
+    return _accumulate(a, axis, dtype, keepdims, initial, where, red.reduce_sum, ew.add, 0)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """Π a over axis. Its derivative Πₖ≠ⱼ aₖ is built from prefix and suffix products: exact when a
     holds zeros (one or several), at every order, with no division by a."""
     check_kwargs("prod", out)
-    a = accumulating(asarray(a), dtype)
-    axis = normalize_axis(axis, len(shape_of(a)))
-    r = so.reduce_prod(_masked(a, where, 1), axis=axis, keepdims=_keep(keepdims))
-    if initial is not None and initial is not _NoValue:
-        r = ew.multiply(r, _same_kind_scalar(initial, r))
-    return r
+    return _accumulate(a, axis, dtype, keepdims, initial, where, so.reduce_prod, ew.multiply, 1)
 
 
 # ----------------------------------------------------------------------------- mean, var, std
