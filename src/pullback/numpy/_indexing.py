@@ -198,10 +198,27 @@ def _is_full_mask(idx, x) -> bool:
     return (isinstance(idx, (_np.ndarray, Tracer)) and dtype_of(idx) == _np.bool_ and shape_of(idx) == shape_of(x))
 
 
-def _update(x, idx, v, op: str, mode=None, func=None):
-    """x with op applied at x[idx] (the machinery of x.at[idx].op(v) and of a[idx] = v)."""
+def _check_mode(mode) -> None:
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES[1:]} or None, not {mode!r}")
+
+
+def _index_for_mode(idx, shape: tuple, mode):
+    """idx normalized, then by `mode`: clipped into bounds for "clip"; for "drop"/"fill", also the flat
+    positions (−1 where out of bounds) when some are out of bounds. Returns (idx, positions or None)."""
+    idx = normalize_index(idx)
+    if mode == "clip":
+        return _clipped(idx, shape), None
+    if mode in ("drop", "fill"):
+        pos = _positions(idx, shape)
+        if not (pos >= 0).all():
+            return idx, pos
+    return idx, None
+
+
+def _update(x, idx, v, op: str, mode=None, func=None):
+    """x with op applied at x[idx] (the machinery of x.at[idx].op(v) and of a[idx] = v)."""
+    _check_mode(mode)
     x = asarray(x)
     if op != "apply":
         v = _as_update(v, x)
@@ -209,19 +226,15 @@ def _update(x, idx, v, op: str, mode=None, func=None):
             and len(shape_of(v)) == 0 and dtype_of(x).kind in "fc"):
         # a mask of x's shape and one value: a select (also for a mask that staging cannot see)
         return ew.select(idx, v if op == "set" else _combine(op, x, v), x)
-    idx = normalize_index(idx)
     shape = shape_of(x)
-    if mode == "clip":
-        idx = _clipped(idx, shape)
-    elif mode in ("drop", "fill"):
-        pos = _positions(idx, shape)
+    idx, pos = _index_for_mode(idx, shape, mode)
+    if pos is not None:
         valid = pos >= 0
-        if not valid.all():
-            gathered = pos.shape
-            _check_broadcast(v, gathered)
-            if op != "apply" and len(shape_of(v)):
-                v = getitem(broadcast_to(v, gathered), valid)
-            return reshape(_apply(reshape(x, (-1,)), pos[valid], v, op, func), shape)
+        gathered = pos.shape
+        _check_broadcast(v, gathered)
+        if op != "apply" and len(shape_of(v)):
+            v = getitem(broadcast_to(v, gathered), valid)
+        return reshape(_apply(reshape(x, (-1,)), pos[valid], v, op, func), shape)
     if op != "apply":
         _check_broadcast(v, _gathered_shape(shape, idx))
     return _apply(x, idx, v, op, func)
@@ -248,22 +261,17 @@ def _default_fill(dtype: _np.dtype):
 
 
 def _get(x, idx, mode=None, fill_value=None):
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES[1:]} or None, not {mode!r}")
+    _check_mode(mode)
     x = asarray(x)
-    idx = normalize_index(idx)
     shape = shape_of(x)
-    if mode == "clip":
-        idx = _clipped(idx, shape)
-    elif mode in ("drop", "fill"):
-        pos = _positions(idx, shape)
+    idx, pos = _index_for_mode(idx, shape, mode)
+    if pos is not None:
         valid = pos >= 0
-        if not valid.all():
-            fill = _default_fill(dtype_of(x)) if fill_value is None else fill_value
-            if not pos.size or int(_np.prod(shape)) == 0:
-                return _np.full(pos.shape, fill, dtype_of(x))
-            got = sh.getitem(reshape(x, (-1,)), idx=_np.where(valid, pos, 0))
-            return ew.select(valid, got, _np.asarray(fill, dtype_of(x)))
+        fill = _default_fill(dtype_of(x)) if fill_value is None else fill_value
+        if not pos.size or int(_np.prod(shape)) == 0:
+            return _np.full(pos.shape, fill, dtype_of(x))
+        got = sh.getitem(reshape(x, (-1,)), idx=_np.where(valid, pos, 0))
+        return ew.select(valid, got, _np.asarray(fill, dtype_of(x)))
     return sh.getitem(x, idx=idx)
 
 
