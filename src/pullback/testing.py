@@ -44,6 +44,19 @@ def _assert_close(a: list, b: list, atol: float, rtol: float, what: str) -> None
         np.testing.assert_allclose(x, y, atol=atol, rtol=rtol, err_msg=what)
 
 
+def _point_and_direction(args: Sequence, rng) -> tuple:
+    """The leaves of `args` as arrays, their structure, and one random direction v (a leaf each)."""
+    flat, tree = tree_flatten(tuple(args))
+    flat = [np.asarray(x) for x in flat]
+    return flat, tree, [_random_like(x, rng) for x in flat]
+
+
+def _central_difference(fun: Callable, flat: list, tree, v: list, eps: float) -> list:
+    """J v by central differences, (f(x + εv) − f(x − εv)) / 2ε, as the list of output leaves."""
+    shifted = lambda s: tree_unflatten(tree, [x + s * eps * t for x, t in zip(flat, v)])  # noqa: E731
+    return [(p - m) / (2 * eps) for p, m in zip(_leaves(fun(*shifted(1))), _leaves(fun(*shifted(-1))))]
+
+
 def check_jvp(fun: Callable, args: Sequence, *, eps: float, atol: float, rtol: float, rng) -> None:
     """Forward mode against central finite differences in one random direction.
 
@@ -76,11 +89,8 @@ def check_jvp(fun: Callable, args: Sequence, *, eps: float, atol: float, rtol: f
     >>> from pullback.testing import check_jvp
     >>> check_jvp(np.exp, (np.array([0.5]),), eps=1e-6, atol=1e-7, rtol=1e-6, rng=numpy.random.default_rng(0))
     """
-    flat, tree = tree_flatten(tuple(args))
-    flat = [np.asarray(x) for x in flat]
-    v = [_random_like(x, rng) for x in flat]
-    shifted = lambda s: tree_unflatten(tree, [x + s * eps * t for x, t in zip(flat, v)])  # noqa: E731
-    fd = [(p - m) / (2 * eps) for p, m in zip(_leaves(fun(*shifted(1))), _leaves(fun(*shifted(-1))))]
+    flat, tree, v = _point_and_direction(args, rng)
+    fd = _central_difference(fun, flat, tree, v, eps)
     _, t_out = jvp(fun, tuple(args), tuple(tree_unflatten(tree, v)))
     _assert_close(_leaves(t_out), fd, atol, rtol, "jvp vs finite differences")
 
@@ -118,9 +128,7 @@ def check_vjp(fun: Callable, args: Sequence, *, eps: float, atol: float, rtol: f
     >>> rng = numpy.random.default_rng(0)
     >>> check_vjp(np.exp, (np.array([0.5]),), eps=1e-6, atol=1e-7, rtol=1e-6, rng=rng, use_fwd=True)
     """
-    flat, tree = tree_flatten(tuple(args))
-    flat = [np.asarray(x) for x in flat]
-    v = [_random_like(x, rng) for x in flat]
+    flat, tree, v = _point_and_direction(args, rng)
     out, vjp_fn = vjp(fun, *args)
     out_leaves, out_tree = tree_flatten(out)
     u = [_random_like(np.asarray(o), rng) for o in out_leaves]
@@ -128,8 +136,7 @@ def check_vjp(fun: Callable, args: Sequence, *, eps: float, atol: float, rtol: f
         _, t_out = jvp(fun, tuple(args), tuple(tree_unflatten(tree, v)))
         jv = _leaves(t_out)
     else:
-        shifted = lambda s: tree_unflatten(tree, [x + s * eps * t for x, t in zip(flat, v)])  # noqa: E731
-        jv = [(p - m) / (2 * eps) for p, m in zip(_leaves(fun(*shifted(1))), _leaves(fun(*shifted(-1))))]
+        jv = _central_difference(fun, flat, tree, v, eps)
     jtu = _leaves(vjp_fn(tree_unflatten(out_tree, u)))
     lhs, rhs = _inner(u, jv), _inner(jtu, v)
     scale = max(1.0, abs(lhs), abs(rhs))
