@@ -126,13 +126,40 @@ def test_w8_adjoint_odeint_gradient_matches_finite_differences():
     assert abs(sum(np.sum(a * v) for a, v in zip(g, d)) - fd) <= 1e-6 * abs(fd)
 
 
+def test_w10_sparse_jacobian_of_pde_residual_equals_closed_form():
+    pytest.importorskip("scipy")
+    from benchmarks import w10_sparse
+
+    m = 4
+    u = gen(10).uniform(-1.0, 1.0, m * m)
+    J = pb.SparseJacobian(w10_sparse.make_F(pnp, m), u)
+    A = J(u)
+    ref = w10_sparse.hand_jacobian(u, m)
+    assert A.nnz == ref.nnz and J.ncolors <= 5
+    np.testing.assert_allclose(A.toarray(), ref.toarray(), rtol=1e-13, atol=1e-10)
+    np.testing.assert_allclose(A.toarray(), pb.jacfwd(w10_sparse.make_F(pnp, m))(u), rtol=1e-13, atol=1e-10)
+
+
+@pytest.mark.parametrize("K", [1, 2, 3])
+def test_w11_jet_and_nested_jvp_agree_and_match_finite_differences(K):
+    from benchmarks import w11_taylor
+
+    x, v = gen(11).uniform(-1.0, 1.0, 5), gen(12).standard_normal(5)
+    f = w11_taylor.make_f(pnp)
+    d_jet = pb.taylor_derivatives(f, x, v, K)[-1]
+    d_nest = w11_taylor.nested(f, v, K)(x)
+    np.testing.assert_allclose(d_jet, d_nest, rtol=1e-12, atol=1e-12)
+    fd = w11_taylor.fd_derivative(w11_taylor.make_f(np), x, v, K, h=1e-3 if K == 1 else 1e-2)
+    np.testing.assert_allclose(fd, d_nest, rtol=1e-3, atol=1e-3)
+
+
 def test_runner_end_to_end_tiny_without_peers(capsys):
     from benchmarks import run
 
     rc = run.main(["--tiny", "--peers", "none", "--no-plots"])
     out = capsys.readouterr().out
     assert rc == 0, out
-    for key in ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"):
+    for key in ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W10", "W11"):
         assert f"| {key} |" in out
 
 

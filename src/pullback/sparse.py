@@ -291,15 +291,19 @@ def _order(indptr, indices, ordering: str) -> list:
     raise SparseError(f"unknown ordering {ordering!r}; use 'natural', 'largest_first' or 'smallest_last'")
 
 
+def _smallest_free(used: set) -> int:
+    """The least colour (0, 1, ...) not in used."""
+    c = 0
+    while c in used:
+        c += 1
+    return c
+
+
 def _greedy(indptr, indices, order) -> np.ndarray:
     n = len(indptr) - 1
     color = np.full(n, -1, np.int64)
     for v in order:
-        used = {int(c) for c in color[indices[indptr[v]:indptr[v + 1]]] if c >= 0}
-        c = 0
-        while c in used:
-            c += 1
-        color[v] = c
+        color[v] = _smallest_free({int(c) for c in color[indices[indptr[v]:indptr[v + 1]]] if c >= 0})
     return color
 
 
@@ -315,10 +319,7 @@ def _dsatur(indptr, indices) -> np.ndarray:
         negsat, negdeg, v = heapq.heappop(heap)
         if color[v] >= 0 or -negsat != len(seen[v]):
             continue
-        c = 0
-        while c in seen[v]:
-            c += 1
-        color[v] = c
+        c = color[v] = _smallest_free(seen[v])
         for w in indices[indptr[v]:indptr[v + 1]]:
             if color[w] < 0 and c not in seen[w]:
                 seen[w].add(c)
@@ -434,10 +435,7 @@ def star_coloring(pattern: Any, ordering: str = "largest_first") -> np.ndarray:
                         if y != w and color[y] == cw:
                             forbidden.add(int(cx))  # v-w-x-y would use two colours
                             break
-        c = 0
-        while c in forbidden:
-            c += 1
-        color[v] = c
+        color[v] = _smallest_free(forbidden)
     return color
 
 
@@ -560,17 +558,22 @@ class SparseJacobian:
         return _filled(sp, self.pattern, vals)
 
 
+def _per_shape(build: Callable) -> Callable:
+    """x ↦ build(x)(x), with build(x) (pattern detection and colouring) cached per input shape."""
+    cache: dict = {}
+
+    def call(x):
+        key = np.shape(x)
+        if key not in cache:
+            cache[key] = build(x)
+        return cache[key](x)
+
+    return call
+
+
 def _sparse_jac(mode):
     def make(fun: Callable, pattern: Any = None, method: str = "dsatur") -> Callable:
-        cache: dict = {}
-
-        def jac(x):
-            key = np.shape(x)
-            if key not in cache:
-                cache[key] = SparseJacobian(fun, x, pattern=pattern, mode=mode, method=method)
-            return cache[key](x)
-
-        return jac
+        return _per_shape(lambda x: SparseJacobian(fun, x, pattern=pattern, mode=mode, method=method))
     return make
 
 
@@ -608,19 +611,19 @@ def sparse_jacfwd(fun: Callable, pattern: Any = None, method: str = "dsatur") ->
 def sparse_jacrev(fun: Callable, pattern: Any = None, method: str = "dsatur") -> Callable:
     """x ↦ the Jacobian of fun at x as CSR, by reverse mode over a row colouring (one vmapped vjp).
 
+    Cheaper than forward mode when a few dense columns would force many column colours.
+
     Parameters
     ----------
-    fun : callable
-        A function of one array returning one array.
-    pattern : sparse matrix or (rows, cols), optional
-        A known pattern.
+    fun, pattern
+        As for sparse_jacfwd.
     method : str, optional
-        The colouring method (see color_rows).
+        The row colouring method (see color_rows).
 
     Returns
     -------
     callable
-        x ↦ scipy.sparse CSR matrix of shape (out.size, x.size).
+        x ↦ CSR matrix of shape (out.size, x.size), as for sparse_jacfwd.
 
     Examples
     --------
@@ -635,19 +638,18 @@ def sparse_jacrev(fun: Callable, pattern: Any = None, method: str = "dsatur") ->
 def sparse_jacobian(fun: Callable, pattern: Any = None, method: str = "dsatur") -> Callable:
     """x ↦ the Jacobian of fun at x as CSR, in the mode (fwd or rev) needing fewer colours.
 
+    Both colourings are computed on the first call per input shape; the one with fewer colours is
+    kept (ties: forward).
+
     Parameters
     ----------
-    fun : callable
-        A function of one array returning one array.
-    pattern : sparse matrix or (rows, cols), optional
-        A known pattern.
-    method : str, optional
-        The colouring method.
+    fun, pattern, method
+        As for sparse_jacfwd.
 
     Returns
     -------
     callable
-        x ↦ scipy.sparse CSR matrix of shape (out.size, x.size).
+        x ↦ CSR matrix of shape (out.size, x.size), as for sparse_jacfwd.
 
     Examples
     --------
@@ -745,13 +747,5 @@ def sparse_hessian(fun: Callable, pattern: Any = None, ordering: str = "largest_
     array([[0., 1.],
            [1., 0.]])
     """
-    cache: dict = {}
-
-    def hess(x):
-        key = np.shape(x)
-        if key not in cache:
-            cache[key] = SparseHessian(fun, x, pattern=pattern, ordering=ordering)
-        return cache[key](x)
-
-    return hess
+    return _per_shape(lambda x: SparseHessian(fun, x, pattern=pattern, ordering=ordering))
 
