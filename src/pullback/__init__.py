@@ -12,8 +12,7 @@ from .api import (
     value_and_grad,
     vjp,
 )
-from .callback import ShapeDtypeStruct as ShapeDtypeStruct  # pb.ShapeDtypeStruct((), dtype) for pure_callback
-from .callback import pure_callback
+from .callback import ShapeDtypeStruct, pure_callback
 from .checkpoint import checkpoint, checkpoint_scan
 from .config import config
 from .control import cond, fori_loop, scan, while_loop
@@ -48,7 +47,8 @@ __all__ = [
     "custom_vjp", "elementwise_grad", "extend", "float0", "fori_loop", "ggnvp", "grad", "hessian",
     "hessian_sparsity", "hvp", "is_traced", "jacfwd", "jacobian", "jacobian_sparsity", "jacrev", "jet", "jit",
     "jvp", "jvp_by_vjp", "lax", "linear_solve", "linear_transpose", "linearize", "make_graph", "numpy",
-    "pure_callback", "scan", "sparse_hessian", "sparse_jacfwd", "sparse_jacobian", "sparse_jacrev",
+    "pure_callback", "scan", "ShapeDtypeStruct", "sparse_hessian", "sparse_jacfwd", "sparse_jacobian",
+    "sparse_jacrev",
     "star_coloring", "stop_gradient", "taylor_derivatives", "testing", "tree_util", "value_and_grad", "vjp",
     "vmap", "while_loop",
 ]
