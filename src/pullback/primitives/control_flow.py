@@ -135,7 +135,13 @@ def _scan_impl(*args, body: SubGraph, n_consts: int, n_carry: int, length: int, 
         carry = out[:n_carry]
         for y, v in zip(ys, out[n_carry:]):
             y[i] = v
-    return (*carry, *ys)
+    return (*_unaliased(carry, args), *ys)
+
+
+def _unaliased(outs: Sequence, args: Sequence) -> list:
+    """outs, with any that is one of the operands copied (a result never aliases its caller's buffer)."""
+    ids = {id(a) for a in args}
+    return [np.array(o, copy=True) if id(o) in ids and isinstance(o, np.ndarray) else o for o in outs]
 
 
 def _scan_shape(*avals, body: SubGraph, n_consts: int, n_carry: int, length: int, reverse: bool):
@@ -303,6 +309,25 @@ def _scan_batch(vals, batched, body: SubGraph, n_consts: int, n_carry: int, leng
     return tuple(outs[:n_carry]) + tuple(_swap01(y) for y in outs[n_carry:])
 
 
+def _assign(names: list, exprs: list) -> str:
+    """`a, b = x, y` (all at once: a carry's new value may read its old one)."""
+    return f"{', '.join(names)} = {', '.join(exprs)}"
+
+
+def _copies(em, e, passthrough: Sequence[bool]) -> list:
+    """Lines copying the outputs of e that the graph returns and that may be one of its operands'
+    buffers (a jitted function never returns an alias of its argument)."""
+    returned = set(em.graph.outs)
+    names = em.out_names(e)
+    return [f"{n} = np.array({n}, copy=True)" for n, o, p in zip(names, e.outs, passthrough) if p and o in returned]
+
+
+def _passes_through(graph, k: int) -> bool:
+    """Whether output k of a sub-graph may be an input's buffer (an input itself, or a constant)."""
+    o = graph.outs[k]
+    return not any(o in e.outs for e in graph.eqns)
+
+
 @block
 def _scan_render(em, e, args):
     p = e.params
@@ -322,10 +347,10 @@ def _scan_render(em, e, args):
     lines += ["    " + line for line in body_lines]
     lines += [f"    {y}[{i}] = {o}" for y, o in zip(ys, outs[n_carry:])]  # before the carry moves on
     if carry:
-        lines.append(f"    {', '.join(carry)}{',' if len(carry) == 1 else ''} = {', '.join(outs[:n_carry])}")
+        lines.append("    " + _assign(carry, outs[:n_carry]))
     if len(lines) == len(carry) + len(ys) + 1 + len(xs):  # an empty body
         lines.append("    pass")
-    return lines
+    return lines + _copies(em, e, [_passes_through(body.graph, k) or length == 0 for k in range(n_carry)])
 
 
 def _scan_sparsity(in_shapes, consts, out_shape, **params):
@@ -347,7 +372,7 @@ def _while_impl(*args, cond_body: SubGraph, body: SubGraph, n_cond_consts: int, 
     test, step = cond_body.compiled(), body.compiled()
     while bool(test(*cc, *carry)[0]):
         carry = step(*bc, *carry)
-    return tuple(carry)
+    return tuple(_unaliased(carry, args))
 
 
 def _trip_count(args, cond_body: SubGraph, body: SubGraph, n_cond_consts: int, n_body_consts: int) -> int:
@@ -453,8 +478,8 @@ def _while_render(em, e, args):
     body_lines, outs = em.inline(body.graph, bc + carry)
     lines += ["    " + line for line in body_lines]
     if carry:
-        lines.append(f"    {', '.join(carry)}{',' if len(carry) == 1 else ''} = {', '.join(outs)}")
-    return lines
+        lines.append("    " + _assign(carry, outs))
+    return lines + _copies(em, e, [True] * len(carry))
 
 
 while_p = Primitive(
@@ -468,7 +493,7 @@ while_p = Primitive(
 
 
 def _cond_impl(pred, *ops, true_branch: SubGraph, false_branch: SubGraph):
-    return tuple((true_branch if bool(pred) else false_branch)(*ops))
+    return tuple(_unaliased((true_branch if bool(pred) else false_branch)(*ops), ops))
 
 
 def _cond_shape(pred, *ops, true_branch: SubGraph, false_branch: SubGraph):
@@ -558,12 +583,14 @@ def _cond_render(em, e, args):
         body_lines, outs = em.inline(branch.graph, args[1:])
         lines += ["    " + line for line in body_lines]
         if names:
-            lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {', '.join(outs)}")
+            lines.append("    " + _assign(names, outs))
         elif not body_lines:
             lines.append("    pass")
         if branch is p["true_branch"]:
             lines.append("else:")
-    return lines
+    through = [_passes_through(p["true_branch"].graph, k) or _passes_through(p["false_branch"].graph, k)
+               for k in range(len(names))]
+    return lines + _copies(em, e, through)
 
 
 cond_p = Primitive(
