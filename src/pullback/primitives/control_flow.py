@@ -353,13 +353,50 @@ def _scan_render(em, e, args):
     return lines + _copies(em, e, [_passes_through(body.graph, k) or length == 0 for k in range(n_carry)])
 
 
-def _scan_sparsity(in_shapes, consts, out_shape, **params):
-    return None  # conservative (every output depends on every input): see sparsity_rules
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def through_subgraphs(rule: Callable) -> Callable:
+    """Mark a sparsity rule as one that propagates dependency matrices through sub-graphs (pullback.sparse)."""
+    rule.through_subgraphs = True
+    return rule
+
+
+STEPS_LIMIT = 4096  # a scan's pattern is followed step by step up to this many steps
+
+
+@through_subgraphs
+def _scan_sparsity(deps, in_deps, in_shapes, body: SubGraph, n_consts: int, n_carry: int, length: int,
+                   reverse: bool):
+    """Step by step through the body (exact, as the body's rules are); once the carry's pattern repeats
+    and xs bring no dependency, every later step repeats it."""
+    in_deps = [deps.zeros(_size(s)) if d is None else d for d, s in zip(in_deps, in_shapes)]
+    consts, carry, xs = _split(in_deps, n_consts, n_carry)
+    x_rows = [_size(a.shape) for a in body.in_avals[n_consts + n_carry:]]
+    xs_free = all(d.nnz == 0 for d in xs)
+    y_rows = [_size(a.shape) for a in body.out_avals[n_carry:]]
+    ys: list = [[None] * length for _ in y_rows]
+    names: list = []
+    last, stable = None, False
+    for k, i in enumerate(range(length - 1, -1, -1) if reverse else range(length)):
+        if not stable:
+            if k >= STEPS_LIMIT:
+                return None, []
+            x_i = [d[i * m:(i + 1) * m] for d, m in zip(xs, x_rows)]
+            outs, inner = deps.through(body.graph, consts + carry + x_i)
+            names += inner
+            new, last = outs[:n_carry], outs[n_carry:]
+            stable = xs_free and all(deps.same(a, b) for a, b in zip(new, carry))
+            carry = new
+        for j, y in enumerate(last):
+            ys[j][i] = y
+    return carry + [deps.stack(col) if length else deps.zeros(0) for col in ys], names
 
 
 scan_p = Primitive(
     "scan", _scan_impl, shape=_scan_shape, multiple_results=True, jvp=_scan_jvp, vjp=_scan_vjp,
-    batch=_scan_batch, render=_scan_render, stem="scan",
+    batch=_scan_batch, render=_scan_render, sparsity=_scan_sparsity, stem="scan",
     doc="carry, y = body(consts, carry, x) over the leading axis of xs (ys stacked); the body is a sub-graph",
 )
 
@@ -463,6 +500,23 @@ def _while_vjp(ct, out, primals, needs, cond_body: SubGraph, body: SubGraph, n_c
     return [None] * n_cond_consts + list(cts)
 
 
+@through_subgraphs
+def _while_sparsity(deps, in_deps, in_shapes, cond_body: SubGraph, body: SubGraph, n_cond_consts: int,
+                    n_body_consts: int):
+    """The union of the carry's pattern over any number of steps (a fixed point: a superset)."""
+    in_deps = [deps.zeros(_size(s)) if d is None else d for d, s in zip(in_deps, in_shapes)]
+    _, bc, carry = _split(in_deps, n_cond_consts, n_body_consts)
+    names = ["while_loop"]
+    for _ in range(STEPS_LIMIT):
+        outs, inner = deps.through(body.graph, bc + carry)
+        names += inner
+        new = [deps.union(a, b) for a, b in zip(carry, outs)]
+        if all(deps.same(a, b) for a, b in zip(new, carry)):
+            return new, names
+        carry = new
+    return None, []
+
+
 @block
 def _while_render(em, e, args):
     p = e.params
@@ -484,7 +538,7 @@ def _while_render(em, e, args):
 
 while_p = Primitive(
     "while_loop", _while_impl, shape=_while_shape, multiple_results=True, jvp=_while_jvp, vjp=_while_vjp,
-    render=_while_render, stem="while",
+    render=_while_render, sparsity=_while_sparsity, stem="while",
     doc="while cond_body(cond_consts, carry): carry = body(body_consts, carry); both are sub-graphs",
 )
 
@@ -574,6 +628,14 @@ def _cond_batch(vals, batched, true_branch: SubGraph, false_branch: SubGraph):
     return tuple(ew.select(expand_batched(pred, True, len(shape_of(t)) - 1), t, f) for t, f in zip(t_outs, f_outs))
 
 
+@through_subgraphs
+def _cond_sparsity(deps, in_deps, in_shapes, true_branch: SubGraph, false_branch: SubGraph):
+    """Either branch's dependencies may hold: their union (the predicate carries none)."""
+    t, t_names = deps.through(true_branch.graph, in_deps[1:])
+    f, f_names = deps.through(false_branch.graph, in_deps[1:])
+    return [deps.union(a, b) for a, b in zip(t, f)], t_names + f_names
+
+
 @block
 def _cond_render(em, e, args):
     p = e.params
@@ -595,7 +657,7 @@ def _cond_render(em, e, args):
 
 cond_p = Primitive(
     "cond", _cond_impl, shape=_cond_shape, multiple_results=True, jvp=_cond_jvp, vjp=_cond_vjp,
-    batch=_cond_batch, render=_cond_render, stem="cond",
+    batch=_cond_batch, render=_cond_render, sparsity=_cond_sparsity, stem="cond",
     doc="true_branch(operands) if pred else false_branch(operands); only the chosen branch runs",
 )
 
