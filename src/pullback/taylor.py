@@ -132,7 +132,7 @@ def _fallback(prim, series, consts, K, params):
         return prim.bind(*args, **params)
 
     out, d = [h(0.0)], h
-    for k in range(1, K + 1):
+    for _ in range(K):
         d = (lambda g: lambda t: jvp(g, (t,), (1.0,))[1])(d)
         out.append(d(0.0))
     if prim.multiple_results:  # per output, its coefficients (a loop or branch: several outputs)
