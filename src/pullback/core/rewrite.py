@@ -224,11 +224,17 @@ def fold_constants(graph):
 
 
 def dce(graph):
-    """Drop equations none of whose outputs are used (every primitive is pure); sub-graphs too."""
+    """Drop equations none of whose outputs are used (every primitive is pure); sub-graphs too. A
+    primitive with a ``prune(eqn, used) -> Eqn | None`` method (a loop, a branch) also drops the outputs
+    nobody uses and the inputs that then go unread."""
     live = {o for o in graph.outs if isinstance(o, Var)}
     kept = []
     for e in reversed(graph.eqns):
-        if any(o in live for o in e.outs):
+        used = [o in live for o in e.outs]
+        if any(used):
+            prune = getattr(e.prim, "prune", None)  # a loop or branch drops its unused outputs and inputs
+            if prune is not None:
+                e = prune(e, used) or e
             kept.append(e)
             live.update(a for a in e.ins if isinstance(a, Var))
     kept.reverse()

@@ -31,12 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from ..core.ad import jvp_flat, vjp_flat
+from ..core.ad import ReverseTrace, jvp_flat, vjp_flat
 from ..core.batching import BatchTrace, BatchTracer
 from ..core.codegen import block
-from ..core.ir import Graph, ShapeDtype, eval_graph
+from ..core.ir import Eqn, Graph, ShapeDtype, Var, eval_graph
 from ..core.lax import convert, expand_batched, materialize
 from ..core.primitive import Primitive
+from ..core.rewrite import dce
 from ..core.staging import StagingTracer, trace_closed
 from ..core.subgraph import SubGraph
 from ..core.trace import Tracer, full_lower, new_trace
@@ -66,7 +67,10 @@ def typed(v: Any, aval: ShapeDtype) -> Any:
     return np.asarray(v, dtype=aval.dtype)
 
 
-def _is_weak_tracer(v: Tracer) -> bool:
+def _is_weak_tracer(v: Any) -> bool:
+    """Whether a traced value is a weakly typed staged value (a Python scalar at run time)."""
+    while isinstance(v, Tracer) and not isinstance(v, StagingTracer):
+        v = v.aval
     return isinstance(v, StagingTracer) and v.var.aval.weak
 
 
@@ -111,6 +115,39 @@ def _check_operands(name: str, what: str, got: Sequence, want: Sequence[ShapeDty
     for k, (a, w) in enumerate(zip(got, want)):
         if not _same_type(a, w):
             raise ControlFlowError(f"{name}: {what} {k} is {_aval(a)} but the body takes {w}")
+
+
+# ----------------------------------------------------------------------------- pruning (dead-code elimination)
+# A higher-order primitive's `prune(eqn, live)` (called by core/rewrite.py's dce) drops the outputs nobody
+# uses, the loop carries only they need, and the operands its sub-graphs no longer read.
+
+
+def _inputs_read(graph: Graph, outs: Sequence[int]) -> set:
+    """The positions of the inputs that outputs `outs` of graph depend on."""
+    need = {graph.outs[k] for k in outs if isinstance(graph.outs[k], Var)}
+    for e in reversed(graph.eqns):
+        if any(o in need for o in e.outs):
+            need.update(a for a in e.ins if isinstance(a, Var))
+    return {k for k, v in enumerate(graph.in_vars) if v in need}
+
+
+def _sub(graph: Graph, ins: Sequence[int], outs: Sequence[int]) -> SubGraph:
+    """graph restricted to inputs `ins` and outputs `outs` (dead code dropped)."""
+    g = Graph([graph.in_vars[k] for k in ins], graph.eqns, [graph.outs[k] for k in outs])
+    return SubGraph(dce(g))
+
+
+def _carries_needed(graph: Graph, n_before: int, n_carry: int, live_carry: list, other_outs: list,
+                    also: set = frozenset()) -> list:
+    """Which carries a loop must keep: those whose result is used, and those the kept outputs (or the
+    condition, `also`: input positions it reads) depend on, to a fixed point."""
+    keep = list(live_carry)
+    while True:
+        read = _inputs_read(graph, [k for k in range(n_carry) if keep[k]] + list(other_outs)) | set(also)
+        new = [keep[k] or (n_before + k) in read for k in range(n_carry)]
+        if new == keep:
+            return keep
+        keep = new
 
 
 # ----------------------------------------------------------------------------- scan
@@ -218,7 +255,18 @@ def _residual_body(body: SubGraph, n_consts: int, n_carry: int) -> SubGraph:
     return SubGraph(Graph(g.in_vars, g.eqns, list(g.outs) + list(carry_in)))
 
 
-def _scan_vjp(ct, out, primals, needs, body: SubGraph, n_consts: int, n_carry: int, length: int, reverse: bool):
+def _scan_residuals(primals, body: SubGraph, n_consts: int, n_carry: int, length: int, reverse: bool):
+    """The scan's outputs, and each step's input carry, stacked (what its reverse pass reads)."""
+    fwd = body.derive(("residuals",), lambda: _residual_body(body, n_consts, n_carry))
+    outs = scan_p.bind(*primals, body=fwd, n_consts=n_consts, n_carry=n_carry, length=length, reverse=reverse)
+    n_out = len(body.out_avals)
+    return list(outs[:n_out]), list(outs[n_out:])
+
+
+def _scan_backward(ct, res, primals, needs, body: SubGraph, n_consts: int, n_carry: int, length: int,
+                   reverse: bool):
+    """The cotangents of the operands: a reverse scan of the body's VJP over the stored carries `res`,
+    carrying the carry's cotangent and the sums of the consts'."""
     ins, outs = body.in_avals, body.out_avals
     consts, init, xs = _split(primals, n_consts, n_carry)
     a_consts, a_carry, a_xs = _split(ins, n_consts, n_carry)
@@ -230,9 +278,6 @@ def _scan_vjp(ct, out, primals, needs, body: SubGraph, n_consts: int, n_carry: i
     ct_carry = [typed(c, a) for c, a, f in zip(ct[:n_carry], a_carry, carry_f) if f]
     ct_ys = [typed(c, ShapeDtype((length,) + a.shape, a.dtype)) for c, a, f in zip(ct[n_carry:], outs[n_carry:], y_f)
              if f]
-    fwd = body.derive(("residuals",), lambda: _residual_body(body, n_consts, n_carry))
-    res = scan_p.bind(*primals, body=fwd, n_consts=n_consts, n_carry=n_carry, length=length,
-                      reverse=reverse)[n_carry + len(y_f):]
     bwd = body.derive(("bwd", tuple(want_c), tuple(want_x)),
                       lambda: _bwd_scan_body(body, n_consts, n_carry, want_c, want_x))
     acc = [_zeros(a) for a, w in zip(a_consts, want_c) if w]
@@ -242,6 +287,67 @@ def _scan_vjp(ct, out, primals, needs, body: SubGraph, n_consts: int, n_carry: i
     g_init, g_consts, g_xs = iter(b[:n_ct]), iter(b[n_ct:n_ct + n_acc]), iter(b[n_ct + n_acc:])
     return ([next(g_consts) if w else None for w in want_c] + [next(g_init) if f else None for f in carry_f]
             + [next(g_xs) if w else None for w in want_x])
+
+
+def _scan_vjp(ct, out, primals, needs, **params):
+    """Reverse rule (without stored residuals: the forward scan runs again, storing its carries)."""
+    _, res = _scan_residuals(primals, **params)
+    return _scan_backward(ct, res, primals, needs, **params)
+
+
+class _StoredResiduals:
+    """A scan under reverse mode, as a custom call (ReverseTrace.process_custom): the forward pass is the
+    scan storing its carries, and the backward pass reads them (no second forward pass)."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, params: dict):
+        self.params = params
+
+    def fwd(self, primals: list):
+        outs, res = _scan_residuals(primals, **self.params)
+
+        def bwd(cts, needs):
+            return _scan_backward(cts, res, primals, needs, **self.params)
+
+        return outs, bwd
+
+
+class _ScanPrimitive(Primitive):
+    # scan's bind: under reverse mode (the tape, ReverseTrace itself) the forward pass keeps the carries
+    # for the backward pass; everywhere else a primitive like any other. (Primitive keeps each
+    # instance's doc in a __doc__ slot: the subclass reuses that slot.)
+
+    __slots__ = ()
+    __doc__ = Primitive.__dict__["__doc__"]
+
+    def bind(self, *args: Any, **params: Any) -> Any:
+        top, level = None, -1
+        for a in args:
+            if isinstance(a, Tracer) and a._trace.level > level:
+                top, level = a._trace, a._trace.level
+        if type(top) is ReverseTrace and top.active:
+            return tuple(top.process_custom(_StoredResiduals(params), list(args)))
+        return Primitive.bind(self, *args, **params)
+
+    __call__ = bind
+
+    def prune(self, e: Eqn, live: list) -> Eqn | None:
+        p = e.params
+        body, nc, nk = p["body"], p["n_consts"], p["n_carry"]
+        g = body.graph
+        n_in = len(g.in_vars)
+        ys = [nk + j for j, used in enumerate(live[nk:]) if used]
+        keep = _carries_needed(g, nc, nk, live[:nk], ys)
+        outs = [k for k in range(nk) if keep[k]] + ys
+        read = _inputs_read(g, outs)
+        ins = ([k for k in range(nc) if k in read] + [nc + k for k in range(nk) if keep[k]]
+               + [k for k in range(nc + nk, n_in) if k in read])
+        if len(ins) == n_in and len(outs) == len(g.outs):
+            return None
+        new = _sub(g, ins, outs)
+        params = {**p, "body": new, "n_consts": sum(1 for k in ins if k < nc), "n_carry": sum(keep)}
+        return Eqn(self, [e.ins[k] for k in ins], params, [e.outs[k] for k in outs])
 
 
 def _bwd_scan_body(body: SubGraph, n_consts: int, n_carry: int, want_c: list, want_x: list) -> SubGraph:
@@ -394,7 +500,7 @@ def _scan_sparsity(deps, in_deps, in_shapes, body: SubGraph, n_consts: int, n_ca
     return carry + [deps.stack(col) if length else deps.zeros(0) for col in ys], names
 
 
-scan_p = Primitive(
+scan_p = _ScanPrimitive(
     "scan", _scan_impl, shape=_scan_shape, multiple_results=True, jvp=_scan_jvp, vjp=_scan_vjp,
     batch=_scan_batch, render=_scan_render, sparsity=_scan_sparsity, stem="scan",
     doc="carry, y = body(consts, carry, x) over the leading axis of xs (ys stacked); the body is a sub-graph",
@@ -536,7 +642,27 @@ def _while_render(em, e, args):
     return lines + _copies(em, e, [True] * len(carry))
 
 
-while_p = Primitive(
+class _WhilePrimitive(Primitive):
+    __slots__ = ()
+    __doc__ = Primitive.__dict__["__doc__"]
+
+    def prune(self, e: Eqn, live: list) -> Eqn | None:
+        p = e.params
+        test, body, ncc, nbc = p["cond_body"], p["body"], p["n_cond_consts"], p["n_body_consts"]
+        nk = len(e.outs)
+        tested = {k - ncc for k in _inputs_read(test.graph, [0]) if k >= ncc}  # carries the condition reads
+        keep = _carries_needed(body.graph, nbc, nk, [bool(x) for x in live], [], {nbc + k for k in tested})
+        if all(keep):
+            return None
+        carries = [k for k in range(nk) if keep[k]]
+        new_test = _sub(test.graph, list(range(ncc)) + [ncc + k for k in carries], [0])
+        new_body = _sub(body.graph, list(range(nbc)) + [nbc + k for k in carries], carries)
+        ins = list(e.ins[:ncc + nbc]) + [e.ins[ncc + nbc + k] for k in carries]
+        params = {**p, "cond_body": new_test, "body": new_body}
+        return Eqn(self, ins, params, [e.outs[k] for k in carries])
+
+
+while_p = _WhilePrimitive(
     "while_loop", _while_impl, shape=_while_shape, multiple_results=True, jvp=_while_jvp, vjp=_while_vjp,
     render=_while_render, sparsity=_while_sparsity, stem="while",
     doc="while cond_body(cond_consts, carry): carry = body(body_consts, carry); both are sub-graphs",
@@ -655,7 +781,21 @@ def _cond_render(em, e, args):
     return lines + _copies(em, e, through)
 
 
-cond_p = Primitive(
+class _CondPrimitive(Primitive):
+    __slots__ = ()
+    __doc__ = Primitive.__dict__["__doc__"]
+
+    def prune(self, e: Eqn, live: list) -> Eqn | None:
+        t, f = e.params["true_branch"].graph, e.params["false_branch"].graph
+        outs = [k for k, used in enumerate(live) if used]
+        read = sorted(_inputs_read(t, outs) | _inputs_read(f, outs))
+        if len(outs) == len(live) and len(read) == len(t.in_vars):
+            return None
+        params = {"true_branch": _sub(t, read, outs), "false_branch": _sub(f, read, outs)}
+        return Eqn(self, [e.ins[0]] + [e.ins[1 + k] for k in read], params, [e.outs[k] for k in outs])
+
+
+cond_p = _CondPrimitive(
     "cond", _cond_impl, shape=_cond_shape, multiple_results=True, jvp=_cond_jvp, vjp=_cond_vjp,
     batch=_cond_batch, render=_cond_render, sparsity=_cond_sparsity, stem="cond",
     doc="true_branch(operands) if pred else false_branch(operands); only the chosen branch runs",
