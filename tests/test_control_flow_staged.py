@@ -439,3 +439,14 @@ def test_jet_runs_through_rolled_loops():
     d2 = pb.jvp(lambda y: pb.jvp(f, (y,), (v,))[1], (x,), (v,))[1]
     close(derivs[0], d1, rtol=1e-10)
     close(derivs[1], d2, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["fori closure", "scan rnn", "cond closure", "nested loops"])
+def test_vmap_over_a_value_the_body_closes_over(name):
+    f = FUNCS[name]
+    ths = np.array([0.3, -0.5, 0.9])
+    x = POINTS[0]
+    expect = np.array([f(x, th) for th in ths])
+    close(pb.jit(pb.vmap(lambda th: f(x, th)))(ths), expect)
+    close(pb.vmap(pb.jit(lambda th: f(x, th)))(ths), expect)
+    close(pb.jit(pb.vmap(pb.grad(lambda th: f(x, th))))(ths), np.array([pb.grad(f, argnums=1)(x, th) for th in ths]))

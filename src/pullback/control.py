@@ -512,10 +512,8 @@ def _staged_scan(f: Callable, init: Any, x_leaves: list, x_tree, length: int, re
             return _UNROLL
         y_types = [_strong_of(a) for a in got[nc:]]
         body, captured, _, y_tree = _trace_typed(step, carry_avals + x_avals, carry_avals + y_types)
-    except (_NotAPair, PytreeError):
-        return _UNROLL  # the eager version reports it, as before
-    except PullbackError:
-        return _UNROLL
+    except Exception:  # noqa: BLE001 - a body that cannot be staged (or a user error): the Python loop
+        return _UNROLL  # runs it, and reports any error as before
     operands = captured + [cf.typed(v, a) for v, a in zip(init_leaves, carry_avals)] + list(x_leaves)
     outs = cf.scan_p.bind(*operands, body=body, n_consts=len(captured), n_carry=nc, length=length, reverse=reverse)
     return tree_unflatten(init_tree, list(outs[:nc])), tree_unflatten(y_tree, list(outs[nc:]))
@@ -571,7 +569,7 @@ def _staged_while(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
         test_body, c_captured, (p_aval,), _ = _trace_typed(test, carry_avals, None)
     except PytreeError:
         raise
-    except PullbackError:
+    except Exception:  # noqa: BLE001 - a body that cannot be staged: the Python version runs it
         return _UNROLL
     if p_aval.shape != ():
         return _UNROLL
@@ -607,7 +605,7 @@ def _staged_cond(pred: Any, true_fun: Callable, false_fun: Callable, operands: t
         f_body, f_captured, _, _ = _trace_typed(branch(false_fun), avals, types, False)
     except PytreeError:
         raise
-    except PullbackError:
+    except Exception:  # noqa: BLE001 - a body that cannot be staged: the Python version runs it
         return _UNROLL
     n, nt = len(leaves), len(t_captured)
     t_full = _with_unused(t_body, n + nt, [v.aval for v in f_body.graph.in_vars[n:]])
