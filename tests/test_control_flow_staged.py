@@ -236,6 +236,18 @@ def test_a_10000_step_fori_loop_stages_to_a_graph_of_the_bodys_size():
     close(pb.jit(_fori(10_000))(x, TH), _fori(10_000)(x, TH))
 
 
+def test_each_mode_runs_the_loop_once_per_pass():
+    f = lambda x: pnp.sum(_fori(100)(x, TH))  # noqa: E731
+    x, v = np.ones(3), np.linspace(0.0, 1.0, 3)
+
+    def scans(fun, *args):
+        return prim_names(pb.make_graph(fun, *args).simplify()).count("scan")
+
+    assert scans(lambda x, v: pb.jvp(f, (x,), (v,)), x, v) == 1  # primal and tangent carries together
+    assert scans(pb.value_and_grad(f), x) == 2  # forward (storing the carries), then reverse
+    assert scans(lambda x, v: pb.hvp(f, (x,), (v,)), x, v) == 2  # the same two, over tangents
+
+
 def test_staging_traces_a_body_a_fixed_number_of_times_whatever_the_trip_count():
     calls = []
 

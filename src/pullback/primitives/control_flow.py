@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.ad import ReverseTrace, jvp_flat, vjp_flat
+from ..core.ad import JVPTrace, ReverseTrace, jvp_flat, vjp_flat
 from ..core.batching import BatchTrace, BatchTracer
 from ..core.codegen import block
 from ..core.ir import Eqn, Graph, ShapeDtype, Var, eval_graph
@@ -153,6 +153,13 @@ def _carries_needed(graph: Graph, n_before: int, n_carry: int, live_carry: list,
 # ----------------------------------------------------------------------------- scan
 
 
+def _tangents_only(joint: Callable) -> Callable:
+    """A primitive's JVP rule (given the outputs) from a rule computing outputs and tangents together."""
+    def rule(primals, tangents, out, **params):
+        return joint(primals, tangents, **params)[1]
+    return rule
+
+
 def _split(seq: Sequence, *sizes: int) -> list:
     out, k = [], 0
     for n in sizes:
@@ -200,11 +207,14 @@ def _scan_shape(*avals, body: SubGraph, n_consts: int, n_carry: int, length: int
             + [((length,) + o.shape, o.dtype) for o in outs[n_carry:]])
 
 
-def _scan_jvp(primals, tangents, out, body: SubGraph, n_consts: int, n_carry: int, length: int, reverse: bool):
+def _scan_jvp(primals, tangents, body: SubGraph, n_consts: int, n_carry: int, length: int, reverse: bool):
+    """(outputs, tangents of the outputs): one scan of the body's JVP over primal and tangent carries."""
     ins = body.in_avals
     nz = [t is not None and is_float(a) for t, a in zip(tangents, ins)]
     if not any(nz):
-        return [None] * len(out)
+        outs = Primitive.bind(scan_p, *primals, body=body, n_consts=n_consts, n_carry=n_carry, length=length,
+                              reverse=reverse)
+        return list(outs), [None] * len(outs)
     consts, init, xs = _split(primals, n_consts, n_carry)
     t_consts, t_init, t_xs = _split(tangents, n_consts, n_carry)
     c_nz, _, x_nz = _split(nz, n_consts, n_carry)
@@ -221,7 +231,8 @@ def _scan_jvp(primals, tangents, out, body: SubGraph, n_consts: int, n_carry: in
                        length=length, reverse=reverse)
     carry_t = iter(outs[n_carry:n_carry + n_ct])
     ys_t = iter(outs[n_carry + n_ct + len(y_f):])
-    return [next(carry_t) if f else None for f in carry_f] + [next(ys_t) if f else None for f in y_f]
+    primal = list(outs[:n_carry]) + list(outs[n_carry + n_ct:n_carry + n_ct + len(y_f)])
+    return primal, [next(carry_t) if f else None for f in carry_f] + [next(ys_t) if f else None for f in y_f]
 
 
 def _jvp_scan_body(body: SubGraph, n_consts: int, n_carry: int, c_nz: list, x_nz: list) -> SubGraph:
@@ -313,24 +324,60 @@ class _StoredResiduals:
         return outs, bwd
 
 
-class _ScanPrimitive(Primitive):
-    # scan's bind: under reverse mode (the tape, ReverseTrace itself) the forward pass keeps the carries
-    # for the backward pass; everywhere else a primitive like any other. (Primitive keeps each
-    # instance's doc in a __doc__ slot: the subclass reuses that slot.)
+class _JointJVP:
+    """A loop or branch under forward mode, as a custom call (JVPTrace.process_custom): one loop computes
+    the outputs and their tangents together (a primitive's own JVP rule is given the outputs computed
+    beforehand, which would run the loop twice)."""
+
+    __slots__ = ("rule", "params")
+
+    def __init__(self, rule: Callable, params: dict):
+        self.rule, self.params = rule, params
+
+    def jvp(self, primals: list, tangents: list):
+        return self.rule(primals, tangents, **self.params)
+
+
+def _concrete_primals_traced_tangents(trace, args) -> bool:
+    """Concrete primals with traced tangents (linearize stages the tangent part): the outputs are then
+    computed on the concrete values, apart from the loop of tangents, so they stay concrete."""
+    primals, tangents = trace._split(args)
+    return (not any(isinstance(p, Tracer) for p in primals)
+            and any(isinstance(t, Tracer) for t in tangents if t is not None))
+
+
+class ControlFlowPrimitive(Primitive):
+    # A loop's or branch's bind: under forward mode (JVPTrace) one loop computes outputs and tangents;
+    # under reverse mode (ReverseTrace) a scan's forward pass keeps the carries for the backward pass;
+    # everywhere else a primitive like any other. (Primitive keeps each instance's doc in a __doc__ slot:
+    # the subclass reuses that slot.)
 
     __slots__ = ()
     __doc__ = Primitive.__dict__["__doc__"]
+    joint_jvp: Callable | None = None
+    stores_residuals = False
 
     def bind(self, *args: Any, **params: Any) -> Any:
         top, level = None, -1
         for a in args:
             if isinstance(a, Tracer) and a._trace.level > level:
                 top, level = a._trace, a._trace.level
-        if type(top) is ReverseTrace and top.active:
-            return tuple(top.process_custom(_StoredResiduals(params), list(args)))
+        if top is not None and top.active:
+            kind = type(top)
+            if kind is JVPTrace and not _concrete_primals_traced_tangents(top, args):
+                return tuple(top.process_custom(_JointJVP(type(self).joint_jvp, params), list(args)))
+            if kind is ReverseTrace and self.stores_residuals:
+                return tuple(top.process_custom(_StoredResiduals(params), list(args)))
         return Primitive.bind(self, *args, **params)
 
     __call__ = bind
+
+
+class _ScanPrimitive(ControlFlowPrimitive):
+    __slots__ = ()
+    __doc__ = Primitive.__dict__["__doc__"]
+    joint_jvp = staticmethod(_scan_jvp)
+    stores_residuals = True
 
     def prune(self, e: Eqn, live: list) -> Eqn | None:
         p = e.params
@@ -501,7 +548,7 @@ def _scan_sparsity(deps, in_deps, in_shapes, body: SubGraph, n_consts: int, n_ca
 
 
 scan_p = _ScanPrimitive(
-    "scan", _scan_impl, shape=_scan_shape, multiple_results=True, jvp=_scan_jvp, vjp=_scan_vjp,
+    "scan", _scan_impl, shape=_scan_shape, multiple_results=True, jvp=_tangents_only(_scan_jvp), vjp=_scan_vjp,
     batch=_scan_batch, render=_scan_render, sparsity=_scan_sparsity, stem="scan",
     doc="carry, y = body(consts, carry, x) over the leading axis of xs (ys stacked); the body is a sub-graph",
 )
@@ -543,14 +590,16 @@ def _while_shape(*avals, cond_body: SubGraph, body: SubGraph, n_cond_consts: int
     return [(a.shape, a.dtype) for a in body.out_avals]
 
 
-def _while_jvp(primals, tangents, out, cond_body: SubGraph, body: SubGraph, n_cond_consts: int,
-               n_body_consts: int):
+def _while_jvp(primals, tangents, cond_body: SubGraph, body: SubGraph, n_cond_consts: int, n_body_consts: int):
+    """(outputs, tangents of the outputs): one while_loop of the body's JVP."""
     cc, bc, init = _split(primals, n_cond_consts, n_body_consts)
     _, t_bc, t_init = _split(tangents, n_cond_consts, n_body_consts)
     a_bc, a_carry = _split(body.in_avals, n_body_consts)
     bc_nz = [t is not None and is_float(a) for t, a in zip(t_bc, a_bc)]
     if not any(bc_nz) and all(t is None for t in t_init):
-        return [None] * len(out)
+        outs = Primitive.bind(while_p, *primals, cond_body=cond_body, body=body, n_cond_consts=n_cond_consts,
+                              n_body_consts=n_body_consts)
+        return list(outs), [None] * len(outs)
     carry_f = [is_float(a) for a in a_carry]
     t_carry = [_zeros(a) if t is None else t for t, a, f in zip(t_init, a_carry, carry_f) if f]
     key = ("jvp", tuple(bc_nz))
@@ -560,7 +609,7 @@ def _while_jvp(primals, tangents, out, cond_body: SubGraph, body: SubGraph, n_co
     outs = while_p.bind(*cc, *bc, *[t for t, z in zip(t_bc, bc_nz) if z], *init, *t_carry, cond_body=new_cond,
                         body=new_body, n_cond_consts=n_cond_consts, n_body_consts=n_body_consts + sum(bc_nz))
     t_out = iter(outs[len(a_carry):])
-    return [next(t_out) if f else None for f in carry_f]
+    return list(outs[:len(a_carry)]), [next(t_out) if f else None for f in carry_f]
 
 
 def _ignoring(g: SubGraph, extra: list) -> SubGraph:
@@ -642,9 +691,10 @@ def _while_render(em, e, args):
     return lines + _copies(em, e, [True] * len(carry))
 
 
-class _WhilePrimitive(Primitive):
+class _WhilePrimitive(ControlFlowPrimitive):
     __slots__ = ()
     __doc__ = Primitive.__dict__["__doc__"]
+    joint_jvp = staticmethod(_while_jvp)
 
     def prune(self, e: Eqn, live: list) -> Eqn | None:
         p = e.params
@@ -663,8 +713,8 @@ class _WhilePrimitive(Primitive):
 
 
 while_p = _WhilePrimitive(
-    "while_loop", _while_impl, shape=_while_shape, multiple_results=True, jvp=_while_jvp, vjp=_while_vjp,
-    render=_while_render, sparsity=_while_sparsity, stem="while",
+    "while_loop", _while_impl, shape=_while_shape, multiple_results=True, jvp=_tangents_only(_while_jvp),
+    vjp=_while_vjp, render=_while_render, sparsity=_while_sparsity, stem="while",
     doc="while cond_body(cond_consts, carry): carry = body(body_consts, carry); both are sub-graphs",
 )
 
@@ -687,27 +737,32 @@ def _cond_shape(pred, *ops, true_branch: SubGraph, false_branch: SubGraph):
     return [(a.shape, a.dtype) for a in t]
 
 
-def _cond_jvp(primals, tangents, out, true_branch: SubGraph, false_branch: SubGraph):
+def _cond_jvp(primals, tangents, true_branch: SubGraph, false_branch: SubGraph):
+    """(outputs, tangents of the outputs): a cond of the branches' JVPs."""
     pred, ops = primals[0], list(primals[1:])
     nz = [t is not None and is_float(a) for t, a in zip(tangents[1:], true_branch.in_avals)]
     out_f = [is_float(a) for a in true_branch.out_avals]
     if not any(nz) or not any(out_f):
-        return [None] * len(out)
+        outs = Primitive.bind(cond_p, *primals, true_branch=true_branch, false_branch=false_branch)
+        return list(outs), [None] * len(outs)
     key = ("jvp", tuple(nz))
     jt = true_branch.derive(key, lambda: _jvp_branch(true_branch, nz))
     jf = false_branch.derive(key, lambda: _jvp_branch(false_branch, nz))
-    t_outs = iter(cond_p.bind(pred, *ops, *[t for t, z in zip(tangents[1:], nz) if z], true_branch=jt,
-                              false_branch=jf))
-    return [next(t_outs) if f else None for f in out_f]
+    outs = cond_p.bind(pred, *ops, *[t for t, z in zip(tangents[1:], nz) if z], true_branch=jt, false_branch=jf)
+    n = len(out_f)
+    t_outs = iter(outs[n:])
+    return list(outs[:n]), [next(t_outs) if f else None for f in out_f]
 
 
 def _jvp_branch(branch: SubGraph, nz: list) -> SubGraph:
+    """(operands, their nonzero tangents) -> (outputs, tangents of the float outputs)."""
     ins, outs = branch.in_avals, branch.out_avals
 
     def fun(vals):
         ops, ts = vals[:len(ins)], iter(vals[len(ins):])
-        _, t = jvp_flat(lambda v: _run(branch, v), ops, [next(ts) if z else None for z in nz])
-        return [_zeros(a) if v is None else typed(v, a) for v, a in zip(t, outs) if is_float(a)]
+        p, t = jvp_flat(lambda v: _run(branch, v), ops, [next(ts) if z else None for z in nz])
+        return ([typed(v, a) for v, a in zip(p, outs)]
+                + [_zeros(a) if v is None else typed(v, a) for v, a in zip(t, outs) if is_float(a)])
 
     return _derived(fun, ins + [a for a, z in zip(ins, nz) if z])
 
@@ -781,9 +836,10 @@ def _cond_render(em, e, args):
     return lines + _copies(em, e, through)
 
 
-class _CondPrimitive(Primitive):
+class _CondPrimitive(ControlFlowPrimitive):
     __slots__ = ()
     __doc__ = Primitive.__dict__["__doc__"]
+    joint_jvp = staticmethod(_cond_jvp)
 
     def prune(self, e: Eqn, live: list) -> Eqn | None:
         t, f = e.params["true_branch"].graph, e.params["false_branch"].graph
@@ -796,7 +852,7 @@ class _CondPrimitive(Primitive):
 
 
 cond_p = _CondPrimitive(
-    "cond", _cond_impl, shape=_cond_shape, multiple_results=True, jvp=_cond_jvp, vjp=_cond_vjp,
+    "cond", _cond_impl, shape=_cond_shape, multiple_results=True, jvp=_tangents_only(_cond_jvp), vjp=_cond_vjp,
     batch=_cond_batch, render=_cond_render, sparsity=_cond_sparsity, stem="cond",
     doc="true_branch(operands) if pred else false_branch(operands); only the chosen branch runs",
 )
