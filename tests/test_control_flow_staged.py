@@ -462,3 +462,14 @@ def test_vmap_over_a_value_the_body_closes_over(name):
     close(pb.jit(pb.vmap(lambda th: f(x, th)))(ths), expect)
     close(pb.vmap(pb.jit(lambda th: f(x, th)))(ths), expect)
     close(pb.jit(pb.vmap(pb.grad(lambda th: f(x, th))))(ths), np.array([pb.grad(f, argnums=1)(x, th) for th in ths]))
+
+
+def test_vmap_of_a_staged_while_loop_runs_each_example_to_its_own_end():
+    xs = np.stack(POINTS + [np.array([2.0, 0.1, 0.1])])  # examples needing different trip counts
+    expect = np.array([while_staged(x, TH) for x in xs])
+    f = lambda y: while_staged(y, TH)  # noqa: E731
+    close(pb.jit(pb.vmap(f))(xs), expect)
+    close(pb.vmap(pb.jit(f))(xs), expect)
+    close(pb.jit(pb.vmap(pb.jacfwd(f)))(xs), np.stack([pb.jacfwd(f)(x) for x in xs]))
+    g = pb.make_graph(pb.vmap(f), xs)
+    assert prim_names(g).count("while_loop") == 1  # one loop for the batch, not one per example

@@ -18,7 +18,9 @@ equations, so the rules nest:
   are (grad of a jitted function evaluates the graph on arrays): its reverse rule is then a scan's. With a
   staged predicate it has none (as in JAX): fori_loop or scan have a static trip count;
 - cond's derivatives are conds of the branches' derivatives (only the taken branch's runs);
-- batching: a scan (cond) of the body batched; a batched predicate runs both branches and selects.
+- batching: a scan (cond) of the body batched; a cond with a batched predicate runs both branches and
+  selects; a while_loop runs while any example's condition holds, each example keeping its carry once
+  its own condition fails.
 
 The implementation runs the body's generated NumPy source (compiled once, kept on the SubGraph), and
 the code generator emits a Python `for` / `while` / `if` with the body inlined (the render hooks).
@@ -43,6 +45,7 @@ from ..core.subgraph import SubGraph
 from ..core.trace import Tracer, full_lower, new_trace
 from ..errors import PullbackError
 from . import elementwise as ew
+from . import reductions as red
 from . import shape as sh
 from ._util import dtype_of, shape_of
 
@@ -645,14 +648,43 @@ def _while_vjp(ct, out, primals, needs, cond_body: SubGraph, body: SubGraph, n_c
     except PullbackError:
         raise ControlFlowError(
             "while_loop: reverse-mode differentiation (grad, vjp, jacrev) of a while_loop whose condition is "
-            "staged (under jit or make_graph) is not supported: its trip count is unknown when the derivative "
-            "is staged. Use fori_loop or scan with a fixed trip count, use forward mode (jvp, jacfwd), or "
-            "differentiate outside jit (grad(jit(f)) works)."
+            "staged (under jit or make_graph) or batched (under vmap) is not supported: its trip count is not "
+            "known when the derivative is built. Use fori_loop or scan with a fixed trip count, use forward "
+            "mode (jvp, jacfwd), or differentiate outside jit (grad(jit(f)) works)."
         ) from None
     n = _trip_count(values, cond_body, body, n_cond_consts, n_body_consts)
     cts = _scan_vjp(ct, out, primals[n_cond_consts:], needs[n_cond_consts:], body=body, n_consts=n_body_consts,
                     n_carry=len(out), length=n, reverse=False)
     return [None] * n_cond_consts + list(cts)
+
+
+def _while_batch(vals, batched, cond_body: SubGraph, body: SubGraph, n_cond_consts: int, n_body_consts: int):
+    """A while_loop over a batch: it runs while any example's condition holds; an example whose condition
+    no longer holds keeps its carry (the body still runs on it, and its result is not used)."""
+    size = next(shape_of(v)[0] for v, b in zip(vals, batched) if b)
+    cc, bc, init = _split(vals, n_cond_consts, n_body_consts)
+    cc_b, bc_b, _ = _split(batched, n_cond_consts, n_body_consts)
+    init = [materialize(v, b, size) for v, b in zip(init, batched[n_cond_consts + n_body_consts:])]
+    nk = len(init)
+    c_flags = tuple(cc_b) + (True,) * nk
+    b_flags = tuple(bc_b) + (True,) * nk
+    test_b = cond_body.derive(("batch", c_flags, size), lambda: _batched_body(cond_body, c_flags, size))
+    step_b = body.derive(("batch", b_flags, size), lambda: _batched_body(body, b_flags, size))
+    any_test = test_b.derive(("any",), lambda: _derived(
+        lambda v: [red.reduce_max(_run(test_b, v)[0], axis=(0,), keepdims=False)], test_b.in_avals))
+    key = ("masked", n_cond_consts, n_body_consts)
+
+    def masked(v):  # (cond consts, body consts, carry) -> carry, moved on where the condition holds
+        c, b, carry = _split(v, n_cond_consts, n_body_consts)
+        (pred,) = _run(test_b, c + carry)
+        new = _run(step_b, b + carry)
+        return [ew.select(expand_batched(pred, True, len(shape_of(n)) - 1), n, old) for n, old in zip(new, carry)]
+
+    step = step_b.derive(key + (test_b,), lambda: _derived(masked, test_b.in_avals[:n_cond_consts]
+                                                           + step_b.in_avals))
+    outs = while_p.bind(*cc, *cc, *bc, *init, cond_body=any_test, body=step, n_cond_consts=n_cond_consts,
+                        n_body_consts=n_cond_consts + n_body_consts)
+    return tuple(outs)
 
 
 @through_subgraphs
@@ -714,7 +746,7 @@ class _WhilePrimitive(ControlFlowPrimitive):
 
 while_p = _WhilePrimitive(
     "while_loop", _while_impl, shape=_while_shape, multiple_results=True, jvp=_tangents_only(_while_jvp),
-    vjp=_while_vjp, render=_while_render, sparsity=_while_sparsity, stem="while",
+    vjp=_while_vjp, batch=_while_batch, render=_while_render, sparsity=_while_sparsity, stem="while",
     doc="while cond_body(cond_consts, carry): carry = body(body_consts, carry); both are sub-graphs",
 )
 
