@@ -58,6 +58,7 @@ def _plain(v: Any) -> Any:
 class _Emitter:
     def __init__(self, graph, parent: _Emitter | None = None, inputs: list | None = None):
         self.graph = graph
+        self.inlined = parent is not None  # a sub-graph inlined into an enclosing function
         if parent is None:
             self.names = var_names(graph)
             self.used = set(self.names.values()) | set(RESERVED)

@@ -473,6 +473,8 @@ def _assign(names: list, exprs: list) -> str:
 def _copies(em, e, passthrough: Sequence[bool]) -> list:
     """Lines copying the outputs of e that the graph returns and that may be one of its operands'
     buffers (a jitted function never returns an alias of its argument)."""
+    if em.inlined:  # inside a loop body or branch: its results are not the function's
+        return []
     returned = set(em.graph.outs)
     names = em.out_names(e)
     return [f"{n} = np.array({n}, copy=True)" for n, o, p in zip(names, e.outs, passthrough) if p and o in returned]
