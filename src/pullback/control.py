@@ -451,11 +451,19 @@ def _strong(v: Any) -> ShapeDtype:
     return ShapeDtype(a.shape, a.dtype)
 
 
-def _promoted(a: ShapeDtype, b: ShapeDtype) -> ShapeDtype | None:
-    """The carry type that holds both a (given) and b (what the body made of it), or None (shape changed)."""
+def _promoted(a: ShapeDtype, b: ShapeDtype, weak: bool) -> ShapeDtype | None:
+    """The carry type for a carry given as a (a Python scalar if weak) that the body makes b; None when no
+    one type gives the Python loop's values (the shape changes, or an array's dtype does)."""
     if a.shape != b.shape:
         return None
-    return ShapeDtype(a.shape, a.dtype if b.weak else np.result_type(a.dtype, b.dtype))
+    if b.weak or b.dtype == a.dtype:
+        return a
+    return ShapeDtype(a.shape, np.result_type(a.dtype, b.dtype)) if weak else None
+
+
+def _is_weak(v: Any) -> bool:
+    """A Python scalar, or a staged value that is one at run time."""
+    return type(v) in (bool, int, float, complex) or cf.is_weak_tracer(v)
 
 
 def _trace_typed(fun: Callable[[list], tuple], avals: list, out_types: list | None, captured_first: bool = True):
@@ -479,6 +487,7 @@ def _staged_scan(f: Callable, init: Any, x_leaves: list, x_tree, length: int, re
     init_leaves, init_tree = tree_flatten(init)
     nc = len(init_leaves)
     carry_avals = [_strong(v) for v in init_leaves]
+    weak = [_is_weak(v) for v in init_leaves]
     x_avals = []
     for x in x_leaves:
         a = _strong(x)
@@ -500,9 +509,9 @@ def _staged_scan(f: Callable, init: Any, x_leaves: list, x_tree, length: int, re
         return c_leaves + y_leaves, y_tree
 
     try:
-        for _ in range(3):  # a carry the body promotes (float32 -> float64) is traced again with that type
+        for _ in range(3):  # a Python scalar carry the body promotes (int -> float) is traced again as such
             body, captured, got, y_tree = _trace_typed(step, carry_avals + x_avals, None)
-            widened = [_promoted(a, b) for a, b in zip(carry_avals, got[:nc])]
+            widened = [_promoted(a, b, w) for a, b, w in zip(carry_avals, got[:nc], weak)]
             if any(w is None for w in widened):
                 return _UNROLL
             if widened == carry_avals:
@@ -510,8 +519,9 @@ def _staged_scan(f: Callable, init: Any, x_leaves: list, x_tree, length: int, re
             carry_avals = widened
         else:
             return _UNROLL
-        y_types = [_strong_of(a) for a in got[nc:]]
-        body, captured, _, y_tree = _trace_typed(step, carry_avals + x_avals, carry_avals + y_types)
+        if [_strong_of(a) for a in got[:nc]] != carry_avals:  # the body narrows a carry: cast it back
+            y_types = [_strong_of(a) for a in got[nc:]]
+            body, captured, _, y_tree = _trace_typed(step, carry_avals + x_avals, carry_avals + y_types)
     except Exception:  # noqa: BLE001 - a body that cannot be staged (or a user error): the Python loop
         return _UNROLL  # runs it, and reports any error as before
     operands = captured + [cf.typed(v, a) for v, a in zip(init_leaves, carry_avals)] + list(x_leaves)
@@ -542,6 +552,7 @@ def _staged_while(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     """while_loop as one staged `while_loop` equation, or _UNROLL when the body cannot be staged."""
     init_leaves, tree = tree_flatten(init_val)
     carry_avals = [_strong(v) for v in init_leaves]
+    weak = [_is_weak(v) for v in init_leaves]
 
     def test(vals):
         p = cond_fun(tree_unflatten(tree, vals))
@@ -557,7 +568,7 @@ def _staged_while(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     try:
         for _ in range(3):
             body, b_captured, got, _ = _trace_typed(step, carry_avals, None)
-            widened = [_promoted(a, b) for a, b in zip(carry_avals, got)]
+            widened = [_promoted(a, b, w) for a, b, w in zip(carry_avals, got, weak)]
             if any(w is None for w in widened):
                 return _UNROLL
             if widened == carry_avals:
@@ -565,7 +576,8 @@ def _staged_while(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
             carry_avals = widened
         else:
             return _UNROLL
-        body, b_captured, _, _ = _trace_typed(step, carry_avals, carry_avals)
+        if [_strong_of(a) for a in got] != carry_avals:
+            body, b_captured, _, _ = _trace_typed(step, carry_avals, carry_avals)
         test_body, c_captured, (p_aval,), _ = _trace_typed(test, carry_avals, None)
     except PytreeError:
         raise

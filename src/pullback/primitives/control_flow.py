@@ -64,13 +64,13 @@ def is_float(aval: Any) -> bool:
 def typed(v: Any, aval: ShapeDtype) -> Any:
     """v as a strongly typed value of aval's dtype (a body's outputs must match its carry exactly)."""
     if isinstance(v, Tracer):
-        if v.dtype == aval.dtype and not _is_weak_tracer(v):
+        if v.dtype == aval.dtype and not is_weak_tracer(v):
             return v
         return convert(v, dtype=aval.dtype)
     return np.asarray(v, dtype=aval.dtype)
 
 
-def _is_weak_tracer(v: Any) -> bool:
+def is_weak_tracer(v: Any) -> bool:
     """Whether a traced value is a weakly typed staged value (a Python scalar at run time)."""
     while isinstance(v, Tracer) and not isinstance(v, StagingTracer):
         v = v.aval
@@ -892,4 +892,4 @@ cond_p = _CondPrimitive(
 )
 
 
-__all__ = ["ControlFlowError", "cond_p", "is_float", "scan_p", "stage_body", "typed", "while_p"]
+__all__ = ["ControlFlowError", "cond_p", "is_float", "is_weak_tracer", "scan_p", "stage_body", "typed", "while_p"]
