@@ -477,3 +477,22 @@ def test_vmap_of_a_staged_while_loop_runs_each_example_to_its_own_end():
     close(pb.jit(pb.vmap(pb.jacfwd(f)))(xs), np.stack([pb.jacfwd(f)(x) for x in xs]))
     g = pb.make_graph(pb.vmap(f), xs)
     assert prim_names(g).count("while_loop") == 1  # one loop for the batch, not one per example
+
+
+@pytest.mark.parametrize("inside", ["checkpoint", "custom_vjp"])
+def test_checkpoint_and_custom_vjp_inside_staged_loop_bodies(inside):
+    cv = pb.custom_vjp(lambda x: pnp.sin(x))
+    cv.defvjp(lambda x: (pnp.sin(x), x), lambda r, g: (g * pnp.cos(r),))
+
+    def f(x, th):
+        if inside == "checkpoint":
+            blk = pb.checkpoint(lambda x: pb.fori_loop(0, 5, lambda i, c: pnp.sin(c * th) * 1.1, x))
+        else:
+            blk = lambda x: pb.fori_loop(0, 5, lambda i, c: cv(c * th) * 1.1, x)  # noqa: E731
+        return pnp.sum(blk(x) ** 2)
+
+    x = POINTS[0]
+    expect = pb.grad(f, argnums=(0, 1))(x, TH)
+    close(pb.jit(pb.grad(f, argnums=(0, 1)))(x, TH), expect)
+    close(pb.grad(pb.jit(f), argnums=(0, 1))(x, TH), expect)
+    assert "scan" in prim_names(pb.make_graph(f, x, TH))
