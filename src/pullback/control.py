@@ -43,15 +43,6 @@ from .primitives import reductions as red
 from .primitives import shape as sh
 
 
-def _is_staged(x: Any) -> bool:
-    """Whether x has no single concrete value: staged under jit, or batched under vmap."""
-    while isinstance(x, Tracer):
-        if isinstance(x, StagingTracer) or (isinstance(x, BatchTracer) and x._trace.active):
-            return True
-        x = x.aval
-    return False
-
-
 def _staged_value(x: Any) -> bool:
     """Whether x has no concrete value because it is staged (a StagingTracer somewhere in its chain)."""
     try:
@@ -75,9 +66,11 @@ def _has_no_single_value(x: Any) -> bool:
 def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> Any:
     """true_fun(*operands) if pred else false_fun(*operands).
 
-    With a concrete predicate only the chosen branch runs. Under jit, where the predicate
-    is staged, and under vmap, where it is batched, both branches run and the result is
-    selected elementwise (both must return the same structure, shapes and dtypes).
+    With a concrete predicate only the chosen branch runs. Under jit / make_graph, where the
+    predicate is staged, the graph holds one `cond` equation with both branches as sub-graphs,
+    and only the taken branch runs (its derivatives are conds of the branches' derivatives).
+    Under vmap with no staging, where the predicate is batched, both branches run and the
+    result is selected elementwise. Both branches must return the same structure and shapes.
 
     Parameters
     ----------
@@ -250,12 +243,16 @@ def _static_int(v: Any, what: str) -> int:
 
 
 def fori_loop(lower: Any, upper: Any, body_fun: Callable[[int, Any], Any], init_val: Any) -> Any:
-    """val = body_fun(i, val) for i in range(lower, upper); unrolled under jit.
+    """val = body_fun(i, val) for i in range(lower, upper); one rolled `scan` equation under jit.
+
+    Eagerly it is a Python loop. Staged (jit, make_graph), the body is traced once into a
+    sub-graph, whatever the trip count; with staged bounds it is a `while_loop` (forward-mode
+    derivatives only under jit). A body that needs a concrete counter (``table[i]``) is unrolled.
 
     Parameters
     ----------
     lower, upper : int
-        The loop bounds (Python or concrete integers).
+        The loop bounds (Python or concrete integers; staged ones under jit make a while_loop).
     body_fun : callable
         ``(i, val) -> val``, keeping val's structure.
     init_val : pytree of arrays
@@ -300,8 +297,11 @@ def _maybe_static(v: Any) -> int | None:
 
 
 def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], init_val: Any) -> Any:
-    """while cond_fun(val): val = body_fun(val). Differentiable (forward and reverse) when run eagerly;
-    under jit the predicate must not depend on staged values.
+    """while cond_fun(val): val = body_fun(val). Differentiable (forward and reverse) when run eagerly.
+
+    Under jit, a predicate on concrete values (a Python counter) runs the Python loop; a staged one
+    makes one rolled `while_loop` equation, differentiable in forward mode (and in reverse mode when the
+    graph is evaluated on arrays, as by grad(jit(f))).
 
     Parameters
     ----------
@@ -319,8 +319,8 @@ def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], i
 
     Raises
     ------
-    ConcretizationError
-        Under jit, cond_fun depends on a staged value.
+    ControlFlowError
+        Reverse-mode differentiation under jit (jit(grad(f))) of a loop whose condition is staged.
 
     Examples
     --------
@@ -353,7 +353,10 @@ def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], i
 
 def scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int | None = None,
          reverse: bool = False) -> tuple:
-    """(carry, ys): carry, y = f(carry, x) over the leading axis of xs; ys stacked. Unrolled under jit.
+    """(carry, ys): carry, y = f(carry, x) over the leading axis of xs; ys stacked.
+
+    Eagerly a Python loop; staged (jit, make_graph), one rolled `scan` equation whose body is traced
+    once; its reverse mode stores each step's carry and runs a reverse scan.
 
     Parameters
     ----------
