@@ -9,8 +9,10 @@ How: under reverse mode, f runs once on the values below the reverse trace while
 recording trace notes its primitive applications in a Graph (no tape is kept). Values f
 closes over that are being differentiated (a step function's parameters) are lifted
 into extra inputs of the graph, so their cotangents flow like the arguments'. The
-backward pass differentiates the recorded graph. Under forward mode, vmap or staging,
-f simply runs (nothing is stored there).
+backward pass differentiates the recorded graph. Under forward mode or vmap, f simply
+runs (nothing is stored there). Under staging (jit, make_graph), checkpoint_scan is a
+staged scan over segments of a staged scan: the scans' own reverse rule (which stores
+carries only) then stores O(√n) of them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from .control import scan
 from .core import check
 from .core.ad import ReverseTrace, vjp_flat
 from .core.ir import Const, Eqn, Graph, ShapeDtype, Var, eval_graph
+from .core.lax import concatenate, reshape
+from .core.staging import staging_active
 from .core.trace import Trace, Tracer, new_trace
 from .core.tree import tree_flatten, tree_unflatten
 from .primitives._util import dtype_of, shape_of
@@ -278,6 +282,30 @@ class _ScanRule:
         return carry + stacked, bwd, captured
 
 
+def _segmented_scan(f: Callable, init: Any, xs: Any, n: int, seg: int) -> tuple:
+    """checkpoint_scan staged: a scan over segments of a scan over steps (then the leftover steps).
+
+    The reverse rule of a staged scan stores each step's carry and recomputes the step in the backward
+    pass; for the outer scan a step is a whole segment, so the stored carries are the segment boundaries
+    (n / seg of them) plus, while one segment is pulled back, that segment's own (seg): O(√n).
+    """
+    x_leaves, x_tree = tree_flatten(xs)
+    k = n // seg
+    head = [reshape(x[:k * seg], shape=(k, seg) + tuple(shape_of(x)[1:])) for x in x_leaves]
+
+    def segment(c, x_seg):
+        return scan(f, c, x_seg, length=seg)
+
+    carry, ys = scan(segment, init, tree_unflatten(x_tree, head) if x_leaves else None, length=k)
+    y_leaves, y_tree = tree_flatten(ys)
+    y_leaves = [reshape(y, shape=(k * seg,) + tuple(shape_of(y)[2:])) for y in y_leaves]
+    if k * seg < n:
+        tail = tree_unflatten(x_tree, [x[k * seg:] for x in x_leaves]) if x_leaves else None
+        carry, ys_tail = scan(f, carry, tail, length=n - k * seg)
+        y_leaves = [concatenate(a, b, axis=0) for a, b in zip(y_leaves, tree_flatten(ys_tail)[0])]
+    return carry, tree_unflatten(y_tree, y_leaves)
+
+
 def checkpoint_scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int | None = None,
                     segment_length: int | None = None) -> tuple:
     """scan(f, init, xs) whose reverse mode stores O(√n) carries instead of every step's intermediates.
@@ -323,10 +351,12 @@ def checkpoint_scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, l
     n = length if length is not None else (shape_of(x_leaves[0])[0] if x_leaves else None)
     if n is None:
         raise ValueError("checkpoint_scan: give xs or length")
+    seg = segment_length or max(1, math.isqrt(max(n - 1, 0)) + 1)
+    if staging_active() and n > 0:
+        return _segmented_scan(f, init, xs, n, seg)
     top = _innermost_reverse_trace()
     if top is None or n == 0:
         return scan(f, init, xs, length=n)
-    seg = segment_length or max(1, math.isqrt(max(n - 1, 0)) + 1)
     rule = _ScanRule(f, init, xs, n, seg, top.level)
     outs = top.process_custom(rule, rule.leaves)
     carry = tree_unflatten(rule.carry_tree, outs[: rule.nc])

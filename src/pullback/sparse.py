@@ -122,6 +122,12 @@ def _propagate(graph, n_in_cols: int, in_deps: list) -> tuple:
         if all(d is None for d in ins_d):
             continue  # constants only: no dependency
         outs = e.outs
+        if getattr(e.prim.sparsity, "through_subgraphs", False):  # a loop or branch: through its body
+            out_ds, inner = e.prim.sparsity(_SubgraphDeps(n_in_cols), ins_d, in_shapes, **e.params)
+            if out_ds is not None:
+                conservative += inner
+                env.update(zip(outs, out_ds))
+                continue
         res = None if e.prim.multiple_results else _maps_for(e.prim, in_shapes, consts, tuple(outs[0].aval.shape),
                                                               e.params)
         if res is None or res[0] is None:
@@ -152,6 +158,40 @@ def _propagate(graph, n_in_cols: int, in_deps: list) -> tuple:
         total.eliminate_zeros()
         env[outs[0]] = total
     return env, conservative
+
+
+class _SubgraphDeps:
+    """What the sparsity rule of a higher-order primitive (``rule.through_subgraphs = True``) is given:
+    ``rule(deps, in_deps, in_shapes, **params) -> (out_deps or None, conservative names)``, with
+    dependency matrices (rows: entries, columns: the function's inputs) propagated through sub-graphs."""
+
+    def __init__(self, n_in_cols: int):
+        self.n = n_in_cols
+
+    def zeros(self, rows: int):
+        return _sp().csr_matrix((rows, self.n))
+
+    def through(self, graph, in_deps: list) -> tuple[list, list]:
+        """The dependency matrices of a sub-graph's outputs given its inputs' (None: a constant)."""
+        in_deps = [self.zeros(_size(v.aval.shape)) if d is None else d for v, d in zip(graph.in_vars, in_deps)]
+        env, conservative = _propagate(graph, self.n, in_deps)
+        outs = []
+        for o in graph.outs:
+            d = env.get(o)
+            outs.append(d if d is not None else self.zeros(_size(o.aval.shape) if isinstance(o, Var)
+                                                           else _size(np.shape(o.value))))
+        return outs, conservative
+
+    def stack(self, mats: list):
+        return _sp().csr_matrix(_sp().vstack(mats)) if mats else self.zeros(0)
+
+    def union(self, a, b):
+        m = _sp().csr_matrix(a + b)
+        m.data[:] = 1.0
+        return m
+
+    def same(self, a, b) -> bool:
+        return a.shape == b.shape and ((a != 0) != (b != 0)).nnz == 0
 
 
 def _out_deps(graph, env, n_in_cols):

@@ -3,8 +3,8 @@
 A value x(t) = Σₖ xₖ tᵏ (normalised coefficients, k = 0..K) is pushed through each equation of
 ``make_graph(f)``: by the standard recurrences where a rule exists, e.g. for y = exp(x)
 k yₖ = Σⱼ₌₁ᵏ j xⱼ yₖ₋ⱼ, the Cauchy product for multiply and matmul, per coefficient for linear
-primitives; any other primitive falls back to nested jvp of t ↦ prim(x(t)) at t = 0 (correct,
-at a cost exponential in K). The interface follows JAX's jet: series hold derivatives,
+primitives; any other primitive (a loop or branch too) falls back to nested jvp of t ↦ prim(x(t))
+at t = 0 (correct, at a cost exponential in K). The interface follows JAX's jet: series hold derivatives,
 x(t) = x + v₁ t + v₂ t²/2! + ..., and so do the results. Inputs are concrete arrays.
 """
 
@@ -131,11 +131,13 @@ def _fallback(prim, series, consts, K, params):
                 for c, const in zip(series, consts)]
         return prim.bind(*args, **params)
 
-    out, d = [np.asarray(h(0.0))], h
-    for k in range(1, K + 1):
+    out, d = [h(0.0)], h
+    for _ in range(K):
         d = (lambda g: lambda t: jvp(g, (t,), (1.0,))[1])(d)
-        out.append(np.asarray(d(0.0)) / math.factorial(k))
-    return out
+        out.append(d(0.0))
+    if prim.multiple_results:  # per output, its coefficients (a loop or branch: several outputs)
+        return [[np.asarray(o[j]) / math.factorial(k) for k, o in enumerate(out)] for j in range(len(out[0]))]
+    return [np.asarray(o) / math.factorial(k) for k, o in enumerate(out)]
 
 
 def _apply(prim, series, consts, K, params):
@@ -178,7 +180,7 @@ def jet(fun: Callable, primals: Sequence, series: Sequence) -> tuple:
     Raises
     ------
     JetError
-        Mismatched primals and series, or a multiple-output primitive in fun.
+        Mismatched primals and series.
 
     Examples
     --------
@@ -211,10 +213,11 @@ def jet(fun: Callable, primals: Sequence, series: Sequence) -> tuple:
             for o, val in zip(e.outs, outs):
                 env[o] = [val]
             continue
-        if e.prim.multiple_results:
-            raise JetError(f"jet: the multiple-output primitive {e.prim.name!r} has no Taylor rule yet; "
-                           "use nested jvp for this function")
         consts = [c[0] if len(c) == 1 else None for c in ins]
+        if e.prim.multiple_results:  # (loops, branches) by nested jvp
+            series_in = [c if len(c) > 1 else c + [np.zeros(np.shape(c[0]))] * K for c in ins]
+            env.update(zip(e.outs, _fallback(e.prim, series_in, consts, K, e.params)))
+            continue
         env[e.outs[0]] = _apply(e.prim, ins, consts, K, e.params)
     res = read(graph.outs[0])
     coefs = res + [np.zeros(np.shape(res[0]))] * (K + 1 - len(res))

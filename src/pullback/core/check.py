@@ -1,5 +1,6 @@
 """The IR type checker: re-derive every equation's output shapes and dtypes from its primitive's
-shape rule, and check that every variable is defined once, before its use.
+shape rule, and check that every variable is defined once, before its use; sub-graphs held by
+higher-order primitives (loop bodies, branches) are checked too.
 
 `check_graph(graph, where)` raises `GraphCheckError` naming the equation and what differs.
 With `ENABLED` set (the test suite sets it), every graph staged by `trace_flat` and every graph a
@@ -13,6 +14,7 @@ import numpy as np
 
 from ..errors import GraphCheckError
 from .atoms import Const, ShapeDtype, Var, rule_arg, weak_result
+from .subgraph import subgraphs_of
 
 ENABLED = False  # check every staged graph and every pass's result (turned on by the test suite)
 
@@ -51,6 +53,11 @@ def check_graph(graph, where: str = "graph") -> None:
                     fail(i, e, f"uses {a!r} before it is defined")
             elif not isinstance(a, Const):
                 fail(i, e, f"has an input that is neither a Var nor a Const: {a!r}")
+        for k, sub in enumerate(subgraphs_of(e.params)):  # a loop's body, a branch: checked in turn
+            try:
+                check_graph(sub.graph, f"{where}: equation {i} ({e.prim.name}), sub-graph {k}")
+            except GraphCheckError as exc:
+                raise GraphCheckError(f"{exc}\nin\n{graph}") from None
         if e.prim.shape is None:
             fail(i, e, "has no shape rule")
         try:

@@ -1,10 +1,11 @@
 """Emit readable NumPy source for a Graph, and compile it.
 
-One statement per equation, with a shape comment. How a primitive reads is decided
-by the primitive's `render` hook (registered beside it): arithmetic as operators, reductions and shape operations
-as the NumPy call they stand for (`np.sum(x, axis=1, keepdims=True)`,
-`np.reshape(x, (4, 1))`, `x[1:3, None]`, `x.astype(np.float32)` ...). A primitive
-without one renders as its `impl`: `np.sin(x)` for a NumPy ufunc, else a
+One statement per equation, with a shape comment (a higher-order primitive's render hook may
+give a block of statements instead: a `for`, `while` or `if` with its sub-graphs inlined, see
+`block`). How a primitive reads is decided by the primitive's `render` hook (registered beside
+it): arithmetic as operators, reductions and shape operations as the NumPy call they stand
+for (`np.sum(x, axis=1, keepdims=True)`, `np.reshape(x, (4, 1))`, `x[1:3, None]`,
+`x.astype(np.float32)` ...). A primitive without one renders as its `impl`: `np.sin(x)` for a NumPy ufunc, else a
 call of the implementation object, `prims_sum_to(x, shape=(3,))`.
 
 Safety: user-provided names only ever appear as sanitized identifiers; only plain
@@ -25,7 +26,7 @@ from .atoms import Var
 from .naming import RESERVED, sanitize, var_names
 
 __all__ = ["RESERVED", "sanitize", "var_names", "generate", "compile_graph", "infix", "reduction", "astype",
-           "index_render"]
+           "index_render", "block"]
 
 _SAFE_STR = re.compile(r"^[A-Za-z0-9_,.\->]*$")
 
@@ -55,13 +56,23 @@ def _plain(v: Any) -> Any:
 
 
 class _Emitter:
-    def __init__(self, graph):
+    def __init__(self, graph, parent: _Emitter | None = None, inputs: list | None = None):
         self.graph = graph
-        self.names = var_names(graph)
-        self.used = set(self.names.values()) | set(RESERVED)
-        self.env: dict = {"np": np}
-        self.objects: dict = {}  # id(object) -> name, so one object is passed once
-        self.counts: dict = {}
+        self.inlined = parent is not None  # a sub-graph inlined into an enclosing function
+        if parent is None:
+            self.names = var_names(graph)
+            self.used = set(self.names.values()) | set(RESERVED)
+            self.env: dict = {"np": np}
+            self.objects: dict = {}  # id(object) -> name, so one object is passed once
+            self.counts: dict = {}
+        else:  # an inlined sub-graph: its own names, unique in the enclosing function; one namespace
+            self.used, self.env, self.objects, self.counts = parent.used, parent.env, parent.objects, parent.counts
+            self.names = {}
+            for v, text in zip(graph.in_vars, inputs):
+                self.names[v] = text
+            for v, base in var_names(graph).items():
+                if v not in self.names:
+                    self.names[v] = self.fresh_var(base)
 
     def fresh(self, base: str) -> str:
         """A name not used by any variable or earlier object: base0, base1 ... for constants."""
@@ -74,6 +85,31 @@ class _Emitter:
         self.counts[base] = k
         self.used.add(cand)
         return cand
+
+    def fresh_var(self, base: str) -> str:
+        """A variable name not used yet in the generated function: base, base_1, base_2 ..."""
+        cand, k = base, 1
+        while cand in self.used:
+            cand, k = f"{base}_{k}", k + 1
+        self.used.add(cand)
+        return cand
+
+    def inline(self, graph, inputs: list) -> tuple[list, list]:
+        """A sub-graph's statements inlined into the function being generated: (lines, outputs).
+
+        `inputs` are the expressions (names or literals) standing for the sub-graph's inputs; the lines
+        compute its equations into fresh names, unindented (a block render hook indents them), and
+        `outputs` are the expressions of its outputs. For render hooks of higher-order primitives.
+        """
+        sub = _Emitter(graph, self, inputs)
+        lines = []
+        for e in graph.eqns:
+            lines += [line[4:] for line in sub.statement(e).split("\n")]
+        return lines, [sub.atom(o) for o in graph.outs]
+
+    def out_names(self, e) -> list[str]:
+        """The names of an equation's outputs (a block render hook assigns them)."""
+        return [self.names[o] for o in e.outs]
 
     def obj(self, value: Any, base: str = "c") -> str:
         """A name for `value` in the generated function's namespace (the value itself is never printed)."""
@@ -144,10 +180,15 @@ class _Emitter:
     def statement(self, e) -> str:
         args = [self.atom(a) for a in e.ins]
         render = e.prim.render
+        if getattr(render, "block", False):  # a block of statements (a loop, a branch) assigning the outputs
+            lines = render(self, e, args)
+            if lines is not None:
+                return "\n".join("    " + line for line in lines)
+            render = None
         # A weak value is a Python scalar at run time. Between weak values only, Python's operators
         # compute what the user's code computed eagerly (a Python scalar); a weak value meeting an
         # array goes through NumPy's own function, which promotes it weakly (float32 * 2.0 → float32).
-        if any(isinstance(a, Var) and a.aval.weak for a in e.ins) and not (
+        if render is not None and any(isinstance(a, Var) and a.aval.weak for a in e.ins) and not (
                 e.outs[0].aval.weak and e.prim.weak_preserving):
             render = None
         rhs = render(self, e, args) if render is not None else None
@@ -208,6 +249,14 @@ def index_render(em, e, a) -> str:
     """Render indexing with param idx as `x[...]`."""
     x = a[0] if isinstance(e.ins[0], Var) else f"np.asarray({a[0]})"
     return f"{x}[{em.index(e.params['idx'])}]"
+
+
+def block(render: Callable) -> Callable:
+    """Mark a render hook as producing a block: ``render(em, e, args) -> list of lines`` (relative
+    indentation, no leading indent) that assign the equation's outputs (`em.out_names(e)`), or None to
+    fall back to the implementation. Sub-graphs are inlined with `em.inline`."""
+    render.block = True
+    return render
 
 
 def generate(graph, name: str = "staged") -> tuple[str, dict]:

@@ -32,6 +32,7 @@ from .atoms import (
 )
 from .check import check_graph
 from .naming import var_names
+from .subgraph import SubGraph, subgraphs_of
 
 __all__ = ["Atom", "Const", "Eqn", "Graph", "ShapeDtype", "Var", "aval_of", "eval_graph", "is_weak", "rule_arg",
            "weak_result"]
@@ -58,19 +59,29 @@ class Graph:
         return var_names(self)
 
     def __str__(self) -> str:
+        return "\n".join(self._lines(""))
+
+    def _lines(self, indent: str) -> list[str]:
+        """The printed graph; a sub-graph parameter (a loop's body) is printed nested, indented."""
         names = self.names()
 
         def show(a):
             return names.get(a, "<undefined>") if isinstance(a, Var) else repr(a)
 
-        lines = ["{ lambda " + ", ".join(f"{names[v]}:{v.aval}" for v in self.in_vars) + " ."]
+        lines = [indent + "{ lambda " + ", ".join(f"{names[v]}:{v.aval}" for v in self.in_vars) + " ."]
         for e in self.eqns:
-            params = ", ".join(f"{k}={_short(v)}" for k, v in e.params.items())
+            params = ", ".join(f"{k}={_short(v)}" for k, v in e.params.items() if not _holds_graph(v))
             lhs = ", ".join(f"{names[o]}:{o.aval}" for o in e.outs)
             args = ", ".join(show(a) for a in e.ins)
-            lines.append(f"    {lhs} = {e.prim.name}({args}{', ' if params and args else ''}{params})")
-        lines.append("  in (" + ", ".join(show(o) for o in self.outs) + ") }")
-        return "\n".join(lines)
+            lines.append(f"{indent}    {lhs} = {e.prim.name}({args}{', ' if params and args else ''}{params})")
+            for k, v in e.params.items():
+                for j, sub in enumerate(v if isinstance(v, tuple) else (v,)):
+                    if isinstance(sub, SubGraph):
+                        label = k if not isinstance(v, tuple) else f"{k}[{j}]"
+                        lines.append(f"{indent}      {label} =")
+                        lines += sub.graph._lines(indent + "        ")
+        lines.append(indent + "  in (" + ", ".join(show(o) for o in self.outs) + ") }")
+        return lines
 
     __repr__ = __str__
 
@@ -81,7 +92,8 @@ class Graph:
         return self
 
     def op_count(self) -> int:
-        return len(self.eqns)
+        """The number of equations, counting those inside sub-graphs (loop bodies, branches) once each."""
+        return sum(1 + sum(sub.graph.op_count() for sub in subgraphs_of(e.params)) for e in self.eqns)
 
     # -- transformations ---------------------------------------------------------
     def simplify(self) -> Graph:
@@ -116,6 +128,10 @@ class Graph:
 
     def __call__(self, *flat_args):
         return eval_graph(self, flat_args)
+
+
+def _holds_graph(v: Any) -> bool:
+    return isinstance(v, SubGraph) or (isinstance(v, tuple) and any(isinstance(x, SubGraph) for x in v))
 
 
 def _short(v: Any) -> str:

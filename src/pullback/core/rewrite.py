@@ -31,6 +31,7 @@ from . import check
 from .atoms import Const, Eqn, ShapeDtype, Var, aval_of, fits, is_number, rule_arg, zero_like
 from .canonical import const_key, params_key
 from .lax import broadcast_to, reshape
+from .subgraph import map_subgraphs, subgraphs_of
 
 FOLD_LIMIT = 1 << 16  # fold constant equations whose result has at most this many elements
 MAX_DEPTH = 64  # rules nest (a rule's new equation is simplified in turn) at most this deep
@@ -204,30 +205,52 @@ class Simplifier:
 
 
 def simplify(graph):
-    """Rewrite rules, constant folding, CSE, DCE, then fuse reshapes into the reductions they follow."""
+    """Rewrite rules, constant folding, CSE, DCE, then fuse reshapes into the reductions they follow
+    (inside sub-graphs too: a loop's body, a branch)."""
+    graph = inside_subgraphs(graph, simplify)
     return check.after_pass(fuse_keepdims(Simplifier().run(graph)), "simplify")
 
 
 def cse(graph):
     """Common-subexpression elimination only (commutative operations match either argument order)."""
+    graph = inside_subgraphs(graph, cse)
     return check.after_pass(Simplifier(rules=False, fold=False).run(graph), "cse")
 
 
 def fold_constants(graph):
     """Evaluate equations whose inputs are all constants (results up to FOLD_LIMIT elements)."""
+    graph = inside_subgraphs(graph, fold_constants)
     return check.after_pass(Simplifier(rules=False, cse=False).run(graph), "fold_constants")
 
 
 def dce(graph):
-    """Drop equations none of whose outputs are used (every primitive is pure)."""
+    """Drop equations none of whose outputs are used (every primitive is pure); sub-graphs too. A
+    primitive with a ``prune(eqn, used) -> Eqn | None`` method (a loop, a branch) also drops the outputs
+    nobody uses and the inputs that then go unread."""
     live = {o for o in graph.outs if isinstance(o, Var)}
     kept = []
     for e in reversed(graph.eqns):
-        if any(o in live for o in e.outs):
+        used = [o in live for o in e.outs]
+        if any(used):
+            prune = getattr(e.prim, "prune", None)  # a loop or branch drops its unused outputs and inputs
+            if prune is not None:
+                e = prune(e, used) or e
             kept.append(e)
             live.update(a for a in e.ins if isinstance(a, Var))
     kept.reverse()
-    return check.after_pass(graph.replace(eqns=kept), "dce")
+    return check.after_pass(inside_subgraphs(graph.replace(eqns=kept), dce), "dce")
+
+
+def inside_subgraphs(graph, run):
+    """graph with the pass `run` applied to the sub-graphs its equations hold (a loop's body, a branch);
+    the sub-graphs keep their inputs and outputs, so the equations holding them stay valid."""
+    if not any(subgraphs_of(e.params) for e in graph.eqns):
+        return graph
+    eqns = []
+    for e in graph.eqns:
+        params = map_subgraphs(e.params, lambda sub: sub.replace_graph(run(sub.graph)))
+        eqns.append(e if params is e.params else Eqn(e.prim, e.ins, params, e.outs))
+    return graph.replace(eqns=eqns)
 
 
 def _kept_shape(shape: tuple, axis: tuple) -> tuple:

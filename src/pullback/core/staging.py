@@ -20,7 +20,7 @@ from . import check
 from .codegen import compile_graph
 from .ir import Const, Eqn, Graph, ShapeDtype, Var, weak_result
 from .primitive import Primitive
-from .trace import Trace, Tracer, find_top_trace, new_trace
+from .trace import _STACK, Trace, Tracer, find_top_trace, new_trace
 
 
 class ConcretizationError(PullbackError, TypeError):
@@ -84,11 +84,14 @@ PROGRESS_AFTER_S = 3.0  # first report after this many seconds, then every PROGR
 
 
 class StagingTrace(Trace):
-    __slots__ = ("eqns", "consts", "started", "next_report")
+    __slots__ = ("eqns", "consts", "started", "next_report", "captured")
 
-    def __init__(self, level: int):
+    def __init__(self, level: int, closed: bool = False):
         super().__init__(level)
         self.eqns: list[Eqn] = []
+        # A trace of a closed sub-graph (trace_closed) turns values of outer traces it meets into
+        # extra inputs: id(tracer) -> (tracer, Var). None for a top-level trace.
+        self.captured: dict | None = {} if closed else None
         self.started = time.perf_counter()
         self.next_report = PROGRESS_AFTER_S
 
@@ -111,8 +114,18 @@ class StagingTrace(Trace):
                     f"a traced value from a finished transformation ({a._trace!r}) was used after it ended, "
                     "inside a jit. Return values out of the transformed function instead of keeping them in "
                     "globals or closures, or wrap them with pullback.stop_gradient.")
+            if self.captured is not None:
+                var = self.capture(a)
+                return var, var.aval
             raise PullbackError("internal error: a tracer below the staging trace")
         return Const(a), a
+
+    def capture(self, a: Tracer) -> Var:
+        """The input Var standing for a value of an outer trace that a sub-graph reads (closure conversion)."""
+        entry = self.captured.get(id(a))
+        if entry is None:
+            entry = self.captured[id(a)] = (a, Var(ShapeDtype(a.shape, a.dtype), "capture"))
+        return entry[1]
 
     def process_primitive(self, prim, args, params):
         atoms, avals = zip(*[self._atom(a) for a in args]) if args else ((), ())
@@ -138,6 +151,36 @@ class StagingTrace(Trace):
         except PullbackError:
             return rule.primal(list(args))
         return self.process_primitive(custom_call, tuple(args), {"rule": rule, "primal": StagedPrimal(graph)})
+
+
+def staging_active() -> bool:
+    """Whether a staging trace (jit, make_graph) is active in this context: higher-order primitives
+    (loops, branches) are then staged rolled, with their bodies as sub-graphs."""
+    return any(type(t) is StagingTrace for t in _STACK.get())
+
+
+def trace_closed(fun: Callable[[list], list], avals: Sequence[ShapeDtype]) -> tuple[Graph, list]:
+    """Stage fun into a closed sub-graph: (graph, captured).
+
+    Values of outer traces that fun reads (from its closure: a jit argument, a value an outer grad
+    follows) become extra inputs of the graph, after those for `avals`; `captured` lists those
+    values, in the same order, for the caller to pass as operands. No tracer is kept in the graph.
+    """
+    with new_trace(StagingTrace, True) as trace:
+        ins = [trace.new_input(a) for a in avals]
+        in_vars = [t.var for t in ins]
+        outs = fun(ins)
+        out_atoms = []
+        for o in outs:
+            if isinstance(o, StagingTracer) and o._trace is trace:
+                out_atoms.append(o.var)
+            elif isinstance(o, Tracer):
+                out_atoms.append(trace.capture(o))
+            else:
+                out_atoms.append(Const(o))
+    captured = list(trace.captured.values())
+    graph = Graph(in_vars + [v for _, v in captured], trace.eqns, out_atoms)
+    return check.after_pass(graph, "staging a sub-graph"), [t for t, _ in captured]
 
 
 def abstractify(x: Any) -> ShapeDtype:
