@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dis
 import functools
 import inspect
 import types
@@ -15,11 +16,10 @@ from .api import _int_tuple
 from .core import primitive as _primitive
 from .core.codegen import compile_graph, sanitize
 from .core.ir import Const, Graph, eval_graph
-from .core.rewrite import FOLD_LIMIT
 from .core.staging import ConcretizationError, abstractify, trace_flat
 from .core.trace import Tracer
 from .core.tree import TreeDef, tree_flatten, tree_unflatten
-from .errors import ArgnumsError, PullbackError
+from .errors import ArgnumsError, EscapedTracerError, PullbackError, TracerConversionError
 
 
 class StaticArgError(PullbackError, TypeError):
@@ -89,38 +89,28 @@ def _static_key(v: Any) -> Any:
     return _ByValue(v) if isinstance(v, np.ndarray) else v
 
 
-class _Captured:
-    """An array a staged function reads from a closure cell or a global: it keys the trace cache by
-    identity (rebinding the name retraces), and by contents when it is an integer/boolean array or small
-    enough to be folded into the graph (an in-place change retraces too)."""
-
-    __slots__ = ("name", "value", "contents")
-
-    def __init__(self, name: str, value: np.ndarray):
-        self.name, self.value = name, value
-        small = value.dtype.kind in "iub" or value.size <= FOLD_LIMIT
-        self.contents = value.tobytes() if small and value.dtype.kind != "O" else None
-
-    def __hash__(self) -> int:
-        return hash((self.name, id(self.value)))
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, _Captured) and self.name == other.name and self.value is other.value
-                and self.contents == other.contents)
-
-
+_MISSING = object()  # a global not defined (yet), or an empty closure cell
 _LIBRARIES = ("numpy", "pullback", "scipy", "builtins", "functools")
+_MAX_FUNCTIONS = 64  # functions scanned for free values, at most, per jitted function
+_MAX_TREE_LEAVES = 256  # a tuple/list/dict read from outside is tracked when it has at most this many leaves
+
+
+def _is_user_function(v: Any) -> bool:
+    return isinstance(v, types.FunctionType) and not str(v.__module__).startswith(_LIBRARIES)
+
+
 _GLOBAL_NAMES: dict = {}
 
 
-def _code_names(code: types.CodeType) -> tuple:
-    """The global names a code object (and the functions and comprehensions nested in it) may read."""
+def _code_globals(code: types.CodeType) -> tuple:
+    """The global names a code object (and the functions and comprehensions nested in it) loads."""
     names = _GLOBAL_NAMES.get(code)
     if names is None:
-        found = list(code.co_names)
+        found = [ins.argval for ins in dis.get_instructions(code)
+                 if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str)]
         for c in code.co_consts:
             if isinstance(c, types.CodeType):
-                found += _code_names(c)
+                found += _code_globals(c)
         names = _GLOBAL_NAMES[code] = tuple(dict.fromkeys(found))
     return names
 
@@ -129,52 +119,268 @@ _WATCH: dict = {}  # code object -> the global names worth reading at each call 
 
 
 def _watched(code: types.CodeType, g: dict) -> tuple:
-    """The global names of code whose value may matter: arrays, user functions, and names not defined yet.
-    Names bound to anything else (modules, classes, library functions) when first seen are skipped."""
+    """The global names of code whose value may matter: arrays, numbers, strings, containers of them,
+    user functions, and names not defined yet (nor builtins). Names bound to anything else (modules,
+    classes, library functions) when first seen are skipped."""
     names = _WATCH.get(code)
     if names is None:
+        builtins = g.get("__builtins__", {})
+        builtins = builtins if isinstance(builtins, dict) else vars(builtins)
         keep = []
-        for name in _code_names(code):
-            v = g.get(name, _watched)
-            if v is _watched or isinstance(v, np.ndarray) or _is_user_function(v):
+        for name in _code_globals(code):
+            v = g.get(name, _MISSING)
+            if (v is _MISSING and name not in builtins) or _kind(v, user=True) not in (None, "missing"):
                 keep.append(name)
         names = _WATCH[code] = tuple(keep)
     return names
 
 
-def _is_user_function(v: Any) -> bool:
-    return isinstance(v, types.FunctionType) and not str(v.__module__).startswith(_LIBRARIES)
+_SCALARS = (bool, int, float, complex, str, type(None))
 
 
-def captured_arrays(fun: Any, depth: int = 3, seen: set | None = None) -> tuple:
-    """The NumPy arrays fun reads from its closure and its module's globals (and, a few levels deep,
-    those of the user functions it calls), as cache-key entries."""
-    if isinstance(fun, functools.partial):
-        fun = fun.func
-    fun = getattr(fun, "__wrapped__", fun)
-    if not isinstance(fun, types.FunctionType):
-        return ()
-    seen = set() if seen is None else seen
-    if id(fun) in seen:
-        return ()
-    seen.add(id(fun))
-    code = fun.__code__
-    found: list = []
-    pairs = []
-    if fun.__closure__:
-        for name, cell in zip(code.co_freevars, fun.__closure__):
-            try:
-                pairs.append((name, cell.cell_contents))
-            except ValueError:  # an empty cell (the variable is not assigned yet)
-                continue
-    g = fun.__globals__
-    pairs += [(name, g[name]) for name in _watched(code, g) if name in g]
-    for name, v in pairs:
-        if isinstance(v, np.ndarray):
-            found.append(_Captured(name, v))
-        elif depth > 0 and _is_user_function(v):
-            found += captured_arrays(v, depth - 1, seen)
-    return tuple(found)
+def _is_tracked_leaf(v: Any) -> bool:
+    if isinstance(v, (np.ndarray, Tracer)):
+        return np.dtype(v.dtype) != np.dtype(object)
+    return isinstance(v, (np.generic, *_SCALARS))
+
+
+def _kind(v: Any, user: bool) -> str | None:
+    """How a value read from outside a staged function is tracked (None: not at all).
+
+    "array": an array or a traced value, passed to the graph as an implicit input; "value": a number or
+    string, which keys the cache; "tree": a tuple/list/dict of those; "function": scanned in turn;
+    "missing": not defined yet. Closures of library functions are scanned for arrays and functions only."""
+    if v is _MISSING:
+        return "missing" if user else None
+    if isinstance(v, Tracer) or (isinstance(v, np.ndarray) and v.dtype != object):
+        return "array"
+    if isinstance(v, (types.FunctionType, functools.partial, types.MethodType)):
+        return "function"
+    if not user:
+        return None
+    if isinstance(v, (np.generic, *_SCALARS)):
+        return "value"
+    if type(v) in (tuple, list, dict) and v:
+        try:
+            leaves, _ = tree_flatten(v)
+        except Exception:  # noqa: BLE001 - an odd container is simply not tracked
+            return None
+        # a list or dict counts when it holds an array (parameters); one of numbers only is more often
+        # a log the function appends to than an input
+        if len(leaves) <= _MAX_TREE_LEAVES and all(map(_is_tracked_leaf, leaves)) and (
+                type(v) is tuple or any(isinstance(x, (np.ndarray, Tracer)) for x in leaves)):
+            return "tree"
+    return None
+
+
+class _Free:
+    """A value a staged function reads from outside its arguments: a closure cell or a module global."""
+
+    __slots__ = ("name", "cell", "namespace", "value", "kind", "child")
+
+    def __init__(self, name: str, cell, namespace, value: Any, kind: str, child=None):
+        self.name, self.cell, self.namespace = name, cell, namespace
+        self.value, self.kind, self.child = value, kind, child
+
+
+class _Scope:
+    """A function (or partial, or bound method) with the free values it reads, scanned in turn."""
+
+    __slots__ = ("obj", "frees", "inner")
+
+    def __init__(self, obj: Any):
+        self.obj, self.frees, self.inner = obj, [], None
+
+
+class _Environment:
+    """What a jitted function reads from its closure and its module's globals (and, a few functions deep,
+    what the functions it calls read). Arrays (and values traced by an enclosing transformation) become
+    implicit inputs of the graph, so rebinding one to an array of the same shape and dtype, or changing
+    one in place, needs no new trace and is never stale; numbers, strings, functions and names not yet
+    defined key the trace cache, so a change re-traces. Attributes of objects are not tracked."""
+
+    def __init__(self, fun: Any):
+        self.frees: list[_Free] = []
+        self.memo: dict = {}
+        self.root = self._scan(fun, 0)
+
+    def _scan(self, obj: Any, depth: int) -> _Scope | None:
+        if id(obj) in self.memo:
+            return self.memo[id(obj)]
+        if depth > 4 or len(self.memo) >= _MAX_FUNCTIONS:
+            return None
+        scope = self.memo[id(obj)] = _Scope(obj)
+        if isinstance(obj, functools.partial):
+            scope.inner = self._scan(obj.func, depth)
+            return scope
+        if isinstance(obj, types.MethodType):
+            scope.inner = self._scan(obj.__func__, depth)
+            return scope
+        if not isinstance(obj, types.FunctionType):
+            return None
+        user = _is_user_function(obj)
+        code = obj.__code__
+        if obj.__closure__:
+            for name, cell in zip(code.co_freevars, obj.__closure__):
+                try:
+                    v = cell.cell_contents
+                except ValueError:  # an empty cell (the variable is not assigned yet)
+                    v = _MISSING
+                self._add(scope, name, cell, None, v, user, depth)
+        if user:
+            g = obj.__globals__
+            for name in _watched(code, g):
+                self._add(scope, name, None, g, g.get(name, _MISSING), user, depth)
+        return scope
+
+    def _add(self, scope: _Scope, name: str, cell, namespace, v: Any, user: bool, depth: int) -> None:
+        kind = _kind(v, user)
+        if kind is None:
+            return
+        if isinstance(v, Tracer) and not v._trace.active:
+            raise EscapedTracerError(
+                f"the jitted function reads `{name}`, a traced value from a finished transformation "
+                f"({v._trace!r}). Return values out of the transformed function instead of keeping them in "
+                "globals or closures, or wrap them with pullback.stop_gradient.")
+        child = self._scan(v, depth + 1) if kind == "function" else None
+        free = _Free(name, cell, namespace, v, kind, child)
+        scope.frees.append(free)
+        self.frees.append(free)
+
+    # -- what the cache key and the graph's implicit inputs are made of -----------------------------
+    def implicit(self, by_value: int) -> list[tuple]:
+        """(name, value, free, leaf index or None) of the arrays traced as implicit inputs. by_value=1 keeps
+        integer and boolean arrays concrete; by_value=2 keeps every array concrete (values from enclosing
+        traces stay traced)."""
+        out = []
+        for f in self.frees:
+            if f.kind == "array":
+                if not _concrete(f.value, by_value):
+                    out.append((f.name, f.value, f, None))
+            elif f.kind == "tree":
+                leaves, _ = tree_flatten(f.value)
+                out += [(f"{f.name}_{i}", v, f, i) for i, v in enumerate(leaves) if _traced_leaf(v, by_value)]
+        return out
+
+    def key(self, by_value: int) -> tuple:
+        return tuple(_free_key(f.name, f.kind, f.value, by_value) for f in self.frees)
+
+    def has_arrays(self, integral: bool) -> bool:
+        for f in self.frees:
+            leaves = [f.value] if f.kind == "array" else tree_flatten(f.value)[0] if f.kind == "tree" else []
+            for v in leaves:
+                if isinstance(v, np.ndarray) and (not integral or v.dtype.kind in "iub"):
+                    return True
+        return False
+
+    def guard(self) -> tuple | None:
+        """The per-call check of the fast path: (cell, namespace, name, expected) per free value, with
+        expected None for an implicit input (an ndarray of the traced shape and dtype, passed on); None
+        when the fast path cannot check this environment (containers, values of enclosing traces)."""
+        out = []
+        for f in self.frees:
+            if f.kind == "tree" or isinstance(f.value, Tracer):
+                return None
+            if f.kind == "array":
+                out.append((f.cell, f.namespace, f.name, None, f.value.shape, f.value.dtype))
+            else:
+                out.append((f.cell, f.namespace, f.name, f.value, None, None))
+        return tuple(out)
+
+    def rebuilt(self, values: dict) -> Any:
+        """The function with the free values in `values` (id(_Free) -> new value) replaced: a copy of each
+        function on the way (new closure cells, a patched copy of its module's globals); the user's
+        functions, cells and modules are left as they are."""
+        memo: dict = {}
+        namespaces: dict = {}
+        needs: dict = {}
+
+        def changed(scope) -> bool:
+            if scope is None:
+                return False
+            if id(scope) not in needs:
+                needs[id(scope)] = False  # a cycle counts as unchanged until shown otherwise
+                needs[id(scope)] = (changed(scope.inner) or any(
+                    id(f) in values or changed(f.child) for f in scope.frees))
+            return needs[id(scope)]
+
+        def build(scope) -> Any:
+            if scope is None or not changed(scope):
+                return scope.obj if scope is not None else None
+            if id(scope) in memo:
+                return memo[id(scope)]
+            obj = scope.obj
+            if isinstance(obj, functools.partial):
+                new = memo[id(scope)] = functools.partial(build(scope.inner), *obj.args, **obj.keywords)
+                return new
+            if isinstance(obj, types.MethodType):
+                new = memo[id(scope)] = types.MethodType(build(scope.inner), obj.__self__)
+                return new
+            cells = list(obj.__closure__ or ())
+            g = obj.__globals__
+            replaced = []
+            for f in scope.frees:
+                if id(f) in values or changed(f.child):
+                    replaced.append(f)
+                    if f.cell is not None:
+                        cells[obj.__code__.co_freevars.index(f.name)] = types.CellType()
+                    elif id(g) not in namespaces:
+                        namespaces[id(g)] = dict(g)
+            ns = namespaces.get(id(g), g)
+            new = types.FunctionType(obj.__code__, ns, obj.__name__, obj.__defaults__, tuple(cells) or None)
+            new.__kwdefaults__, new.__qualname__ = obj.__kwdefaults__, obj.__qualname__
+            new.__dict__.update(obj.__dict__)
+            memo[id(scope)] = new
+            for f in replaced:
+                v = values[id(f)] if id(f) in values else build(f.child)
+                if f.cell is not None:
+                    new.__closure__[obj.__code__.co_freevars.index(f.name)].cell_contents = v
+                else:
+                    ns[f.name] = v
+            return new
+
+        return build(self.root)
+
+
+def _concrete(v: Any, by_value: int) -> bool:
+    """Whether an array read from outside is kept concrete (keyed by contents) at this by-value level."""
+    if isinstance(v, Tracer) or not isinstance(v, np.ndarray):
+        return False
+    return by_value >= 2 or (by_value == 1 and v.dtype.kind in "iub")
+
+
+def _traced_leaf(v: Any, by_value: int) -> bool:
+    return isinstance(v, (np.ndarray, Tracer)) and not _concrete(v, by_value)
+
+
+def _free_key(name: str, kind: str, v: Any, by_value: int) -> tuple:
+    if kind == "array" or (kind == "leaf" and isinstance(v, (np.ndarray, Tracer))):
+        if _concrete(v, by_value):
+            return (name, _ByValue(v))
+        return (name, "traced", tuple(v.shape), np.dtype(v.dtype), isinstance(v, Tracer))
+    if kind == "function":
+        return (name, _Identity(v))
+    if kind == "tree":
+        leaves, tree = tree_flatten(v)
+        return (name, tree, tuple(_free_key("", "leaf", x, by_value) for x in leaves))
+    if kind == "missing":
+        return (name, "missing")
+    return (name, type(v), repr(v))  # a number or string: repr tells nan, -0.0 and 0.0 apart
+
+
+class _Identity:
+    """A hashable stand-in comparing an object by identity (it keeps the object alive: no reused ids)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and self.obj is other.obj
 
 
 class _Staged:
@@ -254,11 +460,41 @@ class _Staged:
             names += _path_names(k, td)
         return [sanitize(n) for n, m in zip(names, self.mask) if m]
 
-    def trace(self) -> Graph:
-        names = self.leaf_names()
-        g = trace_flat(self.flat_fun, [abstractify(x) for x in self.leaves], names)
+    def trace(self, env: _Environment | None = None, implicit: list = ()) -> Graph:
+        """The graph of fun; `implicit` (name, value, free, leaf) values read from outside (env) become
+        inputs after the arguments, so that the graph reads them at each call."""
+        names = self.leaf_names() + [sanitize(name) for name, *_ in implicit]
+        if not implicit:
+            flat_fun = self.flat_fun
+        else:
+            n = len(self.leaves)
+
+            def flat_fun(flat: list) -> list:
+                values: dict = {}
+                trees: dict = {}
+                for (_, _, free, leaf), t in zip(implicit, flat[n:]):
+                    if leaf is None:
+                        values[id(free)] = t
+                    else:
+                        trees.setdefault(id(free), (free, tree_flatten(free.value)))[1][0][leaf] = t
+                for fid, (_, (leaves, tree)) in trees.items():
+                    values[fid] = tree_unflatten(tree, leaves)
+                fun = self.fun
+                self.fun = env.rebuilt(values)
+                try:
+                    return self.flat_fun(flat[:n])
+                finally:
+                    self.fun = fun
+
+        avals = [abstractify(x) for x in self.leaves] + [abstractify(v) for _, v, *_ in implicit]
+        g = trace_flat(flat_fun, avals, names)
         g.in_tree, g.out_tree, g.in_names = self.in_tree, self.out_tree, names
         return g
+
+    def flat_positional(self) -> bool:
+        """Every argument is one array or Python number, positional, none static: the fast path's case."""
+        return not self.static and not self.kw_names and all(self.mask) and all(
+            td.kind is None for td in self.in_tree.children[0].children)
 
 
 def _hashable(v: Any) -> bool:
@@ -317,6 +553,67 @@ def _output(x: Any, copy: bool) -> Any:
     return x
 
 
+class _Compiled:
+    """One trace: the simplified graph, its compiled function, and which outputs must be copied."""
+
+    __slots__ = ("graph", "compiled", "fresh")
+
+    def __init__(self, graph: Graph, compiled: Callable, fresh: tuple):
+        self.graph, self.compiled, self.fresh = graph, compiled, fresh
+
+
+class _Fast:
+    """A fast-path entry: the compiled function, the environment's guard, how to hand outputs back."""
+
+    __slots__ = ("compiled", "fresh", "copy_any", "guard", "out_tree", "single")
+
+    def __init__(self, entry: _Compiled, guard: tuple):
+        self.compiled, self.fresh, self.guard = entry.compiled, entry.fresh, guard
+        self.copy_any = any(entry.fresh)
+        self.out_tree = entry.graph.out_tree
+        self.single = self.out_tree.kind is None
+
+
+_NUMBERS = frozenset((float, int, bool, complex))
+
+
+def _signature(args: tuple) -> tuple | None:
+    """The fast path's key: each argument's shape and dtype (arrays) or type (Python numbers); None for
+    anything else (pytrees, NumPy scalars, arrays of other libraries, traced values)."""
+    sig = []
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            sig.append(a.shape)
+            sig.append(a.dtype)
+        elif t in _NUMBERS:
+            sig.append(t)
+        else:
+            return None
+    return tuple(sig)
+
+
+def _guarded(guard: tuple) -> list | None:
+    """The implicit inputs, read from their cells and globals, if every free value is still the one
+    traced (or an ndarray of the traced shape and dtype); None when anything changed."""
+    extra = []
+    for cell, namespace, name, expected, shape, dtype in guard:
+        if cell is not None:
+            try:
+                v = cell.cell_contents
+            except ValueError:
+                v = _MISSING
+        else:
+            v = namespace.get(name, _MISSING)
+        if expected is None:
+            if type(v) is not np.ndarray or v.shape != shape or v.dtype != dtype:
+                return None
+            extra.append(v)
+        elif v is not expected:
+            return None
+    return extra
+
+
 def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     """Trace fun once per (pytree structure, shapes, dtypes, static values), simplify the graph, and
     run its generated NumPy code. Called with traced values (grad(jit(f)), jit inside jit), the
@@ -364,54 +661,111 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     array([0., 0.])
     """
     static = _static_tuple(static_argnums)
-    cache: dict = {}
-    by_value: set = set()  # keys whose integer/boolean arguments had to be concrete: traced per value
+    cache: dict = {}  # (arguments' key, environment's key[, by-value level]) -> _Compiled
+    levels: dict = {}  # key at level 0 -> the by-value level its trace needed (see _Environment.implicit)
+    fast: dict = {}  # the arguments' shapes and dtypes -> _Fast, for flat positional arrays (see jitted)
+    last_env: dict = {}  # arguments' key -> the environment's key at the last trace (to name what changed)
     warned: list = []
+    name = getattr(fun, "__name__", "")
 
-    def lookup(args, kwargs):
-        st = _Staged(fun, static, args, kwargs)
-        captured = captured_arrays(fun)
-        key = st.key() + (captured,)
-        if by_value and key in by_value:
+    def key_of(st: _Staged, env: _Environment, level: int) -> tuple:
+        if level:
             st.by_value()
-            key = st.key() + (captured, "by value")
+        return (st.key(), env.key(level), level)
+
+    def escalate(st: _Staged, env: _Environment, level: int, err: Exception) -> int:
+        """The next by-value level after a trace at `level` needed a concrete value (or re-raise)."""
+        if level == 0 and (st.has_integral_leaves() or env.has_arrays(integral=True)):
+            return 1
+        if level <= 1 and env.has_arrays(integral=False):
+            return 2
+        raise err
+
+    def trace(st: _Staged, env: _Environment, key0: tuple, level: int) -> tuple:
+        while True:
+            key = key0 if level == 0 else key_of(st, env, level)
+            entry = cache.get(key)
+            if entry is not None:
+                return key, level, entry
+            warn_retrace(key)
+            try:
+                graph = st.trace(env, env.implicit(level)).simplify()
+                break
+            except (ConcretizationError, TracerConversionError) as err:
+                # an index array, a mask or a loop bound must be concrete: trace again keeping those
+                # (then every array read from outside) concrete, keyed by their contents
+                level = levels[key0] = escalate(st, env, level, err)
+        inputs = set(graph.in_vars)
+        fresh = tuple(isinstance(o, Const) or o in inputs for o in graph.outs)  # outputs to copy
+        compiled = compile_graph(graph, name if name.isidentifier() else "staged")
+        entry = cache[key] = _Compiled(graph, compiled, fresh)
+        last_env[key[0]] = key[1]
+        return key, level, entry
+
+    def warn_retrace(key: tuple) -> None:
+        before = last_env.get(key[0])
+        if warned or before is None or len(before) != len(key[1]):
+            return
+        changed = [b[0] for a, b in zip(before, key[1]) if a != b]
+        if changed:
+            warned.append(True)
+            warnings.warn(
+                f"pullback.jit re-traces {name or 'a function'}: a value it reads from a closure or global "
+                f"({', '.join(dict.fromkeys(changed))}) was rebound or changed since the last trace. Pass it as "
+                "an argument to avoid re-tracing.", stacklevel=4)
+
+    def lookup(args: tuple, kwargs: dict) -> tuple:
+        st = _Staged(fun, static, args, kwargs)
+        env = _Environment(fun)
+        key0 = (st.key(), env.key(0), 0)
+        level = levels.get(key0, 0)
+        key = key0 if level == 0 else key_of(st, env, level)
         entry = cache.get(key)
         if entry is None:
-            if captured and not warned and any(k[:-1] == key[:-1] for k in cache):
-                warned.append(True)
-                warnings.warn(
-                    f"pullback.jit re-traces {getattr(fun, '__name__', 'a function')}: an array it reads from "
-                    f"a closure or global ({', '.join(c.name for c in captured)}) was rebound or changed since "
-                    "the last trace. Pass it as an argument to avoid re-tracing.", stacklevel=3)
-            try:
-                graph = st.trace().simplify()
-            except ConcretizationError:
-                if "by value" in key or not st.has_integral_leaves():
-                    raise
-                by_value.add(key)  # an integer argument was used as an index or in control flow
-                st.by_value()
-                key = st.key() + (captured, "by value")
-                graph = st.trace().simplify()
-            inputs = set(graph.in_vars)
-            fresh = tuple(isinstance(o, Const) or o in inputs for o in graph.outs)  # outputs to copy
-            name = getattr(fun, "__name__", "")
-            entry = cache[key] = (graph, compile_graph(graph, name if name.isidentifier() else "staged"), fresh)
-        return st, entry
+            key, level, entry = trace(st, env, key0, level)
+        return st, env, level, entry
+
+    def slow(args: tuple, kwargs: dict) -> Any:
+        st, env, level, entry = lookup(args, kwargs)
+        leaves = st.leaves + [v for _, v, *_ in env.implicit(level)]
+        if _primitive.DEBUG_NANS or any(isinstance(x, Tracer) for x in leaves):
+            outs = eval_graph(entry.graph, leaves)  # primitive by primitive (debug_nans checks each one)
+        else:
+            outs = [_output(o, c) for o, c in zip(entry.compiled(*leaves), entry.fresh)]
+            if level == 0 and not kwargs and st.flat_positional():
+                sig = _signature(args)
+                guard = env.guard()
+                if sig is not None and guard is not None:
+                    fast[sig] = _Fast(entry, guard)
+        return tree_unflatten(entry.graph.out_tree, outs)
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
-        st, (graph, compiled, fresh) = lookup(args, kwargs)
-        if _primitive.DEBUG_NANS or any(isinstance(x, Tracer) for x in st.leaves):
-            outs = eval_graph(graph, st.leaves)  # primitive by primitive (debug_nans checks each one)
-        else:
-            outs = [_output(o, c) for o, c in zip(compiled(*st.leaves), fresh)]
-        return tree_unflatten(graph.out_tree, list(outs))
+        # The fast path: positional arrays and Python numbers whose shapes and dtypes were seen before,
+        # and an environment whose free values are the ones traced (or arrays of the traced shape and
+        # dtype, passed on as implicit inputs). Anything else takes the general path above.
+        if not kwargs and not _primitive.DEBUG_NANS:
+            sig = _signature(args)
+            f = fast.get(sig) if sig is not None else None
+            if f is not None:
+                extra = _guarded(f.guard)
+                if extra is not None:
+                    outs = f.compiled(*args, *extra) if extra else f.compiled(*args)
+                    if f.copy_any:
+                        outs = [_output(o, c) for o, c in zip(outs, f.fresh)]
+                    else:
+                        for o in outs:
+                            if isinstance(o, np.ndarray) and not o.flags.writeable:
+                                outs = [_output(o, c) for o, c in zip(outs, f.fresh)]
+                                break
+                    return outs[0] if f.single else tree_unflatten(f.out_tree, list(outs))
+        return slow(args, kwargs)
 
     def graph_of(*args, **kwargs) -> Graph:
-        return lookup(args, kwargs)[1][0]
+        return lookup(args, kwargs)[3].graph
 
     def source_of(*args, **kwargs) -> str:
-        return lookup(args, kwargs)[1][1].__pullback_source__
+        return lookup(args, kwargs)[3].compiled.__pullback_source__
 
     jitted.cache = cache  # type: ignore[attr-defined]
     jitted.graph = graph_of  # type: ignore[attr-defined]
