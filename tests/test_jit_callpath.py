@@ -265,3 +265,20 @@ def test_a_function_that_appends_to_a_closed_over_list_traces_once():
     for _ in range(3):
         f(np.ones(2))
     assert len(calls) == 1
+
+
+def test_fast_path_serves_pytrees_and_keywords_and_tells_structures_apart():
+    f = pb.jit(lambda p, x, scale=1.0: (p["w"] * x + p["b"][0]) * scale)
+    p = {"w": np.full(2, 2.0), "b": [np.ones(2)]}
+    x = np.arange(2.0)
+    for _ in range(3):
+        np.testing.assert_array_equal(f(p, x), 2 * x + 1)
+        np.testing.assert_array_equal(f(p, x, scale=3.0), 3 * (2 * x + 1))
+    p2 = {"w": np.full(2, 2.0), "b": (np.ones(2),)}  # a tuple where a list was: another structure
+    np.testing.assert_array_equal(f(p2, x), 2 * x + 1)
+    p3 = {"w": np.full(2, 2.0), "b": [np.ones(2), np.zeros(2)]}  # a longer list
+    np.testing.assert_array_equal(f(p3, x), 2 * x + 1)
+    assert len(f.cache) == 4
+    p["b"][0] = np.full(2, 5.0)  # the same structure with new values: no new trace
+    np.testing.assert_array_equal(f(p, x), 2 * x + 5)
+    assert len(f.cache) == 4

@@ -491,10 +491,9 @@ class _Staged:
         g.in_tree, g.out_tree, g.in_names = self.in_tree, self.out_tree, names
         return g
 
-    def flat_positional(self) -> bool:
-        """Every argument is one array or Python number, positional, none static: the fast path's case."""
-        return not self.static and not self.kw_names and all(self.mask) and all(
-            td.kind is None for td in self.in_tree.children[0].children)
+    def fast_eligible(self) -> bool:
+        """No static argument and every leaf traced: the fast path's case (see jit's _signature)."""
+        return not self.static and all(self.mask)
 
 
 def _hashable(v: Any) -> bool:
@@ -577,20 +576,61 @@ class _Fast:
 _NUMBERS = frozenset((float, int, bool, complex))
 
 
-def _signature(args: tuple) -> tuple | None:
-    """The fast path's key: each argument's shape and dtype (arrays) or type (Python numbers); None for
-    anything else (pytrees, NumPy scalars, arrays of other libraries, traced values)."""
-    sig = []
+def _signature(args: tuple, kwargs: dict) -> tuple | None:
+    """The fast path's key and the leaves to pass: (signature, leaves) for arguments made of arrays and
+    Python numbers in tuples, lists, dicts and None; each array contributes its shape and dtype, each
+    number its type, each container its kind and length (keys). None for anything else (NumPy scalars,
+    arrays of other libraries, registered pytree classes, traced values): those take the general path."""
+    sig: list = []
+    leaves: list = []
     for a in args:
         t = type(a)
-        if t is np.ndarray:
+        if t is np.ndarray:  # the common case, inline
             sig.append(a.shape)
             sig.append(a.dtype)
+            leaves.append(a)
         elif t in _NUMBERS:
             sig.append(t)
-        else:
+            leaves.append(a)
+        elif not _walk(a, sig, leaves):
             return None
-    return tuple(sig)
+    if kwargs:
+        sig.append("kwargs")
+        if not _walk(kwargs, sig, leaves):
+            return None
+    return tuple(sig), leaves
+
+
+def _walk(x: Any, sig: list, leaves: list) -> bool:
+    """Append x's signature and leaves, in tree_flatten's order (dicts by sorted key); False if x is not
+    made of arrays, numbers, tuples, lists, dicts and None."""
+    t = type(x)
+    if t is np.ndarray:
+        sig.append(x.shape)
+        sig.append(x.dtype)
+        leaves.append(x)
+    elif t in _NUMBERS:
+        sig.append(t)
+        leaves.append(x)
+    elif t is tuple or t is list:
+        sig.append((t, len(x)))
+        for y in x:
+            if not _walk(y, sig, leaves):
+                return False
+    elif t is dict:
+        try:
+            keys = sorted(x)
+        except TypeError:
+            return False
+        sig.append((dict, tuple(keys)))
+        for k in keys:
+            if not _walk(x[k], sig, leaves):
+                return False
+    elif x is None:
+        sig.append(None)
+    else:
+        return False
+    return True
 
 
 def _guarded(guard: tuple) -> list | None:
@@ -732,25 +772,25 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
             outs = eval_graph(entry.graph, leaves)  # primitive by primitive (debug_nans checks each one)
         else:
             outs = [_output(o, c) for o, c in zip(entry.compiled(*leaves), entry.fresh)]
-            if level == 0 and not kwargs and st.flat_positional():
-                sig = _signature(args)
+            if level == 0 and st.fast_eligible():
+                sig = _signature(args, kwargs)
                 guard = env.guard()
-                if sig is not None and guard is not None:
-                    fast[sig] = _Fast(entry, guard)
+                if sig is not None and guard is not None and len(sig[1]) == len(st.leaves):
+                    fast[sig[0]] = _Fast(entry, guard)
         return tree_unflatten(entry.graph.out_tree, outs)
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
-        # The fast path: positional arrays and Python numbers whose shapes and dtypes were seen before,
-        # and an environment whose free values are the ones traced (or arrays of the traced shape and
-        # dtype, passed on as implicit inputs). Anything else takes the general path above.
-        if not kwargs and not _primitive.DEBUG_NANS:
-            sig = _signature(args)
-            f = fast.get(sig) if sig is not None else None
+        # The fast path: arrays and Python numbers (in tuples, lists, dicts) whose structure, shapes and
+        # dtypes were seen before, and an environment whose free values are the ones traced (or arrays of
+        # the traced shape and dtype, passed on as implicit inputs). Anything else takes the general path.
+        if fast and not _primitive.DEBUG_NANS:
+            sig = _signature(args, kwargs)
+            f = fast.get(sig[0]) if sig is not None else None
             if f is not None:
                 extra = _guarded(f.guard)
                 if extra is not None:
-                    outs = f.compiled(*args, *extra) if extra else f.compiled(*args)
+                    outs = f.compiled(*sig[1], *extra)
                     if f.copy_any:
                         outs = [_output(o, c) for o, c in zip(outs, f.fresh)]
                     else:
