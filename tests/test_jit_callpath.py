@@ -282,3 +282,16 @@ def test_fast_path_serves_pytrees_and_keywords_and_tells_structures_apart():
     p["b"][0] = np.full(2, 5.0)  # the same structure with new values: no new trace
     np.testing.assert_array_equal(f(p, x), 2 * x + 5)
     assert len(f.cache) == 4
+
+
+def test_a_jitted_function_calling_another_follows_the_inner_ones_closure():
+    w = np.array([1.0, 2.0])
+    inner = pb.jit(lambda x: x * w)
+    outer = pb.jit(lambda x: pnp.sum(inner(x)) + 1.0)
+    x = np.ones(2)
+    assert outer(x) == 4.0 and inner(x).tolist() == [1.0, 2.0]
+    w = np.array([3.0, 3.0])
+    assert outer(x) == 7.0 and inner(x).tolist() == [3.0, 3.0]
+    w[0] = 0.0
+    assert outer(x) == 4.0
+    np.testing.assert_array_equal(pb.grad(outer)(x), [0.0, 3.0])

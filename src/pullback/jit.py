@@ -96,7 +96,9 @@ _MAX_TREE_LEAVES = 256  # a tuple/list/dict read from outside is tracked when it
 
 
 def _is_user_function(v: Any) -> bool:
-    return isinstance(v, types.FunctionType) and not str(v.__module__).startswith(_LIBRARIES)
+    """A function defined outside the libraries (by the module whose globals it reads: functools.wraps
+    copies the wrapped function's __module__ onto a library's wrapper)."""
+    return isinstance(v, types.FunctionType) and not str(v.__globals__.get("__name__", "")).startswith(_LIBRARIES)
 
 
 _GLOBAL_NAMES: dict = {}
@@ -357,7 +359,7 @@ def _free_key(name: str, kind: str, v: Any, by_value: int) -> tuple:
     if kind == "array" or (kind == "leaf" and isinstance(v, (np.ndarray, Tracer))):
         if _concrete(v, by_value):
             return (name, _ByValue(v))
-        return (name, "traced", tuple(v.shape), np.dtype(v.dtype), isinstance(v, Tracer))
+        return (name, "traced", tuple(v.shape), np.dtype(v.dtype))
     if kind == "function":
         return (name, _Identity(v))
     if kind == "tree":
