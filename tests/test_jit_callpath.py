@@ -295,3 +295,22 @@ def test_a_jitted_function_calling_another_follows_the_inner_ones_closure():
     w[0] = 0.0
     assert outer(x) == 4.0
     np.testing.assert_array_equal(pb.grad(outer)(x), [0.0, 3.0])
+
+
+def test_the_fast_path_checks_closed_over_containers_and_none_values():
+    params = {"w": np.ones(2), "s": 2.0}
+    flag = None
+    f = pb.jit(lambda x: (x * params["w"] * params["s"]) if flag is None else x)
+    x = np.arange(2.0)
+    for _ in range(2):
+        np.testing.assert_array_equal(f(x), 2 * x)
+    params["w"] = np.full(2, 3.0)  # a new array in the dict: passed on, no new trace
+    np.testing.assert_array_equal(f(x), 6 * x)
+    assert len(f.cache) == 1
+    params["s"] = 1.0  # a number in the dict: traces again
+    np.testing.assert_array_equal(_quiet(f, x), 3 * x)
+    params["extra"] = np.zeros(2)  # another structure: traces again
+    np.testing.assert_array_equal(_quiet(f, x), 3 * x)
+    flag = 1
+    np.testing.assert_array_equal(_quiet(f, x), x)
+    assert len(f.cache) == 4

@@ -276,17 +276,23 @@ class _Environment:
         return False
 
     def guard(self) -> tuple | None:
-        """The per-call check of the fast path: (cell, namespace, name, expected) per free value, with
-        expected None for an implicit input (an ndarray of the traced shape and dtype, passed on); None
-        when the fast path cannot check this environment (containers, values of enclosing traces)."""
+        """The per-call check of the fast path: (cell, namespace, name, mode, a, b) per free value. Mode
+        _ARRAY: an ndarray of shape a and dtype b, passed on as an implicit input; _TREE: a container of
+        _walk signature a whose numbers are b, its arrays passed on; _SAME: the very object a. None when
+        the fast path cannot check this environment (values of enclosing traces, odd containers)."""
         out = []
         for f in self.frees:
-            if f.kind == "tree" or isinstance(f.value, Tracer):
+            if isinstance(f.value, Tracer):
                 return None
             if f.kind == "array":
-                out.append((f.cell, f.namespace, f.name, None, f.value.shape, f.value.dtype))
+                out.append((f.cell, f.namespace, f.name, _ARRAY, f.value.shape, f.value.dtype))
+            elif f.kind == "tree":
+                sig, leaves = [], []
+                if not _walk(f.value, sig, leaves):
+                    return None
+                out.append((f.cell, f.namespace, f.name, _TREE, tuple(sig), _numbers_of(leaves)))
             else:
-                out.append((f.cell, f.namespace, f.name, f.value, None, None))
+                out.append((f.cell, f.namespace, f.name, _SAME, f.value, None))
         return tuple(out)
 
     def rebuilt(self, values: dict) -> Any:
@@ -635,11 +641,19 @@ def _walk(x: Any, sig: list, leaves: list) -> bool:
     return True
 
 
+_ARRAY, _TREE, _SAME = object(), object(), object()  # the modes of a fast-path guard entry
+
+
+def _numbers_of(leaves: list) -> tuple:
+    """The numbers among a container's leaves, as they key the cache (type and repr)."""
+    return tuple((type(x), repr(x)) for x in leaves if type(x) is not np.ndarray)
+
+
 def _guarded(guard: tuple) -> list | None:
     """The implicit inputs, read from their cells and globals, if every free value is still the one
-    traced (or an ndarray of the traced shape and dtype); None when anything changed."""
+    traced (or arrays of the traced shapes and dtypes); None when anything changed."""
     extra = []
-    for cell, namespace, name, expected, shape, dtype in guard:
+    for cell, namespace, name, mode, a, b in guard:
         if cell is not None:
             try:
                 v = cell.cell_contents
@@ -647,12 +661,18 @@ def _guarded(guard: tuple) -> list | None:
                 v = _MISSING
         else:
             v = namespace.get(name, _MISSING)
-        if expected is None:
-            if type(v) is not np.ndarray or v.shape != shape or v.dtype != dtype:
+        if mode is _ARRAY:
+            if type(v) is not np.ndarray or v.shape != a or v.dtype != b:
                 return None
             extra.append(v)
-        elif v is not expected:
-            return None
+        elif mode is _SAME:
+            if v is not a:
+                return None
+        else:
+            sig, leaves = [], []
+            if not _walk(v, sig, leaves) or tuple(sig) != a or _numbers_of(leaves) != b:
+                return None
+            extra += [x for x in leaves if type(x) is np.ndarray]
     return extra
 
 
