@@ -314,3 +314,26 @@ def test_the_fast_path_checks_closed_over_containers_and_none_values():
     flag = 1
     np.testing.assert_array_equal(_quiet(f, x), x)
     assert len(f.cache) == 4
+
+
+_MUTUAL_W = np.array([2.0])
+
+
+def _even_steps(x, n):
+    return x if n == 0 else _odd_steps(x * _MUTUAL_W, n - 1)
+
+
+def _odd_steps(x, n):
+    return x if n == 0 else _even_steps(x + _MUTUAL_W, n - 1)
+
+
+def test_functions_calling_each_other_see_the_current_closed_over_array():
+    f = pb.jit(lambda x: _even_steps(x, 3))  # ((x·w) + w)·w
+    x = np.array([1.0])
+    np.testing.assert_array_equal(f(x), [8.0])
+    _MUTUAL_W[0] = 3.0
+    try:
+        np.testing.assert_array_equal(f(x), [18.0])
+        assert len(f.cache) == 1
+    finally:
+        _MUTUAL_W[0] = 2.0

@@ -209,7 +209,8 @@ class _Environment:
     def _scan(self, obj: Any, depth: int) -> _Scope | None:
         if id(obj) in self.memo:
             return self.memo[id(obj)]
-        if depth > 4 or len(self.memo) >= _MAX_FUNCTIONS:
+        if depth > 4 or len(self.memo) >= _MAX_FUNCTIONS or not isinstance(
+                obj, (types.FunctionType, functools.partial, types.MethodType)):
             return None
         scope = self.memo[id(obj)] = _Scope(obj)
         if isinstance(obj, functools.partial):
@@ -218,8 +219,6 @@ class _Environment:
         if isinstance(obj, types.MethodType):
             scope.inner = self._scan(obj.__func__, depth)
             return scope
-        if not isinstance(obj, types.FunctionType):
-            return None
         user = _is_user_function(obj)
         code = obj.__code__
         if obj.__closure__:
@@ -301,16 +300,20 @@ class _Environment:
         functions, cells and modules are left as they are."""
         memo: dict = {}
         namespaces: dict = {}
-        needs: dict = {}
+        # which scopes must be copied: those with a replaced value, and (to a fixed point, for functions
+        # that call each other) those calling a copied one
+        scopes = list(self.memo.values())
+        needs = {id(sc): any(id(f) in values for f in sc.frees) for sc in scopes}
+        grew = True
+        while grew:
+            grew = False
+            for sc in scopes:
+                if not needs[id(sc)] and (needs.get(id(sc.inner), False) or any(
+                        needs.get(id(f.child), False) for f in sc.frees if f.child is not None)):
+                    needs[id(sc)] = grew = True
 
         def changed(scope) -> bool:
-            if scope is None:
-                return False
-            if id(scope) not in needs:
-                needs[id(scope)] = False  # a cycle counts as unchanged until shown otherwise
-                needs[id(scope)] = (changed(scope.inner) or any(
-                    id(f) in values or changed(f.child) for f in scope.frees))
-            return needs[id(scope)]
+            return scope is not None and needs.get(id(scope), False)
 
         def build(scope) -> Any:
             if scope is None or not changed(scope):
