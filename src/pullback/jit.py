@@ -731,7 +731,7 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     static = _static_tuple(static_argnums)
     cache: dict = {}  # (arguments' key, environment's key[, by-value level]) -> _Compiled
     levels: dict = {}  # key at level 0 -> the by-value level its trace needed (see _Environment.implicit)
-    fast: dict = {}  # the arguments' shapes and dtypes -> _Fast, for flat positional arrays (see jitted)
+    fast: dict = {}  # the arguments' structure, shapes and dtypes (_signature) -> _Fast (see jitted)
     last_env: dict = {}  # arguments' key -> the environment's key at the last trace (to name what changed)
     warned: list = []
     name = getattr(fun, "__name__", "")
@@ -780,7 +780,7 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
             warnings.warn(
                 f"pullback.jit re-traces {name or 'a function'}: a value it reads from a closure or global "
                 f"({', '.join(dict.fromkeys(changed))}) was rebound or changed since the last trace. Pass it as "
-                "an argument to avoid re-tracing.", stacklevel=4)
+                "an argument to avoid re-tracing.", stacklevel=6)  # warn_retrace, trace, lookup, slow, jitted
 
     def lookup(args: tuple, kwargs: dict) -> tuple:
         st = _Staged(fun, static, args, kwargs)
