@@ -337,3 +337,14 @@ def test_functions_calling_each_other_see_the_current_closed_over_array():
         assert len(f.cache) == 1
     finally:
         _MUTUAL_W[0] = 2.0
+
+
+def test_numpy_scalars_take_the_fast_path_with_their_own_dtype():
+    f = pb.jit(lambda x, s: x * s)
+    x32 = np.ones(2, np.float32)
+    for _ in range(2):
+        assert f(x32, np.float64(2.0)).dtype == np.float64  # a NumPy scalar is strongly typed
+        assert f(x32, 2.0).dtype == np.float32  # a Python number weakly
+        assert f(x32, np.float32(2.0)).dtype == np.float32
+        assert f(x32, np.int64(3)).dtype == np.float64
+    assert len(f.cache) == 4

@@ -584,14 +584,16 @@ class _Fast:
         self.single = self.out_tree.kind is None
 
 
-_NUMBERS = frozenset((float, int, bool, complex))
+# Python numbers (weakly typed) and NumPy's numeric scalars (their type fixes their dtype)
+_NUMBERS = frozenset((float, int, bool, complex)) | frozenset(
+    t for t in set(np.sctypeDict.values()) if np.dtype(t).kind in "biufc")
 
 
 def _signature(args: tuple, kwargs: dict) -> tuple | None:
     """The fast path's key and the leaves to pass: (signature, leaves) for arguments made of arrays and
-    Python numbers in tuples, lists, dicts and None; each array contributes its shape and dtype, each
-    number its type, each container its kind and length (keys). None for anything else (NumPy scalars,
-    arrays of other libraries, registered pytree classes, traced values): those take the general path."""
+    numbers in tuples, lists, dicts and None; each array contributes its shape and dtype, each number its
+    type, each container its kind and length (keys). None for anything else (arrays of other libraries,
+    registered pytree classes, traced values): those take the general path."""
     sig: list = []
     leaves: list = []
     for a in args:
