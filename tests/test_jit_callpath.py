@@ -348,3 +348,21 @@ def test_numpy_scalars_take_the_fast_path_with_their_own_dtype():
         assert f(x32, np.float32(2.0)).dtype == np.float32
         assert f(x32, np.int64(3)).dtype == np.float64
     assert len(f.cache) == 4
+
+
+_TRACES = 0
+_SCALE_W = np.array([2.0, 2.0])
+
+
+def _counted(x):
+    global _TRACES
+    _TRACES += 1  # a side effect at trace time, on a module global
+    return x * _SCALE_W
+
+
+def test_global_statements_run_while_tracing_reach_the_module():
+    f = pb.jit(_counted)
+    before = _TRACES
+    for _ in range(3):
+        np.testing.assert_array_equal(f(np.ones(2)), [2.0, 2.0])
+    assert _TRACES == before + 1

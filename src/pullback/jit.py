@@ -105,16 +105,29 @@ _GLOBAL_NAMES: dict = {}
 
 
 def _code_globals(code: types.CodeType) -> tuple:
-    """The global names a code object (and the functions and comprehensions nested in it) loads."""
+    """The global names a code object (and the functions and comprehensions nested in it) loads, less
+    those it assigns (a `global` counter or cache is the function's own state, not an input)."""
     names = _GLOBAL_NAMES.get(code)
     if names is None:
-        found = [ins.argval for ins in dis.get_instructions(code)
-                 if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str)]
-        for c in code.co_consts:
-            if isinstance(c, types.CodeType):
-                found += _code_globals(c)
-        names = _GLOBAL_NAMES[code] = tuple(dict.fromkeys(found))
+        loaded, stored = _global_uses(code)
+        names = _GLOBAL_NAMES[code] = tuple(n for n in dict.fromkeys(loaded) if n not in stored)
     return names
+
+
+def _global_uses(code: types.CodeType) -> tuple[list, set]:
+    loaded, stored = [], set()
+    for ins in dis.get_instructions(code):
+        if isinstance(ins.argval, str):
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                loaded.append(ins.argval)
+            elif ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+                stored.add(ins.argval)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            more_loaded, more_stored = _global_uses(c)
+            loaded += more_loaded
+            stored |= more_stored
+    return loaded, stored
 
 
 _WATCH: dict = {}  # code object -> the global names worth reading at each call (see _watched)
@@ -294,12 +307,13 @@ class _Environment:
                 out.append((f.cell, f.namespace, f.name, _SAME, f.value, None))
         return tuple(out)
 
-    def rebuilt(self, values: dict) -> Any:
-        """The function with the free values in `values` (id(_Free) -> new value) replaced: a copy of each
-        function on the way (new closure cells, a patched copy of its module's globals); the user's
-        functions, cells and modules are left as they are."""
+    def rebuilt(self, values: dict) -> tuple[Any, Callable[[], None]]:
+        """(function, write_back): the function with the free values in `values` (id(_Free) -> new value)
+        replaced, by a copy of each function on the way (new closure cells, a patched copy of its module's
+        globals); the user's functions, cells and modules are left as they are. write_back() copies what
+        the run assigned to other globals of a patched copy (a `global` statement) back to the module."""
         memo: dict = {}
-        namespaces: dict = {}
+        namespaces: dict = {}  # id(module globals) -> (module globals, snapshot, patched copy, replaced names)
         # which scopes must be copied: those with a replaced value, and (to a fixed point, for functions
         # that call each other) those calling a copied one
         scopes = list(self.memo.values())
@@ -335,9 +349,11 @@ class _Environment:
                     replaced.append(f)
                     if f.cell is not None:
                         cells[obj.__code__.co_freevars.index(f.name)] = types.CellType()
-                    elif id(g) not in namespaces:
-                        namespaces[id(g)] = dict(g)
-            ns = namespaces.get(id(g), g)
+                    else:
+                        if id(g) not in namespaces:
+                            namespaces[id(g)] = (g, dict(g), dict(g), set())
+                        namespaces[id(g)][3].add(f.name)
+            ns = namespaces[id(g)][2] if id(g) in namespaces else g
             new = types.FunctionType(obj.__code__, ns, obj.__name__, obj.__defaults__, tuple(cells) or None)
             new.__kwdefaults__, new.__qualname__ = obj.__kwdefaults__, obj.__qualname__
             new.__dict__.update(obj.__dict__)
@@ -350,7 +366,13 @@ class _Environment:
                     ns[f.name] = v
             return new
 
-        return build(self.root)
+        def write_back() -> None:
+            for g, snapshot, patched, replaced in namespaces.values():
+                for k, v in patched.items():
+                    if k not in replaced and snapshot.get(k, _MISSING) is not v:
+                        g[k] = v
+
+        return build(self.root), write_back
 
 
 def _concrete(v: Any, by_value: int) -> bool:
@@ -491,11 +513,12 @@ class _Staged:
                 for fid, (_, (leaves, tree)) in trees.items():
                     values[fid] = tree_unflatten(tree, leaves)
                 fun = self.fun
-                self.fun = env.rebuilt(values)
+                self.fun, write_back = env.rebuilt(values)
                 try:
                     return self.flat_fun(flat[:n])
                 finally:
                     self.fun = fun
+                    write_back()
 
         avals = [abstractify(x) for x in self.leaves] + [abstractify(v) for _, v, *_ in implicit]
         g = trace_flat(flat_fun, avals, names)
