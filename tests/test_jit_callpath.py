@@ -366,3 +366,12 @@ def test_global_statements_run_while_tracing_reach_the_module():
     for _ in range(3):
         np.testing.assert_array_equal(f(np.ones(2)), [2.0, 2.0])
     assert _TRACES == before + 1
+
+
+def test_arrays_bound_by_a_partial_are_implicit_inputs():
+    w = np.ones(100_000)
+    f = pb.jit(functools.partial(lambda w, x, scale=1.0: x * pnp.sum(w) * scale, w, scale=np.float64(2.0)))
+    assert f(1.0) == 200_000.0
+    w[:10] = 0.0  # changed in place: a folded sum(w) would be stale
+    assert f(1.0) == 199_980.0
+    assert len(f.cache) == 1

@@ -226,8 +226,11 @@ class _Environment:
                 obj, (types.FunctionType, functools.partial, types.MethodType)):
             return None
         scope = self.memo[id(obj)] = _Scope(obj)
-        if isinstance(obj, functools.partial):
+        if isinstance(obj, functools.partial):  # its bound arguments are read like closure cells
             scope.inner = self._scan(obj.func, depth)
+            bound = [(f"arg{i}", a) for i, a in enumerate(obj.args)] + [(k, a) for k, a in obj.keywords.items()]
+            for name, a in bound:
+                self._add(scope, name, types.CellType(a), None, a, True, depth)
             return scope
         if isinstance(obj, types.MethodType):
             scope.inner = self._scan(obj.__func__, depth)
@@ -336,7 +339,11 @@ class _Environment:
                 return memo[id(scope)]
             obj = scope.obj
             if isinstance(obj, functools.partial):
-                new = memo[id(scope)] = functools.partial(build(scope.inner), *obj.args, **obj.keywords)
+                bound = {f.name: values[id(f)] if id(f) in values else build(f.child) if changed(f.child) else f.value
+                         for f in scope.frees}
+                args = [bound.get(f"arg{i}", a) for i, a in enumerate(obj.args)]
+                keywords = {k: bound.get(k, a) for k, a in obj.keywords.items()}
+                new = memo[id(scope)] = functools.partial(build(scope.inner), *args, **keywords)
                 return new
             if isinstance(obj, types.MethodType):
                 new = memo[id(scope)] = types.MethodType(build(scope.inner), obj.__self__)
