@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dis
 import functools
 import inspect
 import types
@@ -15,11 +16,10 @@ from .api import _int_tuple
 from .core import primitive as _primitive
 from .core.codegen import compile_graph, sanitize
 from .core.ir import Const, Graph, eval_graph
-from .core.rewrite import FOLD_LIMIT
 from .core.staging import ConcretizationError, abstractify, trace_flat
 from .core.trace import Tracer
 from .core.tree import TreeDef, tree_flatten, tree_unflatten
-from .errors import ArgnumsError, PullbackError
+from .errors import ArgnumsError, EscapedTracerError, PullbackError, TracerConversionError
 
 
 class StaticArgError(PullbackError, TypeError):
@@ -89,92 +89,338 @@ def _static_key(v: Any) -> Any:
     return _ByValue(v) if isinstance(v, np.ndarray) else v
 
 
-class _Captured:
-    """An array a staged function reads from a closure cell or a global: it keys the trace cache by
-    identity (rebinding the name retraces), and by contents when it is an integer/boolean array or small
-    enough to be folded into the graph (an in-place change retraces too)."""
-
-    __slots__ = ("name", "value", "contents")
-
-    def __init__(self, name: str, value: np.ndarray):
-        self.name, self.value = name, value
-        small = value.dtype.kind in "iub" or value.size <= FOLD_LIMIT
-        self.contents = value.tobytes() if small and value.dtype.kind != "O" else None
-
-    def __hash__(self) -> int:
-        return hash((self.name, id(self.value)))
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, _Captured) and self.name == other.name and self.value is other.value
-                and self.contents == other.contents)
-
-
+_MISSING = object()  # a global not defined (yet), or an empty closure cell
 _LIBRARIES = ("numpy", "pullback", "scipy", "builtins", "functools")
+_MAX_FUNCTIONS = 64  # functions scanned for free values, at most, per jitted function
+_MAX_TREE_LEAVES = 256  # a tuple/list/dict read from outside is tracked when it has at most this many leaves
+
+
+def _is_user_function(v: Any) -> bool:
+    """A function defined outside the libraries (by the module whose globals it reads: functools.wraps
+    copies the wrapped function's __module__ onto a library's wrapper)."""
+    return isinstance(v, types.FunctionType) and not str(v.__globals__.get("__name__", "")).startswith(_LIBRARIES)
+
+
 _GLOBAL_NAMES: dict = {}
 
 
-def _code_names(code: types.CodeType) -> tuple:
-    """The global names a code object (and the functions and comprehensions nested in it) may read."""
+def _code_globals(code: types.CodeType) -> tuple:
+    """The global names a code object (and the functions and comprehensions nested in it) loads, less
+    those it assigns (a `global` counter or cache is the function's own state, not an input)."""
     names = _GLOBAL_NAMES.get(code)
     if names is None:
-        found = list(code.co_names)
-        for c in code.co_consts:
-            if isinstance(c, types.CodeType):
-                found += _code_names(c)
-        names = _GLOBAL_NAMES[code] = tuple(dict.fromkeys(found))
+        loaded, stored = _global_uses(code)
+        names = _GLOBAL_NAMES[code] = tuple(n for n in dict.fromkeys(loaded) if n not in stored)
     return names
+
+
+def _global_uses(code: types.CodeType) -> tuple[list, set]:
+    loaded, stored = [], set()
+    for ins in dis.get_instructions(code):
+        if isinstance(ins.argval, str):
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                loaded.append(ins.argval)
+            elif ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+                stored.add(ins.argval)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            more_loaded, more_stored = _global_uses(c)
+            loaded += more_loaded
+            stored |= more_stored
+    return loaded, stored
 
 
 _WATCH: dict = {}  # code object -> the global names worth reading at each call (see _watched)
 
 
 def _watched(code: types.CodeType, g: dict) -> tuple:
-    """The global names of code whose value may matter: arrays, user functions, and names not defined yet.
-    Names bound to anything else (modules, classes, library functions) when first seen are skipped."""
+    """The global names of code whose value may matter: arrays, numbers, strings, containers of them,
+    user functions, and names not defined yet (nor builtins). Names bound to anything else (modules,
+    classes, library functions) when first seen are skipped."""
     names = _WATCH.get(code)
     if names is None:
+        builtins = g.get("__builtins__", {})
+        builtins = builtins if isinstance(builtins, dict) else vars(builtins)
         keep = []
-        for name in _code_names(code):
-            v = g.get(name, _watched)
-            if v is _watched or isinstance(v, np.ndarray) or _is_user_function(v):
+        for name in _code_globals(code):
+            v = g.get(name, _MISSING)
+            if (v is _MISSING and name not in builtins) or _kind(v, user=True) not in (None, "missing"):
                 keep.append(name)
         names = _WATCH[code] = tuple(keep)
     return names
 
 
-def _is_user_function(v: Any) -> bool:
-    return isinstance(v, types.FunctionType) and not str(v.__module__).startswith(_LIBRARIES)
+_SCALARS = (bool, int, float, complex, str, type(None))
 
 
-def captured_arrays(fun: Any, depth: int = 3, seen: set | None = None) -> tuple:
-    """The NumPy arrays fun reads from its closure and its module's globals (and, a few levels deep,
-    those of the user functions it calls), as cache-key entries."""
-    if isinstance(fun, functools.partial):
-        fun = fun.func
-    fun = getattr(fun, "__wrapped__", fun)
-    if not isinstance(fun, types.FunctionType):
-        return ()
-    seen = set() if seen is None else seen
-    if id(fun) in seen:
-        return ()
-    seen.add(id(fun))
-    code = fun.__code__
-    found: list = []
-    pairs = []
-    if fun.__closure__:
-        for name, cell in zip(code.co_freevars, fun.__closure__):
-            try:
-                pairs.append((name, cell.cell_contents))
-            except ValueError:  # an empty cell (the variable is not assigned yet)
-                continue
-    g = fun.__globals__
-    pairs += [(name, g[name]) for name in _watched(code, g) if name in g]
-    for name, v in pairs:
-        if isinstance(v, np.ndarray):
-            found.append(_Captured(name, v))
-        elif depth > 0 and _is_user_function(v):
-            found += captured_arrays(v, depth - 1, seen)
-    return tuple(found)
+def _is_tracked_leaf(v: Any) -> bool:
+    if isinstance(v, (np.ndarray, Tracer)):
+        return np.dtype(v.dtype) != np.dtype(object)
+    return isinstance(v, (np.generic, *_SCALARS))
+
+
+def _kind(v: Any, user: bool) -> str | None:
+    """How a value read from outside a staged function is tracked (None: not at all).
+
+    "array": an array or a traced value, passed to the graph as an implicit input; "value": a number or
+    string, which keys the cache; "tree": a tuple/list/dict of those; "function": scanned in turn;
+    "missing": not defined yet. Closures of library functions are scanned for arrays and functions only."""
+    if v is _MISSING:
+        return "missing" if user else None
+    if isinstance(v, Tracer) or (isinstance(v, np.ndarray) and v.dtype != object):
+        return "array"
+    if isinstance(v, (types.FunctionType, functools.partial, types.MethodType)):
+        return "function"
+    if not user:
+        return None
+    if isinstance(v, (np.generic, *_SCALARS)):
+        return "value"
+    if type(v) in (tuple, list, dict) and v:
+        try:
+            leaves, _ = tree_flatten(v)
+        except Exception:  # noqa: BLE001 - an odd container is simply not tracked
+            return None
+        # a list or dict counts when it holds an array (parameters); one of numbers only is more often
+        # a log the function appends to than an input
+        if len(leaves) <= _MAX_TREE_LEAVES and all(map(_is_tracked_leaf, leaves)) and (
+                type(v) is tuple or any(isinstance(x, (np.ndarray, Tracer)) for x in leaves)):
+            return "tree"
+    return None
+
+
+class _Free:
+    """A value a staged function reads from outside its arguments: a closure cell or a module global."""
+
+    __slots__ = ("name", "cell", "namespace", "value", "kind", "child")
+
+    def __init__(self, name: str, cell, namespace, value: Any, kind: str, child=None):
+        self.name, self.cell, self.namespace = name, cell, namespace
+        self.value, self.kind, self.child = value, kind, child
+
+
+class _Scope:
+    """A function (or partial, or bound method) with the free values it reads, scanned in turn."""
+
+    __slots__ = ("obj", "frees", "inner")
+
+    def __init__(self, obj: Any):
+        self.obj, self.frees, self.inner = obj, [], None
+
+
+class _Environment:
+    """What a jitted function reads from its closure and its module's globals (and, a few functions deep,
+    what the functions it calls read). Arrays (and values traced by an enclosing transformation) become
+    implicit inputs of the graph, so rebinding one to an array of the same shape and dtype, or changing
+    one in place, needs no new trace and is never stale; numbers, strings, functions and names not yet
+    defined key the trace cache, so a change re-traces. Attributes of objects are not tracked."""
+
+    def __init__(self, fun: Any):
+        self.frees: list[_Free] = []
+        self.memo: dict = {}
+        self.root = self._scan(fun, 0)
+
+    def _scan(self, obj: Any, depth: int) -> _Scope | None:
+        if id(obj) in self.memo:
+            return self.memo[id(obj)]
+        if depth > 4 or len(self.memo) >= _MAX_FUNCTIONS or not isinstance(
+                obj, (types.FunctionType, functools.partial, types.MethodType)):
+            return None
+        scope = self.memo[id(obj)] = _Scope(obj)
+        if isinstance(obj, functools.partial):  # its bound arguments are read like closure cells
+            scope.inner = self._scan(obj.func, depth)
+            bound = [(f"arg{i}", a) for i, a in enumerate(obj.args)] + [(k, a) for k, a in obj.keywords.items()]
+            for name, a in bound:
+                self._add(scope, name, types.CellType(a), None, a, True, depth)
+            return scope
+        if isinstance(obj, types.MethodType):
+            scope.inner = self._scan(obj.__func__, depth)
+            return scope
+        user = _is_user_function(obj)
+        code = obj.__code__
+        if obj.__closure__:
+            for name, cell in zip(code.co_freevars, obj.__closure__):
+                try:
+                    v = cell.cell_contents
+                except ValueError:  # an empty cell (the variable is not assigned yet)
+                    v = _MISSING
+                self._add(scope, name, cell, None, v, user, depth)
+        if user:
+            g = obj.__globals__
+            for name in _watched(code, g):
+                self._add(scope, name, None, g, g.get(name, _MISSING), user, depth)
+        return scope
+
+    def _add(self, scope: _Scope, name: str, cell, namespace, v: Any, user: bool, depth: int) -> None:
+        kind = _kind(v, user)
+        if kind is None:
+            return
+        if isinstance(v, Tracer) and not v._trace.active:
+            raise EscapedTracerError(
+                f"the jitted function reads `{name}`, a traced value from a finished transformation "
+                f"({v._trace!r}). Return values out of the transformed function instead of keeping them in "
+                "globals or closures, or wrap them with pullback.stop_gradient.")
+        child = self._scan(v, depth + 1) if kind == "function" else None
+        free = _Free(name, cell, namespace, v, kind, child)
+        scope.frees.append(free)
+        self.frees.append(free)
+
+    # -- what the cache key and the graph's implicit inputs are made of -----------------------------
+    def implicit(self, by_value: int) -> list[tuple]:
+        """(name, value, free, leaf index or None) of the arrays traced as implicit inputs. by_value=1 keeps
+        integer and boolean arrays concrete; by_value=2 keeps every array concrete (values from enclosing
+        traces stay traced)."""
+        out = []
+        for f in self.frees:
+            if f.kind == "array":
+                if not _concrete(f.value, by_value):
+                    out.append((f.name, f.value, f, None))
+            elif f.kind == "tree":
+                leaves, _ = tree_flatten(f.value)
+                out += [(f"{f.name}_{i}", v, f, i) for i, v in enumerate(leaves) if _traced_leaf(v, by_value)]
+        return out
+
+    def key(self, by_value: int) -> tuple:
+        return tuple(_free_key(f.name, f.kind, f.value, by_value) for f in self.frees)
+
+    def has_arrays(self, integral: bool) -> bool:
+        for f in self.frees:
+            leaves = [f.value] if f.kind == "array" else tree_flatten(f.value)[0] if f.kind == "tree" else []
+            for v in leaves:
+                if isinstance(v, np.ndarray) and (not integral or v.dtype.kind in "iub"):
+                    return True
+        return False
+
+    def guard(self) -> tuple | None:
+        """The per-call check of the fast path: (cell, namespace, name, mode, a, b) per free value. Mode
+        _ARRAY: an ndarray of shape a and dtype b, passed on as an implicit input; _TREE: a container of
+        _walk signature a whose numbers are b, its arrays passed on; _SAME: the very object a. None when
+        the fast path cannot check this environment (values of enclosing traces, odd containers)."""
+        out = []
+        for f in self.frees:
+            if isinstance(f.value, Tracer):
+                return None
+            if f.kind == "array":
+                out.append((f.cell, f.namespace, f.name, _ARRAY, f.value.shape, f.value.dtype))
+            elif f.kind == "tree":
+                sig, leaves = [], []
+                if not _walk(f.value, sig, leaves):
+                    return None
+                out.append((f.cell, f.namespace, f.name, _TREE, tuple(sig), _numbers_of(leaves)))
+            else:
+                out.append((f.cell, f.namespace, f.name, _SAME, f.value, None))
+        return tuple(out)
+
+    def rebuilt(self, values: dict) -> tuple[Any, Callable[[], None]]:
+        """(function, write_back): the function with the free values in `values` (id(_Free) -> new value)
+        replaced, by a copy of each function on the way (new closure cells, a patched copy of its module's
+        globals); the user's functions, cells and modules are left as they are. write_back() copies what
+        the run assigned to other globals of a patched copy (a `global` statement) back to the module."""
+        memo: dict = {}
+        namespaces: dict = {}  # id(module globals) -> (module globals, snapshot, patched copy, replaced names)
+        # which scopes must be copied: those with a replaced value, and (to a fixed point, for functions
+        # that call each other) those calling a copied one
+        scopes = list(self.memo.values())
+        needs = {id(sc): any(id(f) in values for f in sc.frees) for sc in scopes}
+        grew = True
+        while grew:
+            grew = False
+            for sc in scopes:
+                if not needs[id(sc)] and (needs.get(id(sc.inner), False) or any(
+                        needs.get(id(f.child), False) for f in sc.frees if f.child is not None)):
+                    needs[id(sc)] = grew = True
+
+        def changed(scope) -> bool:
+            return scope is not None and needs.get(id(scope), False)
+
+        def build(scope) -> Any:
+            if scope is None or not changed(scope):
+                return scope.obj if scope is not None else None
+            if id(scope) in memo:
+                return memo[id(scope)]
+            obj = scope.obj
+            if isinstance(obj, functools.partial):
+                bound = {f.name: values[id(f)] if id(f) in values else build(f.child) if changed(f.child) else f.value
+                         for f in scope.frees}
+                args = [bound.get(f"arg{i}", a) for i, a in enumerate(obj.args)]
+                keywords = {k: bound.get(k, a) for k, a in obj.keywords.items()}
+                new = memo[id(scope)] = functools.partial(build(scope.inner), *args, **keywords)
+                return new
+            if isinstance(obj, types.MethodType):
+                new = memo[id(scope)] = types.MethodType(build(scope.inner), obj.__self__)
+                return new
+            cells = list(obj.__closure__ or ())
+            g = obj.__globals__
+            replaced = []
+            for f in scope.frees:
+                if id(f) in values or changed(f.child):
+                    replaced.append(f)
+                    if f.cell is not None:
+                        cells[obj.__code__.co_freevars.index(f.name)] = types.CellType()
+                    else:
+                        if id(g) not in namespaces:
+                            namespaces[id(g)] = (g, dict(g), dict(g), set())
+                        namespaces[id(g)][3].add(f.name)
+            ns = namespaces[id(g)][2] if id(g) in namespaces else g
+            new = types.FunctionType(obj.__code__, ns, obj.__name__, obj.__defaults__, tuple(cells) or None)
+            new.__kwdefaults__, new.__qualname__ = obj.__kwdefaults__, obj.__qualname__
+            new.__dict__.update(obj.__dict__)
+            memo[id(scope)] = new
+            for f in replaced:
+                v = values[id(f)] if id(f) in values else build(f.child)
+                if f.cell is not None:
+                    new.__closure__[obj.__code__.co_freevars.index(f.name)].cell_contents = v
+                else:
+                    ns[f.name] = v
+            return new
+
+        def write_back() -> None:
+            for g, snapshot, patched, replaced in namespaces.values():
+                for k, v in patched.items():
+                    if k not in replaced and snapshot.get(k, _MISSING) is not v:
+                        g[k] = v
+
+        return build(self.root), write_back
+
+
+def _concrete(v: Any, by_value: int) -> bool:
+    """Whether an array read from outside is kept concrete (keyed by contents) at this by-value level."""
+    if isinstance(v, Tracer) or not isinstance(v, np.ndarray):
+        return False
+    return by_value >= 2 or (by_value == 1 and v.dtype.kind in "iub")
+
+
+def _traced_leaf(v: Any, by_value: int) -> bool:
+    return isinstance(v, (np.ndarray, Tracer)) and not _concrete(v, by_value)
+
+
+def _free_key(name: str, kind: str, v: Any, by_value: int) -> tuple:
+    if kind == "array" or (kind == "leaf" and isinstance(v, (np.ndarray, Tracer))):
+        if _concrete(v, by_value):
+            return (name, _ByValue(v))
+        return (name, "traced", tuple(v.shape), np.dtype(v.dtype))
+    if kind == "function":
+        return (name, _Identity(v))
+    if kind == "tree":
+        leaves, tree = tree_flatten(v)
+        return (name, tree, tuple(_free_key("", "leaf", x, by_value) for x in leaves))
+    if kind == "missing":
+        return (name, "missing")
+    return (name, type(v), repr(v))  # a number or string: repr tells nan, -0.0 and 0.0 apart
+
+
+class _Identity:
+    """A hashable stand-in comparing an object by identity (it keeps the object alive: no reused ids)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and self.obj is other.obj
 
 
 class _Staged:
@@ -254,11 +500,41 @@ class _Staged:
             names += _path_names(k, td)
         return [sanitize(n) for n, m in zip(names, self.mask) if m]
 
-    def trace(self) -> Graph:
-        names = self.leaf_names()
-        g = trace_flat(self.flat_fun, [abstractify(x) for x in self.leaves], names)
+    def trace(self, env: _Environment | None = None, implicit: list = ()) -> Graph:
+        """The graph of fun; `implicit` (name, value, free, leaf) values read from outside (env) become
+        inputs after the arguments, so that the graph reads them at each call."""
+        names = self.leaf_names() + [sanitize(name) for name, *_ in implicit]
+        if not implicit:
+            flat_fun = self.flat_fun
+        else:
+            n = len(self.leaves)
+
+            def flat_fun(flat: list) -> list:
+                values: dict = {}
+                trees: dict = {}
+                for (_, _, free, leaf), t in zip(implicit, flat[n:]):
+                    if leaf is None:
+                        values[id(free)] = t
+                    else:
+                        trees.setdefault(id(free), (free, tree_flatten(free.value)))[1][0][leaf] = t
+                for fid, (_, (leaves, tree)) in trees.items():
+                    values[fid] = tree_unflatten(tree, leaves)
+                fun = self.fun
+                self.fun, write_back = env.rebuilt(values)
+                try:
+                    return self.flat_fun(flat[:n])
+                finally:
+                    self.fun = fun
+                    write_back()
+
+        avals = [abstractify(x) for x in self.leaves] + [abstractify(v) for _, v, *_ in implicit]
+        g = trace_flat(flat_fun, avals, names)
         g.in_tree, g.out_tree, g.in_names = self.in_tree, self.out_tree, names
         return g
+
+    def fast_eligible(self) -> bool:
+        """No static argument and every leaf traced: the fast path's case (see jit's _signature)."""
+        return not self.static and all(self.mask)
 
 
 def _hashable(v: Any) -> bool:
@@ -317,16 +593,137 @@ def _output(x: Any, copy: bool) -> Any:
     return x
 
 
+class _Compiled:
+    """One trace: the simplified graph, its compiled function, and which outputs must be copied."""
+
+    __slots__ = ("graph", "compiled", "fresh")
+
+    def __init__(self, graph: Graph, compiled: Callable, fresh: tuple):
+        self.graph, self.compiled, self.fresh = graph, compiled, fresh
+
+
+class _Fast:
+    """A fast-path entry: the compiled function, the environment's guard, how to hand outputs back."""
+
+    __slots__ = ("compiled", "fresh", "copy_any", "guard", "out_tree", "single")
+
+    def __init__(self, entry: _Compiled, guard: tuple):
+        self.compiled, self.fresh, self.guard = entry.compiled, entry.fresh, guard
+        self.copy_any = any(entry.fresh)
+        self.out_tree = entry.graph.out_tree
+        self.single = self.out_tree.kind is None
+
+
+# Python numbers (weakly typed) and NumPy's numeric scalars (their type fixes their dtype)
+_NUMBERS = frozenset((float, int, bool, complex)) | frozenset(
+    t for t in set(np.sctypeDict.values()) if np.dtype(t).kind in "biufc")
+
+
+def _signature(args: tuple, kwargs: dict) -> tuple | None:
+    """The fast path's key and the leaves to pass: (signature, leaves) for arguments made of arrays and
+    numbers in tuples, lists, dicts and None; each array contributes its shape and dtype, each number its
+    type, each container its kind and length (keys). None for anything else (arrays of other libraries,
+    registered pytree classes, traced values): those take the general path."""
+    sig: list = []
+    leaves: list = []
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:  # the common case, inline
+            sig.append(a.shape)
+            sig.append(a.dtype)
+            leaves.append(a)
+        elif t in _NUMBERS:
+            sig.append(t)
+            leaves.append(a)
+        elif not _walk(a, sig, leaves):
+            return None
+    if kwargs:
+        sig.append("kwargs")
+        if not _walk(kwargs, sig, leaves):
+            return None
+    return tuple(sig), leaves
+
+
+def _walk(x: Any, sig: list, leaves: list) -> bool:
+    """Append x's signature and leaves, in tree_flatten's order (dicts by sorted key); False if x is not
+    made of arrays, numbers, tuples, lists, dicts and None."""
+    t = type(x)
+    if t is np.ndarray:
+        sig.append(x.shape)
+        sig.append(x.dtype)
+        leaves.append(x)
+    elif t in _NUMBERS:
+        sig.append(t)
+        leaves.append(x)
+    elif t is tuple or t is list:
+        sig.append((t, len(x)))
+        for y in x:
+            if not _walk(y, sig, leaves):
+                return False
+    elif t is dict:
+        try:
+            keys = sorted(x)
+        except TypeError:
+            return False
+        sig.append((dict, tuple(keys)))
+        for k in keys:
+            if not _walk(x[k], sig, leaves):
+                return False
+    elif x is None:
+        sig.append(None)
+    else:
+        return False
+    return True
+
+
+_ARRAY, _TREE, _SAME = object(), object(), object()  # the modes of a fast-path guard entry
+
+
+def _numbers_of(leaves: list) -> tuple:
+    """The numbers among a container's leaves, as they key the cache (type and repr)."""
+    return tuple((type(x), repr(x)) for x in leaves if type(x) is not np.ndarray)
+
+
+def _guarded(guard: tuple) -> list | None:
+    """The implicit inputs, read from their cells and globals, if every free value is still the one
+    traced (or arrays of the traced shapes and dtypes); None when anything changed."""
+    extra = []
+    for cell, namespace, name, mode, a, b in guard:
+        if cell is not None:
+            try:
+                v = cell.cell_contents
+            except ValueError:
+                v = _MISSING
+        else:
+            v = namespace.get(name, _MISSING)
+        if mode is _ARRAY:
+            if type(v) is not np.ndarray or v.shape != a or v.dtype != b:
+                return None
+            extra.append(v)
+        elif mode is _SAME:
+            if v is not a:
+                return None
+        else:
+            sig, leaves = [], []
+            if not _walk(v, sig, leaves) or tuple(sig) != a or _numbers_of(leaves) != b:
+                return None
+            extra += [x for x in leaves if type(x) is np.ndarray]
+    return extra
+
+
 def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     """Trace fun once per (pytree structure, shapes, dtypes, static values), simplify the graph, and
     run its generated NumPy code. Called with traced values (grad(jit(f)), jit inside jit), the
     graph is evaluated primitive by primitive, so every transformation sees through it.
 
-    Arrays fun reads from its closure or module globals key the cache too (by identity, and by
-    contents when they are integer/boolean or small), so rebinding or changing one re-traces instead
-    of using a stale copy. Integer and boolean array arguments are traced as values; if fun needs them
-    concrete (an index array, a loop bound), they are made static and the cache is keyed by their
-    contents (one trace per distinct value).
+    Arrays fun reads from its closure or module globals (and those of the functions it calls) are
+    implicit inputs of the graph: rebinding one to an array of the same shape and dtype, or changing it
+    in place, is seen by the next call without a new trace. Numbers, strings, functions and containers
+    read from there key the cache instead (a change re-traces, with a warning). Integer array arguments
+    are traced too; indexing with one is a gather. If fun needs one concrete (a boolean mask, a slice
+    bound, a loop count), integer and boolean arrays are made static and keyed by their contents (one
+    trace per distinct value). Calls with arrays and Python numbers of shapes seen before take a fast
+    path of about a microsecond (benchmarks/jit_call.py).
 
     The returned function has `.cache` (one entry per trace), `.graph(*args)` and `.source(*args)`.
     Python control flow runs once, at trace time: it may depend on shapes and static arguments,
@@ -364,54 +761,111 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     array([0., 0.])
     """
     static = _static_tuple(static_argnums)
-    cache: dict = {}
-    by_value: set = set()  # keys whose integer/boolean arguments had to be concrete: traced per value
+    cache: dict = {}  # (arguments' key, environment's key[, by-value level]) -> _Compiled
+    levels: dict = {}  # key at level 0 -> the by-value level its trace needed (see _Environment.implicit)
+    fast: dict = {}  # the arguments' structure, shapes and dtypes (_signature) -> _Fast (see jitted)
+    last_env: dict = {}  # arguments' key -> the environment's key at the last trace (to name what changed)
     warned: list = []
+    name = getattr(fun, "__name__", "")
 
-    def lookup(args, kwargs):
-        st = _Staged(fun, static, args, kwargs)
-        captured = captured_arrays(fun)
-        key = st.key() + (captured,)
-        if by_value and key in by_value:
+    def key_of(st: _Staged, env: _Environment, level: int) -> tuple:
+        if level:
             st.by_value()
-            key = st.key() + (captured, "by value")
+        return (st.key(), env.key(level), level)
+
+    def escalate(st: _Staged, env: _Environment, level: int, err: Exception) -> int:
+        """The next by-value level after a trace at `level` needed a concrete value (or re-raise)."""
+        if level == 0 and (st.has_integral_leaves() or env.has_arrays(integral=True)):
+            return 1
+        if level <= 1 and env.has_arrays(integral=False):
+            return 2
+        raise err
+
+    def trace(st: _Staged, env: _Environment, key0: tuple, level: int) -> tuple:
+        while True:
+            key = key0 if level == 0 else key_of(st, env, level)
+            entry = cache.get(key)
+            if entry is not None:
+                return key, level, entry
+            warn_retrace(key)
+            try:
+                graph = st.trace(env, env.implicit(level)).simplify()
+                break
+            except (ConcretizationError, TracerConversionError) as err:
+                # an index array, a mask or a loop bound must be concrete: trace again keeping those
+                # (then every array read from outside) concrete, keyed by their contents
+                level = levels[key0] = escalate(st, env, level, err)
+        inputs = set(graph.in_vars)
+        fresh = tuple(isinstance(o, Const) or o in inputs for o in graph.outs)  # outputs to copy
+        compiled = compile_graph(graph, name if name.isidentifier() else "staged")
+        entry = cache[key] = _Compiled(graph, compiled, fresh)
+        last_env[key[0]] = key[1]
+        return key, level, entry
+
+    def warn_retrace(key: tuple) -> None:
+        before = last_env.get(key[0])
+        if warned or before is None or len(before) != len(key[1]):
+            return
+        changed = [b[0] for a, b in zip(before, key[1]) if a != b]
+        if changed:
+            warned.append(True)
+            warnings.warn(
+                f"pullback.jit re-traces {name or 'a function'}: a value it reads from a closure or global "
+                f"({', '.join(dict.fromkeys(changed))}) was rebound or changed since the last trace. Pass it as "
+                "an argument to avoid re-tracing.", stacklevel=6)  # warn_retrace, trace, lookup, slow, jitted
+
+    def lookup(args: tuple, kwargs: dict) -> tuple:
+        st = _Staged(fun, static, args, kwargs)
+        env = _Environment(fun)
+        key0 = (st.key(), env.key(0), 0)
+        level = levels.get(key0, 0)
+        key = key0 if level == 0 else key_of(st, env, level)
         entry = cache.get(key)
         if entry is None:
-            if captured and not warned and any(k[:-1] == key[:-1] for k in cache):
-                warned.append(True)
-                warnings.warn(
-                    f"pullback.jit re-traces {getattr(fun, '__name__', 'a function')}: an array it reads from "
-                    f"a closure or global ({', '.join(c.name for c in captured)}) was rebound or changed since "
-                    "the last trace. Pass it as an argument to avoid re-tracing.", stacklevel=3)
-            try:
-                graph = st.trace().simplify()
-            except ConcretizationError:
-                if "by value" in key or not st.has_integral_leaves():
-                    raise
-                by_value.add(key)  # an integer argument was used as an index or in control flow
-                st.by_value()
-                key = st.key() + (captured, "by value")
-                graph = st.trace().simplify()
-            inputs = set(graph.in_vars)
-            fresh = tuple(isinstance(o, Const) or o in inputs for o in graph.outs)  # outputs to copy
-            name = getattr(fun, "__name__", "")
-            entry = cache[key] = (graph, compile_graph(graph, name if name.isidentifier() else "staged"), fresh)
-        return st, entry
+            key, level, entry = trace(st, env, key0, level)
+        return st, env, level, entry
+
+    def slow(args: tuple, kwargs: dict) -> Any:
+        st, env, level, entry = lookup(args, kwargs)
+        leaves = st.leaves + [v for _, v, *_ in env.implicit(level)]
+        if _primitive.DEBUG_NANS or any(isinstance(x, Tracer) for x in leaves):
+            outs = eval_graph(entry.graph, leaves)  # primitive by primitive (debug_nans checks each one)
+        else:
+            outs = [_output(o, c) for o, c in zip(entry.compiled(*leaves), entry.fresh)]
+            if level == 0 and st.fast_eligible():
+                sig = _signature(args, kwargs)
+                guard = env.guard()
+                if sig is not None and guard is not None and len(sig[1]) == len(st.leaves):
+                    fast[sig[0]] = _Fast(entry, guard)
+        return tree_unflatten(entry.graph.out_tree, outs)
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
-        st, (graph, compiled, fresh) = lookup(args, kwargs)
-        if _primitive.DEBUG_NANS or any(isinstance(x, Tracer) for x in st.leaves):
-            outs = eval_graph(graph, st.leaves)  # primitive by primitive (debug_nans checks each one)
-        else:
-            outs = [_output(o, c) for o, c in zip(compiled(*st.leaves), fresh)]
-        return tree_unflatten(graph.out_tree, list(outs))
+        # The fast path: arrays and Python numbers (in tuples, lists, dicts) whose structure, shapes and
+        # dtypes were seen before, and an environment whose free values are the ones traced (or arrays of
+        # the traced shape and dtype, passed on as implicit inputs). Anything else takes the general path.
+        if fast and not _primitive.DEBUG_NANS:
+            sig = _signature(args, kwargs)
+            f = fast.get(sig[0]) if sig is not None else None
+            if f is not None:
+                extra = _guarded(f.guard)
+                if extra is not None:
+                    outs = f.compiled(*sig[1], *extra)
+                    if f.copy_any:
+                        outs = [_output(o, c) for o, c in zip(outs, f.fresh)]
+                    else:
+                        for o in outs:
+                            if isinstance(o, np.ndarray) and not o.flags.writeable:
+                                outs = [_output(o, c) for o, c in zip(outs, f.fresh)]
+                                break
+                    return outs[0] if f.single else tree_unflatten(f.out_tree, list(outs))
+        return slow(args, kwargs)
 
     def graph_of(*args, **kwargs) -> Graph:
-        return lookup(args, kwargs)[1][0]
+        return lookup(args, kwargs)[3].graph
 
     def source_of(*args, **kwargs) -> str:
-        return lookup(args, kwargs)[1][1].__pullback_source__
+        return lookup(args, kwargs)[3].compiled.__pullback_source__
 
     jitted.cache = cache  # type: ignore[attr-defined]
     jitted.graph = graph_of  # type: ignore[attr-defined]

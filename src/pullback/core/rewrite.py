@@ -30,7 +30,7 @@ import numpy as np
 from . import check
 from .atoms import Const, Eqn, ShapeDtype, Var, aval_of, fits, is_number, rule_arg, zero_like
 from .canonical import const_key, params_key
-from .lax import broadcast_to, reshape
+from .lax import broadcast_to, concatenate, reshape
 from .subgraph import map_subgraphs, subgraphs_of
 
 FOLD_LIMIT = 1 << 16  # fold constant equations whose result has at most this many elements
@@ -176,7 +176,13 @@ class Simplifier:
                 inner = self.bind(prim, [s.ins[0]], params)
                 return self.apply(broadcast_to, inner, shape=out.shape)
         if prim.broadcasting:
-            return self.absorb_broadcasts(prim, ins, params, out)
+            r = self.absorb_broadcasts(prim, ins, params, out)
+            if r is not None:
+                return r
+            for rule in PIECEWISE_RULES:
+                r = rule(self, prim, ins, params, out)
+                if r is not None:
+                    return r
         return None
 
     def absorb_broadcasts(self, prim, ins, params, out):
@@ -199,6 +205,58 @@ class Simplifier:
             return None
         r = self.bind(prim, new, params)
         return r if tuple(shape) == out.shape else self.apply(broadcast_to, r, shape=out.shape)
+
+
+# ----------------------------------------------------------------------------- piecewise trait rules
+# For a `broadcasting` (elementwise) primitive of two operands: work on the pieces an operand is made
+# of. Exact, since each output element is computed from the same two input elements as before.
+
+MAX_PIECES = 8  # operands concatenated from at most this many pieces are split
+
+
+def split_concatenates(s: Simplifier, prim, ins, params, out):
+    """op(concatenate(x1..xm), concatenate(y1..ym)) → concatenate(op(x1, y1), ..., op(xm, ym)) when both are
+    cut at the same places along the same axis: a chain of accumulations into blocks (the gradient of a
+    function of a few scalars) becomes one accumulation per block, and zero blocks drop out."""
+    if len(ins) != 2:
+        return None
+    ca, cb = s.src(ins[0], concatenate), s.src(ins[1], concatenate)
+    if ca is None or cb is None or ca.params["axis"] != cb.params["axis"] or len(ca.ins) != len(cb.ins):
+        return None
+    if len(ca.ins) > MAX_PIECES or aval_of(ins[0]).shape != out.shape or aval_of(ins[1]).shape != out.shape:
+        return None
+    if any(aval_of(a).shape != aval_of(b).shape for a, b in zip(ca.ins, cb.ins)):
+        return None
+    pieces = [s.bind(prim, [a, b], params) for a, b in zip(ca.ins, cb.ins)]
+    return s.apply(concatenate, *pieces, axis=ca.params["axis"])
+
+
+def lift_reshapes(s: Simplifier, prim, ins, params, out):
+    """op(reshape(a), reshape(b)) → reshape(op(a, b)) when a and b have one shape, and op(reshape(a), c) →
+    reshape(op(a, c)) for a single-number constant c: the operation runs on the operands as they were
+    (a Python or NumPy scalar rather than a one-element array, typically)."""
+    if len(ins) != 2:
+        return None
+    srcs = [s.src(a, reshape) for a in ins]
+    if srcs[0] is not None and srcs[1] is not None:
+        if aval_of(srcs[0].ins[0]).shape != aval_of(srcs[1].ins[0]).shape or aval_of(ins[0]).shape != out.shape \
+                or aval_of(ins[1]).shape != out.shape:
+            return None
+        new = [srcs[0].ins[0], srcs[1].ins[0]]
+    else:
+        i = 0 if srcs[0] is not None else 1
+        other = ins[1 - i]
+        if srcs[i] is None or not (isinstance(other, Const) and np.ndim(other.value) == 0) \
+                or aval_of(ins[i]).shape != out.shape:
+            return None
+        new = [srcs[i].ins[0], other] if i == 0 else [other, srcs[i].ins[0]]
+    inner = s.bind(prim, new, params)
+    if aval_of(inner).dtype != out.dtype:
+        return None
+    return s.apply(reshape, inner, shape=out.shape)
+
+
+PIECEWISE_RULES = [split_concatenates, lift_reshapes]
 
 
 # ----------------------------------------------------------------------------- passes

@@ -17,6 +17,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 from ..core.trace import Tracer, full_lower
 from ..errors import PullbackError, UnsupportedFunctionError, ViewWriteError
 from ..primitives import elementwise as ew
+from ..primitives import gather as ga
 from ..primitives import indexing as ix
 from ..primitives import linalg as la
 from ..primitives import shape as sh
@@ -401,7 +402,13 @@ def copy(a, order="K", subok=False):
 
 
 def getitem(a, idx):
-    """a[idx]: basic, advanced and boolean indexing; integer tracers in idx are read as values."""
+    """a[idx]: basic, advanced and boolean indexing; integer tracers in idx are read as values, and an
+    integer index array without a concrete value (a jit argument, a vmapped index) is gathered."""
+    if isinstance(idx, Tracer) and dtype_of(idx).kind in "iu" and shape_of(a):
+        try:
+            idx.concrete()
+        except PullbackError:  # staged or batched: one graph serves every value of the index
+            return ga.gather(a, idx)
     idx = normalize_index(idx)
     out = sh.getitem(a, idx=idx)
     if isinstance(a, Tracer) and _is_view_index(idx, len(shape_of(a))):

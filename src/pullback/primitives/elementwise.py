@@ -82,7 +82,24 @@ def _has_zero(c) -> bool:
 
 
 def _rewrite_power(s, ins, params, out):
-    return s.broadcast(ins[0], out) if is_number(ins[1], 1) else None
+    """x**1 → x; x**0 → 1 (NumPy gives 1 for every x, nan and inf included); x**2 → x·x for a real x and
+    one exponent (NumPy squares then: its pow loop with an array of exponents can differ by an ulp)."""
+    x, y = ins
+    if is_number(y, 1):
+        return s.broadcast(x, out)
+    if is_number(y, 0) and out.dtype.kind in "iufc":
+        return _one_like(out)
+    if (is_number(y, 2) and np.size(y.value) == 1 and aval_of(x).dtype.kind in "iuf"
+            and aval_of(x).dtype == out.dtype):
+        return s.broadcast(s.apply(multiply, x, x), out)
+    return None
+
+
+def _one_like(out):
+    """A constant 1 of out's shape and dtype (a Python number where out is weakly typed)."""
+    if out.weak and out.shape == ():
+        return Const(out.dtype.type(1).item())
+    return Const(np.broadcast_to(np.ones((), out.dtype), out.shape))
 
 
 def _rewrite_select(s, ins, params, out):

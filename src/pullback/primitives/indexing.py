@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core.primitive import Primitive
 from . import elementwise as ew
+from . import scatter_sum as _scatter_sum  # noqa: F401 - registers the fold of summed scatters (rules)
 from ._util import dtype_of, shape_of
 from .shape import _index_update_batch, _is_basic, add_at, getitem
 

@@ -126,13 +126,7 @@ def _stage(rhs: Callable, y, t, params: list) -> Callable:
                          rtol=1e-13, atol=0.0, equal_nan=True)
     except Exception:  # noqa: BLE001 - any failure to stage means: run eagerly
         ok = False
-    if not ok:
-        return rhs
-    entries = list(getattr(staged, "cache", {}).values())
-    if len(entries) == 1 and callable(entries[0][1]):
-        compiled = entries[0][1]  # the generated function: skip jit's per-call cache lookup
-        return lambda y_, t_, *p: compiled(y_, t_, *p)[0]
-    return staged
+    return staged if ok else rhs  # (jit's fast call path costs about a microsecond)
 
 
 def _solve_bottom(prob: _Problem, y0, ts, *params) -> np.ndarray:
