@@ -287,9 +287,7 @@ def _maps_for(prim, in_shapes, consts, out_shape, params):
         return [None] * len(in_shapes), True
     rule = prim.sparsity
     if rule is None:
-        if prim.elementwise and len(in_shapes) == 1:
-            rule = rules.elementwise_maps
-        elif prim.broadcasting:
+        if prim.elementwise or prim.broadcasting:  # entry to entry, after broadcasting
             rule = rules.broadcast_maps
         elif prim.reduction:
             rule = rules.reduction_maps
