@@ -78,5 +78,5 @@ def test_vmap_over_points_and_directions():
     # per-example gradients of a Taylor coefficient
     g = pb.vmap(pb.grad(lambda x, v: pnp.sum(d3(x, v)[2])))(X, V)
     for i in range(5):
-        np.testing.assert_allclose(g[i], pb.grad(lambda x: pnp.sum(_nested(f, x, V[i], 3)))(X[i]), rtol=1e-11,
+        np.testing.assert_allclose(g[i], pb.grad(lambda x, i=i: pnp.sum(_nested(f, x, V[i], 3)))(X[i]), rtol=1e-11,
                                    atol=1e-11)
