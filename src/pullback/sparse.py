@@ -206,16 +206,32 @@ def _pairs_times(rows, cols, shape, d: _Pat) -> tuple:
     return np.repeat(rows, counts), d.indices[starts + np.arange(total, dtype=np.int64)]
 
 
+def _is_identity(rows, cols, shape) -> bool:
+    """Whether the map given by pairs (rows, cols) of `shape` is the identity (out[p] from in[p])."""
+    n = shape[0]
+    if shape[1] != n or len(rows) != n:
+        return False
+    ar = np.arange(n, dtype=np.int64)
+    return bool(np.array_equal(rows, ar) and np.array_equal(cols, ar))
+
+
 def _sum_of_products(terms: list, shape: tuple) -> _Pat:
     """The pattern of Σ Mₖ Dₖ, for terms (rows, cols, shape of M, D) with M given by its pairs."""
+    same = [d for r, c, mshape, d in terms if _is_identity(r, c, mshape)]  # entry to entry: Mₖ Dₖ = Dₖ
+    terms = [t for t in terms if not _is_identity(*t[:3])]
+    if not terms and len(same) == 1:
+        return same[0]  # patterns are never modified in place: sharing is safe
     sp = _scipy_sparse()
+    if sp is not None and same:
+        terms = terms + [(np.arange(d.shape[0]), np.arange(d.shape[0]), (d.shape[0], d.shape[0]), d) for d in same]
+        same = []
     if sp is not None:
         total = sp.csr_matrix(shape, dtype=np.float64)
         for r, c, mshape, d in terms:
             m = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=mshape)
             total = total + m @ d.to_scipy(sp).astype(np.float64)
         return _Pat.from_scipy(total)
-    pairs = [_pairs_times(r, c, mshape, d) for r, c, mshape, d in terms]
+    pairs = [_pairs_times(r, c, mshape, d) for r, c, mshape, d in terms] + [(d.rows(), d.indices) for d in same]
     return _Pat.from_pairs(np.concatenate([np.zeros(0, np.int64)] + [a for a, _ in pairs]),
                            np.concatenate([np.zeros(0, np.int64)] + [b for _, b in pairs]), shape)
 
@@ -233,6 +249,13 @@ def _gram(p: _Pat, axis: int) -> _Pat:
     q = p.T if axis == 0 else p  # pairs of entries within a row of q
     r, c = _pairs_times(q.indices, q.rows(), (q.shape[1], q.shape[0]), q)
     return _Pat.from_pairs(r, c, (q.shape[1], q.shape[1])).without_diagonal()
+
+
+def _is_symmetric(p: _Pat) -> bool:
+    if p.shape[0] != p.shape[1]:
+        return False
+    t = p.T
+    return bool(np.array_equal(p.indptr, t.indptr) and np.array_equal(p.indices, t.indices))
 
 
 def _symmetric_graph(p: _Pat) -> _Pat:
@@ -928,7 +951,9 @@ class SparseJacobian:
         self._rows, self._cols = pat.rows(), pat.indices
         if mode in ("fwd", "auto"):
             cf = color_columns(pat, method)
-        if mode in ("rev", "auto"):
+        if mode == "auto" and _is_symmetric(pat):
+            cr = cf  # rows of a symmetric pattern intersect exactly as its columns do
+        elif mode in ("rev", "auto"):
             cr = color_rows(pat, method)
         if mode == "auto":
             mode = "fwd" if (cf.max(initial=-1) <= cr.max(initial=-1)) else "rev"
