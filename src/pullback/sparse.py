@@ -170,6 +170,9 @@ class _Pat:
 
     @property
     def T(self) -> _Pat:
+        sp = _scipy_sparse()
+        if sp is not None:
+            return _Pat.from_scipy(self.to_scipy(sp).T.tocsr())
         return _Pat.from_pairs(self.indices, self.rows(), (self.shape[1], self.shape[0]))
 
     def union(self, other: _Pat) -> _Pat:
@@ -206,32 +209,44 @@ def _pairs_times(rows, cols, shape, d: _Pat) -> tuple:
     return np.repeat(rows, counts), d.indices[starts + np.arange(total, dtype=np.int64)]
 
 
-def _is_identity(rows, cols, shape) -> bool:
-    """Whether the map given by pairs (rows, cols) of `shape` is the identity (out[p] from in[p])."""
+def _gathered(rows, cols, shape, d: _Pat) -> _Pat | None:
+    """M D when M picks one row of D per output row in order (rows = 0, 1, ..., n_out − 1: an
+    index-moving or entry-to-entry map), else None. The result is canonical without sorting."""
     n = shape[0]
-    if shape[1] != n or len(rows) != n:
-        return False
-    ar = np.arange(n, dtype=np.int64)
-    return bool(np.array_equal(rows, ar) and np.array_equal(cols, ar))
+    if len(rows) != n or not np.array_equal(rows, np.arange(n, dtype=np.int64)):
+        return None
+    cols = np.asarray(cols, np.int64)
+    if shape[1] == n and np.array_equal(cols, rows):
+        return d  # the identity (patterns are never modified in place: sharing is safe)
+    counts = d.indptr[cols + 1] - d.indptr[cols]
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    starts = np.repeat(d.indptr[cols] - indptr[:-1], counts)
+    return _Pat(indptr, d.indices[starts + np.arange(indptr[-1], dtype=np.int64)], (n, d.shape[1]))
 
 
 def _sum_of_products(terms: list, shape: tuple) -> _Pat:
     """The pattern of Σ Mₖ Dₖ, for terms (rows, cols, shape of M, D) with M given by its pairs."""
-    same = [d for r, c, mshape, d in terms if _is_identity(r, c, mshape)]  # entry to entry: Mₖ Dₖ = Dₖ
-    terms = [t for t in terms if not _is_identity(*t[:3])]
-    if not terms and len(same) == 1:
-        return same[0]  # patterns are never modified in place: sharing is safe
+    parts, general = [], []
+    for t in terms:
+        g = _gathered(*t)
+        if g is None:
+            general.append(t)
+        else:
+            parts.append(g)
+    if not general and len(parts) == 1:
+        return parts[0]
     sp = _scipy_sparse()
-    if sp is not None and same:
-        terms = terms + [(np.arange(d.shape[0]), np.arange(d.shape[0]), (d.shape[0], d.shape[0]), d) for d in same]
-        same = []
     if sp is not None:
-        total = sp.csr_matrix(shape, dtype=np.float64)
-        for r, c, mshape, d in terms:
+        mats = [g.to_scipy(sp, np.ones(g.nnz)) for g in parts]
+        for r, c, mshape, d in general:
             m = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=mshape)
-            total = total + m @ d.to_scipy(sp).astype(np.float64)
+            mats.append(m @ d.to_scipy(sp, np.ones(d.nnz)))
+        total = mats[0] if mats else sp.csr_matrix(shape, dtype=np.float64)
+        for m in mats[1:]:
+            total = total + m
         return _Pat.from_scipy(total)
-    pairs = [_pairs_times(r, c, mshape, d) for r, c, mshape, d in terms] + [(d.rows(), d.indices) for d in same]
+    pairs = [_pairs_times(r, c, mshape, d) for r, c, mshape, d in general] + [(g.rows(), g.indices) for g in parts]
     return _Pat.from_pairs(np.concatenate([np.zeros(0, np.int64)] + [a for a, _ in pairs]),
                            np.concatenate([np.zeros(0, np.int64)] + [b for _, b in pairs]), shape)
 
@@ -405,6 +420,8 @@ class _SubgraphDeps:
 
 
 def _out_deps(graph, env, n_in_cols) -> _Pat:
+    if len(graph.outs) == 1 and env.get(graph.outs[0]) is not None:
+        return env[graph.outs[0]]
     rows, cols, offset = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], 0
     for o in graph.outs:
         n = _size(o.aval.shape) if isinstance(o, Var) else _size(np.shape(o.value))
