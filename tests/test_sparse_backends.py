@@ -200,3 +200,33 @@ def test_jit_without_scipy_gives_coo(no_scipy):
     a = pb.jit(J)(x)
     assert isinstance(a, S.SparseCOO)
     np.testing.assert_allclose(a.toarray(), pb.jacfwd(tridiagonal_residual)(x), rtol=1e-13, atol=1e-13)
+
+
+A_CONST = np.where(np.random.default_rng(5).random((5, 6)) < 0.4, 1.5, 0.0)
+DIVERSE = [
+    lambda x: pnp.sin(x) * pnp.exp(x[::-1]) + pnp.sqrt(x + 2.0),
+    lambda x: x[:, None] * x[None, :3] + x.reshape(6, 1),
+    lambda x: pnp.cumsum(x ** 2) + pnp.max(x) * x,
+    lambda x: x.at[np.array([1, 4])].set(x[:2] ** 2) + pnp.roll(x, 2),
+    lambda x: A_CONST @ pnp.tanh(x) + pnp.sum(x.reshape(2, 3) @ x.reshape(3, 2)),
+    lambda x: pnp.concatenate([pnp.sort(x[:3]), pnp.real(pnp.fft.fft(x[3:]))]),
+    lambda x: pnp.linalg.solve(pnp.diag(x) + 3.0 * np.eye(6), x[::-1]),
+]
+
+
+@pytest.mark.parametrize("k", range(len(DIVERSE)))
+def test_numpy_core_detects_the_scipy_core_patterns(k, monkeypatch):
+    pytest.importorskip("scipy.sparse")
+    f = DIVERSE[k]
+    x = np.random.default_rng(k).uniform(0.2, 0.9, 6)
+    ref = pb.jacobian_sparsity(f, x)
+    ref_h = pb.hessian_sparsity(lambda x: pnp.sum(f(x) ** 2), x)
+    monkeypatch.setattr(S, "_scipy_sparse", lambda: None)
+    s = pb.jacobian_sparsity(f, x)
+    np.testing.assert_array_equal(s.pattern.toarray(), ref.pattern.toarray())
+    assert (s.exact, s.conservative) == (ref.exact, ref.conservative)
+    h = pb.hessian_sparsity(lambda x: pnp.sum(f(x) ** 2), x)
+    np.testing.assert_array_equal(h.pattern.toarray(), ref_h.pattern.toarray())
+    for method in ("dsatur", "smallest_last"):
+        np.testing.assert_array_equal(pb.color_columns(s.pattern, method), pb.color_columns(ref.pattern, method))
+        np.testing.assert_array_equal(pb.color_rows(s.pattern, method), pb.color_rows(ref.pattern, method))
