@@ -230,3 +230,14 @@ def test_numpy_core_detects_the_scipy_core_patterns(k, monkeypatch):
     for method in ("dsatur", "smallest_last"):
         np.testing.assert_array_equal(pb.color_columns(s.pattern, method), pb.color_columns(ref.pattern, method))
         np.testing.assert_array_equal(pb.color_rows(s.pattern, method), pb.color_rows(ref.pattern, method))
+
+
+def test_vmap_of_the_object_says_to_use_values():
+    x = np.linspace(0.1, 1.0, 6)
+    J = pb.SparseJacobian(tridiagonal_residual, x)
+    X = np.stack([x, x + 0.1])
+    with pytest.raises(pb.PullbackError, match=r"\.values\(x\)"):
+        pb.vmap(J)(X)
+    vals = pb.vmap(J.values)(X)
+    assert vals.shape == (2, J.pattern.nnz)
+    np.testing.assert_allclose(vals[1], J(X[1]).toarray()[J._rows, J._cols], rtol=1e-13)

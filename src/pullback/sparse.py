@@ -902,7 +902,12 @@ class _StagedSparse:
 def _build_sparse(key: _PatternKey, values: Any) -> Any:
     if isinstance(values, Tracer):
         return _StagedSparse(key, values)
-    return key.pat.output(np.asarray(values))
+    values = np.asarray(values)
+    if values.shape != (key.pat.nnz,):
+        raise SparseError(f"a sparse Jacobian/Hessian holds {key.pat.nnz} values, got an array of shape "
+                          f"{values.shape} (a transformation such as vmap added axes): call .values(x) inside "
+                          "the transformation, which gives the stored entries as an array")
+    return key.pat.output(values)
 
 
 register_pytree_node(_StagedSparse, lambda s: ([s.values], s.key), lambda key, ch: _build_sparse(key, ch[0]))
