@@ -211,6 +211,9 @@ DIVERSE = [
     lambda x: A_CONST @ pnp.tanh(x) + pnp.sum(x.reshape(2, 3) @ x.reshape(3, 2)),
     lambda x: pnp.concatenate([pnp.sort(x[:3]), pnp.real(pnp.fft.fft(x[3:]))]),
     lambda x: pnp.linalg.solve(pnp.diag(x) + 3.0 * np.eye(6), x[::-1]),
+    lambda x: pb.fori_loop(0, 3, lambda i, c: c * 0.5 + pnp.sin(pnp.roll(c, 1)), x),  # a rolled scan
+    lambda x: pb.scan(lambda c, a: (c * a, c + a), x[0], x)[1] + pb.cond(x[1] > 0, lambda y: y ** 2, pnp.cos, x),
+    lambda x: pb.while_loop(lambda c: c[1] < 2, lambda c: (c[0] * pnp.roll(c[0], 1), c[1] + 1), (x, 0))[0],
 ]
 
 
