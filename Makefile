@@ -39,6 +39,7 @@ demo: $(DEMO_STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python examples/negbin_glm.py
 	OMP_NUM_THREADS=1 $(BIN)/python examples/lotka_volterra_fit.py
 	OMP_NUM_THREADS=1 $(BIN)/python examples/sparse_newton_pde.py
+	OMP_NUM_THREADS=1 $(BIN)/python examples/sparse_trust_constr.py
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python examples/seed_adjoint.py
 	OMP_NUM_THREADS=1 $(BIN)/python examples/gp_regression.py
 

@@ -5,7 +5,8 @@ A value x(t) = Σₖ xₖ tᵏ (normalised coefficients, k = 0..K) is pushed thr
 k yₖ = Σⱼ₌₁ᵏ j xⱼ yₖ₋ⱼ, the Cauchy product for multiply and matmul, per coefficient for linear
 primitives; any other primitive (a loop or branch too) falls back to nested jvp of t ↦ prim(x(t))
 at t = 0 (correct, at a cost exponential in K). The interface follows JAX's jet: series hold derivatives,
-x(t) = x + v₁ t + v₂ t²/2! + ..., and so do the results. Inputs are concrete arrays.
+x(t) = x + v₁ t + v₂ t²/2! + ..., and so do the results. The rules are written with pullback
+primitives and traced inputs stay traced, so jet works under grad, vmap and jit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from .api import jvp
 from .core.ir import Var
+from .core.trace import Tracer
 from .errors import PullbackError
 from .jit import make_graph
 from .primitives import elementwise as ew
@@ -30,7 +32,15 @@ class JetError(PullbackError, ValueError):
     """A jet request with inconsistent primals and series."""
 
 
-def _cauchy(a, b, k, op=np.multiply):
+_exp_p, _log_p, _sin_p, _cos_p, _tanh_p = (ew.UNARY[name] for name in ("exp", "log", "sin", "cos", "tanh"))
+
+
+def _value(x: Any) -> Any:
+    """x as a float array, or as it is when traced (jet under grad / vmap / jit)."""
+    return x if isinstance(x, Tracer) else np.asarray(x, float)
+
+
+def _cauchy(a, b, k, op=ew.multiply):
     return sum(op(a[j], b[k - j]) for j in range(k + 1))
 
 
@@ -47,21 +57,21 @@ def _div(xs, ys, K):
 
 
 def _exp(xs, K):
-    y = [np.exp(xs[0])]
+    y = [_exp_p(xs[0])]
     for k in range(1, K + 1):
         y.append(sum(j * xs[j] * y[k - j] for j in range(1, k + 1)) / k)
     return y
 
 
 def _log(xs, K):
-    y = [np.log(xs[0])]
+    y = [_log_p(xs[0])]
     for k in range(1, K + 1):
         y.append((xs[k] - sum(j * y[j] * xs[k - j] for j in range(1, k)) / k) / xs[0])
     return y
 
 
 def _sincos(xs, K):
-    s, c = [np.sin(xs[0])], [np.cos(xs[0])]
+    s, c = [_sin_p(xs[0])], [_cos_p(xs[0])]
     for k in range(1, K + 1):
         s.append(sum(j * xs[j] * c[k - j] for j in range(1, k + 1)) / k)
         c.append(-sum(j * xs[j] * s[k - j] for j in range(1, k + 1)) / k)
@@ -70,7 +80,7 @@ def _sincos(xs, K):
 
 def _tanh(xs, K):
     # y' = (1 - y²) x'  →  k yₖ = Σⱼ j xⱼ zₖ₋ⱼ with z = 1 - y²
-    y = [np.tanh(xs[0])]
+    y = [_tanh_p(xs[0])]
     z = [1.0 - y[0] ** 2]
     for k in range(1, K + 1):
         y.append(sum(j * xs[j] * z[k - j] for j in range(1, k + 1)) / k)
@@ -80,7 +90,7 @@ def _tanh(xs, K):
 
 def _pow(xs, p, K):
     # x y' = p y x'  →  x₀ yₖ = (1/k) Σⱼ₌₁ᵏ (p j − (k − j)) xⱼ yₖ₋ⱼ
-    y = [np.power(xs[0], p)]
+    y = [ew.power(xs[0], p)]
     for k in range(1, K + 1):
         y.append(sum((p * j - (k - j)) * xs[j] * y[k - j] for j in range(1, k + 1)) / (k * xs[0]))
     return y
@@ -113,7 +123,7 @@ def _rule_power(ins, consts, K, params):
 _RULES: dict = {
     ew.multiply: lambda ins, consts, K, params: _mul(ins[0], ins[1], K),
     ew.divide: lambda ins, consts, K, params: _div(ins[0], ins[1], K),
-    matmul: lambda ins, consts, K, params: [_cauchy(ins[0], ins[1], k, np.matmul) for k in range(K + 1)],
+    matmul: lambda ins, consts, K, params: [_cauchy(ins[0], ins[1], k, matmul) for k in range(K + 1)],
     ew.UNARY["exp"]: _unary(_exp),
     ew.UNARY["log"]: _unary(_log),
     ew.UNARY["sin"]: _rule_sin,
@@ -136,8 +146,8 @@ def _fallback(prim, series, consts, K, params):
         d = (lambda g: lambda t: jvp(g, (t,), (1.0,))[1])(d)
         out.append(d(0.0))
     if prim.multiple_results:  # per output, its coefficients (a loop or branch: several outputs)
-        return [[np.asarray(o[j]) / math.factorial(k) for k, o in enumerate(out)] for j in range(len(out[0]))]
-    return [np.asarray(o) / math.factorial(k) for k, o in enumerate(out)]
+        return [[_value(o[j]) / math.factorial(k) for k, o in enumerate(out)] for j in range(len(out[0]))]
+    return [_value(o) / math.factorial(k) for k, o in enumerate(out)]
 
 
 def _apply(prim, series, consts, K, params):
@@ -200,7 +210,7 @@ def jet(fun: Callable, primals: Sequence, series: Sequence) -> tuple:
         raise JetError("jet takes array arguments and one array output")
     env: dict = {}
     for v, x, s in zip(graph.in_vars, primals, series):
-        env[v] = [np.asarray(x, float)] + [np.asarray(t, float) / math.factorial(k + 1) for k, t in enumerate(s)]
+        env[v] = [_value(x)] + [_value(t) / math.factorial(k + 1) for k, t in enumerate(s)]
 
     def read(a):
         return env[a] if isinstance(a, Var) else [a.value]
@@ -247,5 +257,6 @@ def taylor_derivatives(fun: Callable, x: Any, v: Any, order: int) -> list:
     >>> [float(d) for d in pb.taylor_derivatives(np.sin, onp.array(0.0), onp.array(1.0), order=4)]
     [1.0, 0.0, -1.0, 0.0]
     """
-    _, derivs = jet(fun, (x,), ([v] + [np.zeros_like(np.asarray(v, float))] * (order - 1),))
+    zero = np.zeros(np.shape(v))
+    _, derivs = jet(fun, (x,), ([v] + [zero] * (order - 1),))
     return derivs

@@ -17,11 +17,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.lax import add_at, broadcast_to, concatenate, getitem, reshape, sum_to
+from . import elementwise_extra as ewx
+from .decompositions import cholesky, det, inv, pinv, solve
 from .elementwise import select
-from .indexing import scatter
+from .fft import fft, irfft, rfft
+from .indexing import scatter, scatter_max, scatter_min
 from .linalg import matmul
 from .shape import transpose
 from .sorting import cumprod, cumsum, permute_along_axis, reduce_prod
+from .spectral import eigvals, eigvalsh, svdvals
 
 Maps = list
 
@@ -135,7 +139,8 @@ def _select_rule(in_shapes, consts, out_shape):
 
 def _matmul_rule(in_shapes, consts, out_shape):
     """C = A @ B: C[b, i, j] depends on A[b, i, k] where B[b, k, j] may be nonzero, and on B[b, k, j]
-    where A[b, i, k] may be nonzero; a constant operand's zeros are structural (all batches pooled)."""
+    where A[b, i, k] may be nonzero; a constant operand's zeros are structural (pooled over its batch:
+    a superset, flagged, when the constant is a stack of more than one matrix)."""
     sa, sb = tuple(in_shapes[0]), tuple(in_shapes[1])
     a2 = sa if len(sa) >= 2 else (1,) + sa
     b2 = sb if len(sb) >= 2 else sb + (1,)
@@ -151,7 +156,7 @@ def _matmul_rule(in_shapes, consts, out_shape):
         c = np.asarray(c).reshape(shape2)
         return (c != 0).reshape((-1,) + shape2[-2:]).any(axis=0)
 
-    exact = not (batch and any(c is not None for c in consts))
+    exact = not any(c is not None and int(np.prod(s2[:-2], dtype=np.int64)) > 1 for c, s2 in zip(consts, (a2, b2)))
     ma, mb = mask(consts[0], a2), mask(consts[1], b2)
     ii, kk = np.nonzero(ma)            # A[i, k] ≠ 0  →  C[i, j] depends on B[k, j] for every j
     kb, jj = np.nonzero(mb)            # B[k, j] ≠ 0  →  C[i, j] depends on A[i, k] for every i
@@ -198,6 +203,72 @@ def _permute_rule(in_shapes, consts, out_shape, axis):
 
 
 _RULES[permute_along_axis] = _permute_rule
+
+
+def along_axis_maps(in_shape, out_shape, axis) -> tuple:
+    """out[..., k, ...] depends on x[..., j, ...] for every j and k along `axis`, entry to entry
+    across the other axes (their lengths agree; the axis's own length may change)."""
+    pin = np.moveaxis(positions(in_shape), axis, -1)
+    pout = np.moveaxis(positions(out_shape), axis, -1)
+    o, i = np.broadcast_arrays(pout[..., :, None], pin[..., None, :])
+    return o.ravel(), i.ravel()
+
+
+def _fft_rule(in_shapes, consts, out_shape, axis, **params):
+    """A 1-D DFT along axis: every bin depends on every sample of its line (the DFT matrix has no
+    zero entry, and neither has irfft's), and on nothing across the other axes. Exact."""
+    return [along_axis_maps(tuple(in_shapes[0]), tuple(out_shape), axis)]
+
+
+def _batch_blocks(in_shape, core_in: int, out_shape, core_out: int) -> tuple:
+    """Each output block (the last core_out axes) depends on the whole input block (the last
+    core_in axes) of the same batch index, the batch axes broadcasting."""
+    in_shape, out_shape = tuple(in_shape), tuple(out_shape)
+    out_batch = out_shape[:len(out_shape) - core_out]
+    in_batch = in_shape[:len(in_shape) - core_in]
+    pin = positions(in_shape).reshape((1,) * (len(out_batch) - len(in_batch)) + in_batch + (-1,))
+    pin = np.broadcast_to(pin, out_batch + pin.shape[-1:])
+    pout = positions(out_shape).reshape(out_batch + (-1,))
+    o, i = np.broadcast_arrays(pout[..., :, None], pin[..., None, :])
+    return o.ravel(), i.ravel()
+
+
+def _matrix_function(core_out: int):
+    """A function of each matrix of a stack (inv, det, cholesky, eigenvalues, ...): every output
+    entry of a matrix may depend on every entry of that matrix, none across the stack. A superset
+    (flagged) where the matrices have structural zeros (a triangular or block matrix)."""
+    def rule(in_shapes, consts, out_shape, **params):
+        return [_batch_blocks(in_shapes[0], 2, out_shape, core_out)] + [None] * (len(in_shapes) - 1), False
+    return rule
+
+
+def _solve_rule(in_shapes, consts, out_shape):
+    """X = A⁻¹ B over stacks: X[..., :, c] depends on all of A's matrix and on B's column c only."""
+    sb, so = tuple(in_shapes[1]), tuple(out_shape)
+    cols_b = np.moveaxis(positions(sb), -1, -2)  # (..., k, n): column c's entries on the last axis
+    cols_o = np.moveaxis(positions(so), -1, -2)
+    lead = (1,) * (len(so) - len(sb))
+    cols_b = np.broadcast_to(cols_b.reshape(lead + cols_b.shape), cols_o.shape[:-1] + cols_b.shape[-1:])
+    o, i = np.broadcast_arrays(cols_o[..., :, None], cols_b[..., None, :])
+    return [_batch_blocks(in_shapes[0], 2, so, 2), (o.ravel(), i.ravel())], False
+
+
+def _scatter_extremum_rule(in_shapes, consts, out_shape, idx):
+    """x.at[idx].min / .max (v): out[p] depends on x[p] and on every entry of v sent to p. Exact."""
+    return _add_at_rule(in_shapes, consts, out_shape, idx)
+
+
+_MORE_RULES = {
+    fft: _fft_rule, rfft: _fft_rule, irfft: _fft_rule,
+    scatter_min: _scatter_extremum_rule, scatter_max: _scatter_extremum_rule,
+    inv: _matrix_function(2), pinv: _matrix_function(2), cholesky: _matrix_function(2), det: _matrix_function(0),
+    eigvalsh: _matrix_function(1), eigvals: _matrix_function(1), svdvals: _matrix_function(1),
+    solve: _solve_rule,
+}
+_RULES.update(_MORE_RULES)
+# entry-to-entry functions (after broadcasting) that carry no elementwise/broadcasting trait
+for _prim in [*ewx.UNARY_EXTRA.values(), *ewx.BINARY_EXTRA.values(), ewx.clip, ewx.complex_, ewx.nan_to_num]:
+    _RULES.setdefault(_prim, broadcast_maps)
 
 for _prim, _rule in _RULES.items():
     if _prim.sparsity is None:
