@@ -326,10 +326,20 @@ class _ColumnAdjoint:
 
         self.stage_fn = _compiled(stage)
 
-    def rows_f(self, ys, times) -> np.ndarray:
-        """f(y_i, t_i) for every output, through the staged stage function (chunks of its width)."""
+    def agrees_with(self, rhs: Callable, y, t: float) -> bool:
+        """Whether the staged, vmapped f equals the eager one at (y, t) (false where func cannot be
+        staged or vmapped, e.g. value-dependent control flow: the interval-by-interval adjoint runs)."""
+        cap, n = self.CAPACITY, self.n
+        z = np.zeros((cap, 2 * n))
+        z[:, :n] = y
+        staged = self.stage_fn(z, np.full(cap, t), np.ones(cap), np.zeros(cap), *self.params)[0][0, :n]
+        eager = np.asarray(rhs(y, t, *self.params), dtype=float)
+        return bool(np.allclose(staged, eager, rtol=1e-13, atol=0.0, equal_nan=True))
+
+    def time_cotangents(self, ys, times, g) -> np.ndarray:
+        """g_iᵀ f(y_i, t_i) for every output, by the staged stage function (chunks of its width)."""
         n, cap = self.n, self.CAPACITY
-        out = np.empty((len(ys), n))
+        out = np.empty(len(ys))
         zero = np.zeros(cap)
         for s in range(0, len(ys), cap):
             m = min(cap, len(ys) - s)
@@ -338,7 +348,8 @@ class _ColumnAdjoint:
             z[:m, :n] = ys[s:s + m]
             ts = np.full(cap, float(times[s]))
             ts[:m] = times[s:s + m]
-            out[s:s + m] = self.stage_fn(z, ts, np.ones(cap), zero, *self.params)[0][:m, :n]
+            f = self.stage_fn(z, ts, np.ones(cap), zero, *self.params)[0][:m, :n]
+            out[s:s + m] = np.sum(np.reshape(g[s:s + m], (m, n)) * f, axis=1)
         return out
 
     def _step(self, z0, t0, h, w):
@@ -368,13 +379,14 @@ class _ColumnAdjoint:
         times = np.asarray(times, dtype=float)
         unit = float(np.max(np.abs(g))) if np.size(g) else 0.0
         unit = unit if unit > 0 and np.isfinite(unit) else 1.0
-        g = np.asarray(g, dtype=float).reshape(N, n) / unit   # linear in g: with jumps of size ~1, the
-        t_end, t = float(times[0]), float(times[-1])          # tolerances mean for a what they mean for y
-        y, a = ys[-1].astype(float), g[-1].copy()
+        scale = 1.0 / unit            # linear in g: with jumps of size ~1, the tolerances mean for a
+        g = np.reshape(g, (N, n))     # what they mean for y
+        t_end, t = float(times[0]), float(times[-1])
+        y, a = ys[-1].astype(float), g[-1] * scale
         b = None
         j = N - 2                    # the next output time to reach
         while j >= 0 and times[j] == t:
-            a += g[j]
+            a += g[j] * scale
             j -= 1
         direction = np.sign(t_end - t)
         h_abs = min(self.max_step, abs(t_end - t) / 100)
@@ -405,7 +417,7 @@ class _ColumnAdjoint:
                 w[:m] = -(t_new - t)             # b(t₀) = ∫ f_θᵀ a dt over a backward step: weights −h
                 if inside:
                     idx = np.array(inside)
-                    z0[1:m, :n], z0[1:m, n:] = ys[idx], g[idx]
+                    z0[1:m, :n], z0[1:m, n:] = ys[idx], g[idx] * scale
                     t0[1:m] = times[idx]
                     h[1:m] = t_new - times[idx]
                     w[1:m] = -h[1:m]
@@ -425,10 +437,10 @@ class _ColumnAdjoint:
                 j -= 1                   # passed inside the step
             while j >= 0 and times[j] == t:
                 y = ys[j].astype(float)  # landed on an output time: the state restarts from its stored value
-                a += g[j]
+                a += g[j] * scale
                 j -= 1
         while j >= 0:                    # output times equal to the initial one
-            a += g[j]
+            a += g[j] * scale
             j -= 1
         if b is None:
             b = np.zeros(sum(int(np.size(p)) for p in self.params))
@@ -463,16 +475,14 @@ def _continuous_adjoint(prob: _Problem, ys, times, g, params, zero_rows):
     rhs = prob.rhs
     try:
         col = _ColumnAdjoint(prob, params)
-        f_rows = col.rows_f(ys, np.asarray(times, dtype=float))
-        probe = np.asarray(rhs(ys[-1], times[-1], *params), dtype=float)
-        if not np.allclose(f_rows[-1], probe, rtol=1e-13, atol=0.0, equal_nan=True):
+        if not col.agrees_with(rhs, ys[-1], float(times[-1])):
             return None
-    except (PullbackError, TypeError, ValueError):
+        t_bar = col.time_cotangents(ys, np.asarray(times, dtype=float), g)
+    except Exception:  # noqa: BLE001 - func cannot be vmapped or staged: the interval-by-interval adjoint
         return None
     a, b = col.solve(ys, times, g, zero_rows)
-    g2 = np.asarray(g, dtype=float).reshape(len(ys), -1)
-    t_bar = np.sum(g2 * f_rows, axis=1)
-    t_bar[0] = -np.sum((a - g2[0]) * f_rows[0])
+    f0 = np.asarray(rhs(ys[0], times[0], *params), dtype=float)
+    t_bar[0] = -np.sum((a - np.reshape(g[0], -1)) * f0)
     return a, t_bar, b
 
 
