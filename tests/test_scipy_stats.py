@@ -262,11 +262,35 @@ def test_multivariate_normal_gradient_in_cov_equals_the_formula(rng):
     np.testing.assert_allclose(g + g.T, full + full.T, rtol=1e-10)  # conventions agree on the symmetric part
 
 
-def test_multivariate_normal_refuses_allow_singular_and_cdf():
-    with pytest.raises(UnsupportedFunctionError, match="allow_singular"):
-        st.multivariate_normal.logpdf(np.zeros(2), np.zeros(2), np.eye(2), allow_singular=True)
-    with pytest.raises(UnsupportedFunctionError, match="cdf"):
-        st.multivariate_normal.cdf(np.zeros(2))
+def test_multivariate_normal_allow_singular_is_scipys_value_and_differentiable_where_cov_is_definite(rng):
+    x, mean = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    singular = np.diag([1.0, 2.0, 0.0])
+    np.testing.assert_allclose(st.multivariate_normal.logpdf(x, mean, singular, allow_singular=True),
+                               S.multivariate_normal.logpdf(x, mean, singular, allow_singular=True), rtol=1e-12)
+    cov = _spd(rng, 3)
+    plain = st.multivariate_normal.logpdf(x, mean, cov, allow_singular=True)
+    np.testing.assert_allclose(plain, S.multivariate_normal.logpdf(x, mean, cov, allow_singular=True), rtol=1e-10)
+    frozen = lambda m, c: pnp.sum(st.multivariate_normal(m, c, allow_singular=True).logpdf(x))  # noqa: E731
+    regular = lambda m, c: pnp.sum(st.multivariate_normal.logpdf(x, m, c))  # noqa: E731
+    for a, b in zip(pb.grad(frozen, argnums=(0, 1))(mean, cov), pb.grad(regular, argnums=(0, 1))(mean, cov)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    check_grads(lambda m: frozen(m, cov), (mean,), order=2)
+    full = np.array([[1.0, 1.0], [1.0, 1.0]])
+    with pytest.raises(UnsupportedFunctionError, match="positive definite"):
+        pb.grad(lambda m: pnp.sum(st.multivariate_normal.logpdf(np.zeros(2), m, full, allow_singular=True)))(
+            np.zeros(2))
+
+
+def test_multivariate_normal_cdf_is_scipys_value_and_refuses_a_derivative(rng):
+    x, mean, cov = rng.standard_normal((3, 2)), rng.standard_normal(2), _spd(rng, 2)
+    np.testing.assert_allclose(st.multivariate_normal.cdf(x, mean, cov, rng=np.random.default_rng(0)),
+                               S.multivariate_normal.cdf(x, mean, cov, rng=np.random.default_rng(0)), rtol=1e-12)
+    np.testing.assert_allclose(st.multivariate_normal(mean, cov).logcdf(x, rng=np.random.default_rng(1)),
+                               S.multivariate_normal(mean, cov).logcdf(x, rng=np.random.default_rng(1)),
+                               rtol=1e-12)
+    for argnum, name in ((0, "x"), (1, "mean"), (2, "cov")):
+        with pytest.raises(NonDifferentiableArgumentError, match=f"cdf is not differentiable in `{name}`"):
+            pb.grad(lambda *a: pnp.sum(st.multivariate_normal.cdf(*a)), argnums=argnum)(x, mean, cov)
 
 
 def test_dirichlet_values_and_derivatives(rng):

@@ -406,7 +406,7 @@ class _ColumnAdjoint:
                     t_new = float(times[k_])     # more than fit: end the step at the next one
                 elif last >= 0:                  # end the step at the last one inside
                     t_new = float(times[last])
-                    inside = [i for i in inside if i != last]
+                inside = [i for i in inside if direction * (times[i] - t_new) < 0]  # those at t_new land
                 m = 1 + len(inside)
                 z0 = np.zeros((cap, 2 * n))
                 z0[:, :n] = y
