@@ -8,8 +8,11 @@ vector-Jacobian product is one backward solve of the augmented system
 from t_{N−1} down to t_0, interval by interval, starting from a = g_{N−1}, b = 0; at each
 output time the state is reset to the stored y_i and the jump g_i is added to a. Then
 ȳ₀ = a(t₀), θ̄ = b(t₀), t̄_i = g_iᵀ f(y_i, t_i) (i ≥ 1) and t̄₀ = −(a(t₀) − g₀)ᵀ f(y₀, t₀).
-Every backward interval is solved by SciPy (the forward's solve_ivp method; for odeint, RK45
-while LSODA stayed non-stiff, LSODA otherwise), same tolerances; the products aᵀ∂f/∂y and
+First-order gradients on concrete values of a non-stiff problem take one continuous backward
+solve (_ColumnAdjoint: DOP853 steps that do not stop at every output time; a jump inside a step
+rides in its own column of the same batched, staged vjp evaluations, as the adjoint is linear).
+Otherwise every backward interval is solved by SciPy (the forward's solve_ivp method; for odeint,
+RK45 while LSODA stayed non-stiff, LSODA otherwise), same tolerances; the products aᵀ∂f/∂y and
 aᵀ∂f/∂θ come from pullback.vjp of `func`.
 
 Memory: only the N output values are kept. The backward pass re-integrates the state
