@@ -10,14 +10,12 @@ eager, and the errors for what is not differentiable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, family_tests
 from pullback.errors import PullbackError, UnsupportedFunctionError
 from pullback.testing import check_grads
 
@@ -53,20 +51,6 @@ def projector(m, a, b=None, **kw):
     """V exp(Λ) Vᵀ B-style rebuild: independent of the sign (phase) of each eigenvector."""
     w, v = m.eigh(a, b, **kw)
     return (v * np.exp(w)[..., None, :] if m is sl else v * pnp.exp(w)[..., None, :]) @ np.conj(v.T), w
-
-
-@dataclass
-class Case:
-    """`call(m, *args)` with m = scipy.linalg or pullback.scipy.linalg."""
-
-    name: str
-    call: Callable
-    args: tuple
-    id: str = ""
-    order3: bool = False
-
-    def __post_init__(self):
-        self.id = self.id or self.name
 
 
 CASES = [
@@ -147,29 +131,13 @@ def _ours(case):
     return lambda *a: case.call(PL, *a)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_value_matches_scipy(case):
-    expected = case.call(sl, *case.args)
-    plain = case.call(PL, *case.args)
-    for a, e in zip(leaves(plain), leaves(expected), strict=True):
-        np.testing.assert_array_equal(a, e)   # plain arrays: SciPy's own function
-    traced = pb.vjp(_ours(case), *case.args)[0]
-    for a, e in zip(leaves(traced), leaves(expected), strict=True):
-        assert a.shape == e.shape and a.dtype == e.dtype, (a.shape, e.shape, a.dtype, e.dtype)
-        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_derivatives_to_second_order(case):
-    check_grads(_ours(case), case.args, order=2)
-
-
-ORDER3 = [c for c in CASES if c.order3]
-
-
-@pytest.mark.parametrize("case", ORDER3, ids=[c.id for c in ORDER3])
-def test_derivatives_to_third_order(case):
-    check_grads(_ours(case), case.args, order=3, modes=("rev",))
+# scipy.linalg's functions are not ufuncs or __array_function__ protocols: no dispatch to check
+for _c in CASES:
+    _c.dispatch = False
+FAMILY = Family(sl, PL, exact=False, rtol=1e-12, atol=1e-12, plain_exact=True)
+(test_value_matches_scipy, test_traced_primal_output_matches_scipy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, _dispatch_not_applicable, test_vmap_of_each_case_equals_the_loop) = \
+    family_tests(FAMILY, CASES)
 
 
 def test_every_public_name_has_a_case():
