@@ -337,7 +337,8 @@ class _ColumnAdjoint:
         z[:, :n] = y
         staged = self.stage_fn(z, np.full(cap, t), np.ones(cap), np.zeros(cap), *self.params)[0][0, :n]
         eager = np.asarray(rhs(y, t, *self.params), dtype=float)
-        return bool(np.allclose(staged, eager, rtol=1e-13, atol=0.0, equal_nan=True))
+        scale = float(np.max(np.abs(eager))) if eager.size else 1.0   # (a batched product may round differently)
+        return bool(np.allclose(staged, eager, rtol=1e-10, atol=1e-12 * max(1.0, scale), equal_nan=True))
 
     def time_cotangents(self, ys, times, g) -> np.ndarray:
         """g_iᵀ f(y_i, t_i) for every output, by the staged stage function (chunks of its width)."""
