@@ -317,17 +317,20 @@ class _ColumnAdjoint:
         max_step = prob.options.get("hmax") or prob.options.get("max_step") or np.inf
         self.max_step = float(max_step)
 
-        def stage(z, ts, h, w, *p):
-            """h·[f(y_j), −f_y(y_j)ᵀ a_j] by rows, and Σ_j f_θ(y_j)ᵀ (w_j a_j) flattened."""
+        def stage(z, ts, h, *p):
+            """h·[f(y_j), −f_y(y_j)ᵀ a_j] for the rows j of z = [y, a]."""
             ys, a = z[:, :n], z[:, n:]
-            out, pull = vjp(lambda ys_, *p_: vmap(lambda y, t: rhs(y, t, *p_))(ys_, ts), ys, *p)
-            ya = pull(a)[0]
-            th = pull(a * w[:, None])[1:]
+            out, pull = vjp(lambda ys_: vmap(lambda y, t: rhs(y, t, *p))(ys_, ts), ys)
             hc = h[:, None]
-            return (pnp.concatenate([hc * out, -(hc * ya)], axis=1),
-                    pnp.concatenate([pnp.ravel(c) for c in th]) if th else pnp.zeros(0))
+            return (pnp.concatenate([hc * out, -(hc * pull(a)[0])], axis=1),)   # a tuple: as the generated code
 
-        self.stage_fn = _compiled(stage)
+        def theta(ys, ts, cts, *p):
+            """Σ_j f_θ(y_j, t_j)ᵀ c_j, flattened: the quadrature of b over a step's stages, in one call."""
+            _, pull = vjp(lambda *p_: vmap(lambda y, t: rhs(y, t, *p_))(ys, ts), *p)
+            return (pnp.concatenate([pnp.ravel(c) for c in pull(cts)]) if p else pnp.zeros(0),)
+
+        self.stage_fn, self.theta_fn = _compiled(stage), _compiled(theta)
+        self.quadrature = [s for s in range(_si.DOP853.n_stages) if _si.DOP853.B[s] != 0]
 
     def agrees_with(self, rhs: Callable, y, t: float) -> bool:
         """Whether the staged, vmapped f equals the eager one at (y, t) (false where func cannot be
@@ -335,7 +338,7 @@ class _ColumnAdjoint:
         cap, n = self.CAPACITY, self.n
         z = np.zeros((cap, 2 * n))
         z[:, :n] = y
-        staged = self.stage_fn(z, np.full(cap, t), np.ones(cap), np.zeros(cap), *self.params)[0][0, :n]
+        staged = self.stage_fn(z, np.full(cap, t), np.ones(cap), *self.params)[0][0, :n]
         eager = np.asarray(rhs(y, t, *self.params), dtype=float)
         scale = float(np.max(np.abs(eager))) if eager.size else 1.0   # (a batched product may round differently)
         return bool(np.allclose(staged, eager, rtol=1e-10, atol=1e-12 * max(1.0, scale), equal_nan=True))
@@ -344,7 +347,6 @@ class _ColumnAdjoint:
         """g_iᵀ f(y_i, t_i) for every output, by the staged stage function (chunks of its width)."""
         n, cap = self.n, self.CAPACITY
         out = np.empty(len(ys))
-        zero = np.zeros(cap)
         for s in range(0, len(ys), cap):
             m = min(cap, len(ys) - s)
             z = np.zeros((cap, 2 * n))
@@ -352,30 +354,35 @@ class _ColumnAdjoint:
             z[:m, :n] = ys[s:s + m]
             ts = np.full(cap, float(times[s]))
             ts[:m] = times[s:s + m]
-            f = self.stage_fn(z, ts, np.ones(cap), zero, *self.params)[0][:m, :n]
+            f = self.stage_fn(z, ts, np.ones(cap), *self.params)[0][:m, :n]
             out[s:s + m] = np.sum(np.reshape(g[s:s + m], (m, n)) * f, axis=1)
         return out
 
     def _step(self, z0, t0, h, w):
-        """One DOP853 step of every column (rows of z0, start times t0, steps h): (z1, error norm, Δb)."""
+        """One DOP853 step of every column (rows of z0, start times t0, steps h): (z1, error norm, Δb),
+        Δb the quadrature of b with weights w per row (−h for the real columns, 0 for the padding)."""
         tab = _si.DOP853
-        k = np.empty((tab.n_stages + 1,) + z0.shape)
-        flat = k.reshape(tab.n_stages + 1, -1)
+        k = np.empty((tab.n_stages,) + z0.shape)       # (the 13th, FSAL evaluation has no error weight)
+        flat = k.reshape(tab.n_stages, -1)
         times = t0[None, :] + tab.C[:, None] * h[None, :]
-        zero = np.zeros_like(w)
-        k[0], db = self.stage_fn(z0, t0, h, w * tab.B[0], *self.params)
+        k[0] = self.stage_fn(z0, t0, h, *self.params)[0]
+        stages = [z0]
         for s in range(1, tab.n_stages):
             z = z0 + (tab.A[s, :s] @ flat[:s]).reshape(z0.shape)
-            k[s], th = self.stage_fn(z, times[s], h, w * tab.B[s] if tab.B[s] else zero, *self.params)
-            if tab.B[s]:
-                db = db + th
-        z1 = z0 + (tab.B @ flat[:tab.n_stages]).reshape(z0.shape)
-        k[-1] = self.stage_fn(z1, t0 + h, h, zero, *self.params)[0]
+            stages.append(z)
+            k[s] = self.stage_fn(z, times[s], h, *self.params)[0]
+        z1 = z0 + (tab.B @ flat).reshape(z0.shape)
         scale = self.atol + self.rtol * np.maximum(np.abs(z0), np.abs(z1))
-        e5 = np.sum(((tab.E5 @ flat).reshape(z0.shape) / scale) ** 2, axis=1)
-        e3 = np.sum(((tab.E3 @ flat).reshape(z0.shape) / scale) ** 2, axis=1)
+        e5 = np.sum(((tab.E5[:-1] @ flat).reshape(z0.shape) / scale) ** 2, axis=1)
+        e3 = np.sum(((tab.E3[:-1] @ flat).reshape(z0.shape) / scale) ** 2, axis=1)
         denom = np.where(e5 + e3 > 0, e5 + 0.01 * e3, 1.0)
-        return z1, float(np.max(e5 / np.sqrt(denom * z0.shape[1]))), db
+        err = float(np.max(e5 / np.sqrt(denom * z0.shape[1])))
+        if err >= 1:
+            return z1, err, None
+        n, q = self.n, self.quadrature
+        cts = np.concatenate([(w * tab.B[s])[:, None] * stages[s][:, n:] for s in q])
+        db = self.theta_fn(np.concatenate([stages[s][:, :n] for s in q]), times[q].ravel(), cts, *self.params)[0]
+        return z1, err, db
 
     def solve(self, ys, times, g, zero_rows):
         """(a(t₀), b(t₀)) of the adjoint with jumps g_i at the output times (a(t_{N−1}) = g_{N−1})."""
@@ -452,13 +459,14 @@ class _ColumnAdjoint:
 
 
 def _compiled(fn: Callable) -> Callable:
-    """fn staged by pullback.jit; after the first call with a given shape of the first argument,
-    its generated code for that shape is called directly (no per-call cache lookup)."""
+    """fn staged by pullback.jit; after the first call with a given shape of the first argument (an
+    array), its generated code for that shape is called directly (no per-call cache lookup). fn
+    returns a tuple, the structure the generated code returns."""
     staged = jit(fn)
     fast: dict = {}
 
     def call(*args):
-        code = fast.get(np.shape(args[0]))
+        code = fast.get(args[0].shape)
         if code is not None:
             return code(*args)
         before = len(staged.cache)
@@ -466,7 +474,7 @@ def _compiled(fn: Callable) -> Callable:
         if len(staged.cache) == before + 1:
             entry = list(staged.cache.values())[-1]
             if callable(entry[1]):
-                fast[np.shape(args[0])] = entry[1]
+                fast[args[0].shape] = entry[1]
         return out
 
     call.staged = staged
