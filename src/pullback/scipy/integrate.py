@@ -301,7 +301,7 @@ class _ColumnAdjoint:
     is carried to the step's end by its own column [y_i, g_i] stepped from t_i to t + h, in the
     same batched evaluations as the main column: one staged, vmapped vjp of f per stage for all
     the columns, whose adjoints are added at the end of the step. The parameter cotangent
-    b = ∫ (∂f/∂θ)ᵀ a dt is the step's RK quadrature over the stages, from the same evaluation.
+    b = ∫ (∂f/∂θ)ᵀ a dt is the step's RK quadrature over its stages, one batched vjp in θ per step.
     Memory: O(columns × stages), independent of the number of output times and of steps.
     """
 
