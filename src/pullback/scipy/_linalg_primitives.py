@@ -372,23 +372,29 @@ def _diagonal_cotangent_vjp(g, low, lower):
     return z if lower else z.T
 
 
-def _lower_inverse(low: np.ndarray, base: int = 64) -> np.ndarray:
+def _lower_inverse(low: np.ndarray) -> np.ndarray:
     """L⁻¹ of a lower-triangular L by recursive halving (two triangular products per level, BLAS-3):
-    [[A, 0], [B, C]]⁻¹ = [[A⁻¹, 0], [−C⁻¹ B A⁻¹, C⁻¹]]; about twice as fast as LAPACK's trtri here."""
+    [[A, 0], [B, C]]⁻¹ = [[A⁻¹, 0], [−C⁻¹ B A⁻¹, C⁻¹]]; about twice as fast as LAPACK's trtri here.
+    Zeros above the diagonal."""
+    out = np.zeros(low.shape, dtype=low.dtype, order="F")
+    _invert_lower_into(low, out)
+    return out
+
+
+def _invert_lower_into(low: np.ndarray, out: np.ndarray, base: int = 64) -> None:
     n = low.shape[0]
     if n <= base:
         inv, info = _lapack.get_lapack_funcs("trtri", (low,))(np.tril(low), lower=1)
         if info != 0:
             raise np.linalg.LinAlgError(f"trtri failed (info = {info}): the Cholesky factor is singular")
-        return inv
+        out[...] = inv
+        return
     h = n // 2
-    a_inv, c_inv = _lower_inverse(low[:h, :h], base), _lower_inverse(low[h:, h:], base)
+    _invert_lower_into(low[:h, :h], out[:h, :h], base)
+    _invert_lower_into(low[h:, h:], out[h:, h:], base)
     trmm = _sl.blas.get_blas_funcs("trmm", (low,))
-    x = trmm(-1.0, c_inv, low[h:, :h], lower=1)
-    x = trmm(1.0, a_inv, x, lower=1, side=1)
-    out = np.zeros((n, n), dtype=low.dtype, order="F")
-    out[:h, :h], out[h:, h:], out[h:, :h] = a_inv, c_inv, x
-    return out
+    x = trmm(-1.0, out[h:, h:], low[h:, :h], lower=1)
+    out[h:, :h] = trmm(1.0, out[:h, :h], x, lower=1, side=1)
 
 
 cholesky = Primitive(
