@@ -175,6 +175,48 @@ def test_gradient_of_log_det_by_cholesky_is_the_inverse():
     np.testing.assert_allclose(g, expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gp_fast_paths_give_the_general_rules_gradient(lower, dtype, monkeypatch):
+    """cho_solve of a factor made here (rules in A) and the Cholesky rule for a diagonal cotangent
+    (triangular inverse + lauum, both signs of the weights) against the general rules."""
+    from pullback.scipy import _linalg_primitives as lp
+    a = spd(40, 40).astype(dtype)
+    b, c = normal(40, 2).astype(dtype), np.linspace(-1.0, 2.0, 40).astype(dtype)
+
+    def loss(a):
+        low = PL.cholesky(a, lower=lower)
+        d = pnp.diagonal(low)
+        quad = pnp.sum(PL.cho_solve(PL.cho_factor(a, lower=lower), b) * b)
+        return quad + pnp.sum(pnp.log(d)) + pnp.sum(c * d)   # c ∘ d: weights of both signs
+
+    hits = []
+    diagonal_rule = lp._diagonal_cotangent_vjp
+    monkeypatch.setattr(lp, "_diagonal_cotangent_vjp", lambda *x: hits.append(1) or diagonal_rule(*x))
+    fast = pb.grad(loss)(a)
+    assert hits and fast.dtype == dtype
+    graph = pb.make_graph(lambda a: PL.cho_solve(PL.cho_factor(a, lower=lower), b), a)
+    assert "cho_solve_in_a" in [e.prim.name for e in graph.eqns]   # the solve in A, not two triangular ones
+    monkeypatch.setattr(lp, "_diagonal_cotangent_vjp", lambda *x: None)
+    monkeypatch.setattr(PL, "_factored_matrix", lambda *x: None)
+    general = pb.grad(loss)(a)
+    np.testing.assert_allclose(fast, general, rtol=1e-10 if dtype == np.float64 else 2e-4,
+                               atol=1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_cho_solve_of_a_foreign_factor_still_differentiates_through_the_factor():
+    """A factor not made by this module's cholesky (here: passed in) takes the triangular solves."""
+    a, b = spd(4, 4), normal(4)
+    low = np.linalg.cholesky(a)
+    g = pb.grad(lambda lo: pnp.sum(PL.cho_solve((lo, True), b)))(low)
+    eps, fd = 1e-6, np.zeros_like(low)
+    for i, j in zip(*np.tril_indices(4)):
+        e = np.zeros_like(low)
+        e[i, j] = eps
+        fd[i, j] = (np.sum(sl.cho_solve((low + e, True), b)) - np.sum(sl.cho_solve((low - e, True), b))) / (2 * eps)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+
+
 def test_generalized_eigenvalue_gradient_is_v_a_v_minus_lambda_v_b_v():
     a, b = spd(3, 3), spd(3, 3)
     w, v = sl.eigh(a, b)
