@@ -353,8 +353,10 @@ def _diagonal_cotangent_vjp(g, low, lower):
     inv_low = _lower_inverse(low)            # lower triangular, zeros above the diagonal
     lauum = _lapack.get_lapack_funcs("lauum", (inv_low,))
     scale = float(np.mean(e))
-    if np.max(np.abs(e - scale)) <= 8 * np.finfo(e.dtype).eps * abs(scale):
-        parts = [(scale, inv_low)]           # e constant to rounding (the log-determinant: e = 1)
+    eps = 8 * np.finfo(e.dtype).eps
+    if np.max(np.abs(e - scale)) <= eps * abs(scale):
+        scale = 1.0 if abs(scale - 1.0) <= eps else scale
+        parts = [(scale, inv_low)]           # e constant to rounding (the log-determinant: e = 1, no scaling)
     else:
         parts = [(sign, np.multiply(np.sqrt(np.maximum(sign * e, 0))[:, None], inv_low, order="F"))
                  for sign in (1.0, -1.0) if np.any(sign * e > 0)]
