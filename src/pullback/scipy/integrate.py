@@ -329,7 +329,7 @@ class _ColumnAdjoint:
             _, pull = vjp(lambda *p_: vmap(lambda y, t: rhs(y, t, *p_))(ys, ts), *p)
             return (pnp.concatenate([pnp.ravel(c) for c in pull(cts)]) if p else pnp.zeros(0),)
 
-        self.stage_fn, self.theta_fn = _compiled(stage), _compiled(theta)
+        self.stage_fn, self.theta_fn = jit(stage), jit(theta)   # (jit's call path: about a microsecond)
         self.quadrature = [s for s in range(_si.DOP853.n_stages) if _si.DOP853.B[s] != 0]
 
     def agrees_with(self, rhs: Callable, y, t: float) -> bool:
@@ -456,29 +456,6 @@ class _ColumnAdjoint:
         if b is None:
             b = np.zeros(sum(int(np.size(p)) for p in self.params))
         return a * unit, np.asarray(b, dtype=float) * unit
-
-
-def _compiled(fn: Callable) -> Callable:
-    """fn staged by pullback.jit; after the first call with a given shape of the first argument (an
-    array), its generated code for that shape is called directly (no per-call cache lookup). fn
-    returns a tuple, the structure the generated code returns."""
-    staged = jit(fn)
-    fast: dict = {}
-
-    def call(*args):
-        code = fast.get(args[0].shape)
-        if code is not None:
-            return code(*args)
-        before = len(staged.cache)
-        out = staged(*args)
-        if len(staged.cache) == before + 1:
-            entry = list(staged.cache.values())[-1]
-            if callable(entry[1]):
-                fast[args[0].shape] = entry[1]
-        return out
-
-    call.staged = staged
-    return call
 
 
 def _continuous_adjoint(prob: _Problem, ys, times, g, params, zero_rows):
