@@ -10,14 +10,12 @@ eager, and the errors for what is not differentiable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, family_tests
 from pullback.errors import PullbackError, UnsupportedFunctionError
 from pullback.testing import check_grads
 
@@ -53,20 +51,6 @@ def projector(m, a, b=None, **kw):
     """V exp(Λ) Vᵀ B-style rebuild: independent of the sign (phase) of each eigenvector."""
     w, v = m.eigh(a, b, **kw)
     return (v * np.exp(w)[..., None, :] if m is sl else v * pnp.exp(w)[..., None, :]) @ np.conj(v.T), w
-
-
-@dataclass
-class Case:
-    """`call(m, *args)` with m = scipy.linalg or pullback.scipy.linalg."""
-
-    name: str
-    call: Callable
-    args: tuple
-    id: str = ""
-    order3: bool = False
-
-    def __post_init__(self):
-        self.id = self.id or self.name
 
 
 CASES = [
@@ -147,29 +131,13 @@ def _ours(case):
     return lambda *a: case.call(PL, *a)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_value_matches_scipy(case):
-    expected = case.call(sl, *case.args)
-    plain = case.call(PL, *case.args)
-    for a, e in zip(leaves(plain), leaves(expected), strict=True):
-        np.testing.assert_array_equal(a, e)   # plain arrays: SciPy's own function
-    traced = pb.vjp(_ours(case), *case.args)[0]
-    for a, e in zip(leaves(traced), leaves(expected), strict=True):
-        assert a.shape == e.shape and a.dtype == e.dtype, (a.shape, e.shape, a.dtype, e.dtype)
-        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_derivatives_to_second_order(case):
-    check_grads(_ours(case), case.args, order=2)
-
-
-ORDER3 = [c for c in CASES if c.order3]
-
-
-@pytest.mark.parametrize("case", ORDER3, ids=[c.id for c in ORDER3])
-def test_derivatives_to_third_order(case):
-    check_grads(_ours(case), case.args, order=3, modes=("rev",))
+# scipy.linalg's functions are not ufuncs or __array_function__ protocols: no dispatch to check
+for _c in CASES:
+    _c.dispatch = False
+FAMILY = Family(sl, PL, exact=False, rtol=1e-12, atol=1e-12, plain_exact=True)
+(test_value_matches_scipy, test_traced_primal_output_matches_scipy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, _dispatch_not_applicable, test_vmap_of_each_case_equals_the_loop) = \
+    family_tests(FAMILY, CASES)
 
 
 def test_every_public_name_has_a_case():
@@ -205,6 +173,48 @@ def test_gradient_of_log_det_by_cholesky_is_the_inverse():
     # the lower triangle is read: off-diagonal entries stand for themselves and their mirror
     expected = np.tril(2 * np.linalg.inv(a), -1) + np.diag(np.diag(np.linalg.inv(a)))
     np.testing.assert_allclose(g, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gp_fast_paths_give_the_general_rules_gradient(lower, dtype, monkeypatch):
+    """cho_solve of a factor made here (rules in A) and the Cholesky rule for a diagonal cotangent
+    (triangular inverse + lauum, both signs of the weights) against the general rules."""
+    from pullback.scipy import _linalg_primitives as lp
+    a = spd(40, 40).astype(dtype)
+    b, c = normal(40, 2).astype(dtype), np.linspace(-1.0, 2.0, 40).astype(dtype)
+
+    def loss(a):
+        low = PL.cholesky(a, lower=lower)
+        d = pnp.diagonal(low)
+        quad = pnp.sum(PL.cho_solve(PL.cho_factor(a, lower=lower), b) * b)
+        return quad + pnp.sum(pnp.log(d)) + pnp.sum(c * d)   # c ∘ d: weights of both signs
+
+    hits = []
+    diagonal_rule = lp._diagonal_cotangent_vjp
+    monkeypatch.setattr(lp, "_diagonal_cotangent_vjp", lambda *x: hits.append(1) or diagonal_rule(*x))
+    fast = pb.grad(loss)(a)
+    assert hits and fast.dtype == dtype
+    graph = pb.make_graph(lambda a: PL.cho_solve(PL.cho_factor(a, lower=lower), b), a)
+    assert "cho_solve_in_a" in [e.prim.name for e in graph.eqns]   # the solve in A, not two triangular ones
+    monkeypatch.setattr(lp, "_diagonal_cotangent_vjp", lambda *x: None)
+    monkeypatch.setattr(PL, "_factored_matrix", lambda *x: None)
+    general = pb.grad(loss)(a)
+    np.testing.assert_allclose(fast, general, rtol=1e-10 if dtype == np.float64 else 2e-4,
+                               atol=1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_cho_solve_of_a_foreign_factor_still_differentiates_through_the_factor():
+    """A factor not made by this module's cholesky (here: passed in) takes the triangular solves."""
+    a, b = spd(4, 4), normal(4)
+    low = np.linalg.cholesky(a)
+    g = pb.grad(lambda lo: pnp.sum(PL.cho_solve((lo, True), b)))(low)
+    eps, fd = 1e-6, np.zeros_like(low)
+    for i, j in zip(*np.tril_indices(4)):
+        e = np.zeros_like(low)
+        e[i, j] = eps
+        fd[i, j] = (np.sum(sl.cho_solve((low + e, True), b)) - np.sum(sl.cho_solve((low - e, True), b))) / (2 * eps)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
 
 
 def test_generalized_eigenvalue_gradient_is_v_a_v_minus_lambda_v_b_v():

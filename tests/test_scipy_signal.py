@@ -9,16 +9,13 @@ loop, jit against eager, and the errors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, family_tests
 from pullback.errors import UnsupportedFunctionError
-from pullback.testing import check_grads
 
 ss = pytest.importorskip("scipy.signal")
 PS = pytest.importorskip("pullback.scipy.signal")
@@ -35,18 +32,6 @@ def cnormal(*shape):
 
 
 B3, A3 = np.array([0.5, 0.2, 0.1]), np.array([1.2, -0.3, 0.1])
-
-
-@dataclass
-class Case:
-    name: str
-    call: Callable
-    args: tuple
-    id: str = ""
-    order3: bool = False
-
-    def __post_init__(self):
-        self.id = self.id or self.name
 
 
 CASES = []
@@ -84,26 +69,12 @@ def _ours(case):
     return lambda *a: case.call(PS, *a)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_value_matches_scipy(case):
-    expected = case.call(ss, *case.args)
-    np.testing.assert_array_equal(case.call(PS, *case.args), expected)   # plain arrays: SciPy's own
-    traced = np.asarray(pb.vjp(_ours(case), *case.args)[0])
-    assert traced.shape == expected.shape and traced.dtype == expected.dtype
-    np.testing.assert_allclose(traced, expected, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_derivatives_to_second_order(case):
-    check_grads(_ours(case), case.args, order=2)
-
-
-ORDER3 = [c for c in CASES if c.order3]
-
-
-@pytest.mark.parametrize("case", ORDER3, ids=[c.id for c in ORDER3])
-def test_derivatives_to_third_order(case):
-    check_grads(_ours(case), case.args, order=3, modes=("rev",))
+for _c in CASES:   # scipy.signal's functions are not ufuncs: no dispatch to check
+    _c.dispatch = False
+FAMILY = Family(ss, PS, exact=False, rtol=1e-12, atol=1e-12, plain_exact=True)
+(test_value_matches_scipy, test_traced_primal_output_matches_scipy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, _dispatch_not_applicable, test_vmap_of_each_case_equals_the_loop) = \
+    family_tests(FAMILY, CASES)
 
 
 def test_every_public_name_has_a_case():

@@ -12,6 +12,7 @@ import pytest
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, family_tests
 from pullback.errors import NonDifferentiableArgumentError, PullbackError, UnsupportedFunctionError
 from pullback.testing import check_grads
 
@@ -28,8 +29,9 @@ def C(value):
     return lambda rng, shape: value
 
 
-# name -> (samplers per argument, indices of the differentiated arguments)
-CASES = {
+# name -> (samplers per argument, indices of the differentiated arguments); the shared Case records
+# (tests/cases.py) are built from it below, and the checks specific to scipy.special sample it again
+SPECS = {
     "expit": ([U(-3, 3)], [0]),
     "logit": ([U(0.1, 0.9)], [0]),
     "log_expit": ([U(-3, 3)], [0]),
@@ -106,17 +108,17 @@ REDUCING = {"logsumexp"}
 
 
 def test_every_provided_name_has_a_case():
-    assert set(sp.__all__) == set(CASES) | set(NONDIFF)
+    assert set(sp.__all__) == set(SPECS) | set(NONDIFF)
 
 
 def _args(name, rng, shape=(2, 3)):
-    samplers, _ = CASES[name]
+    samplers, _ = SPECS[name]
     return [s(rng, shape) for s in samplers]
 
 
 def _partial(name, args):
     """The function of the differentiated arguments only, the others fixed at their values."""
-    _, diff = CASES[name]
+    _, diff = SPECS[name]
     fn = getattr(sp, name)
 
     def f(*d):
@@ -128,32 +130,43 @@ def _partial(name, args):
     return f, [args[i] for i in diff]
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_value_equals_scipy(name, rng):
-    args = _args(name, rng)
-    ours = getattr(sp, name)(*args)
-    ref = getattr(sc, name)(*args)
-    assert type(ours) in (np.ndarray, np.float64) and np.shape(ours) == np.shape(ref)
-    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-300)
+ORDER3 = {"gammaln", "digamma", "erfinv", "i1", "i1e", "j1", "yn", "xlogy", "betainc", "log_ndtr", "logsumexp", "zeta"}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_derivatives_to_second_order(name, rng):
-    f, d = _partial(name, _args(name, rng))
-    check_grads(f, d, order=2)
+def _case(name: str) -> Case:
+    """The shared record of one function: m.<name> of the differentiated arguments (sampled at a
+    fixed point, shape (2, 3); (3,) for the third-order check), the others held at their values."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    args = _args(name, rng, (3,) if name in ORDER3 else (2, 3))
+    diff = SPECS[name][1]
+
+    def call(m, *d):
+        full = list(args)
+        for i, v in zip(diff, d):
+            full[i] = v
+        return getattr(m, name)(*full)
+
+    ufunc = isinstance(getattr(sc, name), np.ufunc)   # SciPy's Python functions (logsumexp ...) cannot dispatch
+    return Case(name, call, tuple(args[i] for i in diff), order3=name in ORDER3, dispatch=ufunc)
 
 
-@pytest.mark.parametrize("name", ["gammaln", "digamma", "erfinv", "i1", "i1e", "j1", "yn", "xlogy", "betainc",
-                                  "log_ndtr", "logsumexp", "zeta"])
-def test_derivatives_to_third_order(name, rng):
-    f, d = _partial(name, _args(name, rng, (3,)))
-    check_grads(f, d, order=3)
+CASES = [_case(name) for name in sorted(SPECS)]
+FAMILY = Family(sc, sp, exact=False, rtol=1e-12, atol=1e-300)
+(test_value_matches_scipy, test_traced_primal_output_matches_scipy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, test_scipy_ufunc_on_traced_value_dispatches_to_pullback,
+ test_vmap_of_each_case_equals_the_loop) = family_tests(FAMILY, CASES)
 
 
-@pytest.mark.parametrize("name", sorted(set(CASES) - REDUCING - {"softmax", "log_softmax", "multigammaln"}))
+def test_values_are_plain_arrays_of_scipys_shape(rng):
+    for case in CASES:
+        ours, ref = case.call(sp, *case.args), case.call(sc, *case.args)
+        assert type(ours) in (np.ndarray, np.float64) and np.shape(ours) == np.shape(ref), case.name
+
+
+@pytest.mark.parametrize("name", sorted(set(SPECS) - REDUCING - {"softmax", "log_softmax", "multigammaln"}))
 def test_broadcast_and_scalar_inputs(name, rng):
     """The differentiated argument as a (3,) row against (2, 1) constants, and as a 0-d scalar."""
-    samplers, diff = CASES[name]
+    samplers, diff = SPECS[name]
     args = [s(rng, (3,)) if i in diff else s(rng, (2, 1)) for i, s in enumerate(samplers)]
     args = [a[None] if np.ndim(a) == 1 and i not in diff else a for i, a in enumerate(args)]
     f, d = _partial(name, args)
@@ -319,9 +332,9 @@ def test_multigammaln_checks_its_domain():
 # ----------------------------------------------------------------------------- dtypes
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(SPECS))
 def test_float32_kept_as_scipy_keeps_it(name, rng):
-    samplers, diff = CASES[name]
+    samplers, diff = SPECS[name]
     args = [s(rng, (2, 3)) for s in samplers]
     args = [np.asarray(a, np.float32) if i in diff else a for i, a in enumerate(args)]
     ref = getattr(sc, name)(*args)
@@ -344,7 +357,7 @@ def test_integer_inputs_give_float64():
 
 @pytest.mark.parametrize("name", ["gammaln", "polygamma", "betainc", "iv", "xlogy", "logsumexp", "softmax", "zeta"])
 def test_vmap_equals_a_loop_and_jit_equals_eager(name, rng):
-    samplers, diff = CASES[name]
+    samplers, diff = SPECS[name]
     args = [s(rng, (4, 3)) if i in diff else s(rng, (3,)) for i, s in enumerate(samplers)]
     f, d = _partial(name, args)
     g = lambda v: pnp.sum(pnp.sin(f(v)))  # noqa: E731
@@ -360,7 +373,7 @@ def test_vmap_equals_a_loop_and_jit_equals_eager(name, rng):
 
 @pytest.mark.parametrize("name", ["gammaln", "digamma", "expit", "xlogy", "i0", "jv", "ndtr", "betainc"])
 def test_real_scipy_ufunc_on_a_traced_value_dispatches_here(name, rng):
-    samplers, diff = CASES[name]
+    samplers, diff = SPECS[name]
     args = [s(rng, (3,)) for s in samplers]
 
     def with_(mod):
@@ -464,7 +477,7 @@ def test_gradient_agrees_with_autograd(name, rng):
     asp = pytest.importorskip("autograd.scipy.special")
     anp = pytest.importorskip("autograd.numpy")
     args = _args(name, rng, (4,))
-    _, diff = CASES[name]
+    _, diff = SPECS[name]
     i = diff[0]
 
     def with_(mod, summ):

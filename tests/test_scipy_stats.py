@@ -9,6 +9,7 @@ import pytest
 
 import pullback as pb
 import pullback.numpy as pnp
+from cases import Case, Family, family_tests
 from pullback.errors import NonDifferentiableArgumentError, UnsupportedFunctionError
 from pullback.testing import check_grads
 
@@ -43,7 +44,7 @@ CONTINUOUS = {
 DENSITY = ("logpdf", "pdf")
 TAILS = ("cdf", "sf", "logcdf", "logsf")
 QUANTILES = ("ppf", "isf")
-CASES = [(d, m) for d in sorted(CONTINUOUS) for m in DENSITY + TAILS + QUANTILES]
+PAIRS = [(d, m) for d in sorted(CONTINUOUS) for m in DENSITY + TAILS + QUANTILES]
 
 
 def test_every_distribution_has_a_case():
@@ -75,28 +76,28 @@ def _fix(fn, args, diff):
     return f, [args[i] for i in diff]
 
 
-@pytest.mark.parametrize("name, method", CASES)
-def test_continuous_values_equal_scipy(name, method, rng):
-    args = _point(name, method, rng)
-    ours = getattr(getattr(st, name), method)(*args)
-    ref = getattr(getattr(S, name), method)(*args)
-    assert isinstance(ours, np.ndarray) and ours.dtype == ref.dtype == np.float64
-    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-14)
+ORDER3 = {("norm", "logpdf"), ("t", "logpdf"), ("gamma", "logpdf"), ("beta", "logpdf"), ("lognorm", "cdf"),
+          ("norm", "ppf")}
 
 
-@pytest.mark.parametrize("name, method", CASES)
-def test_continuous_derivatives_to_second_order(name, method, rng):
-    args = _point(name, method, rng, (3,))
-    f, d = _fix(getattr(getattr(st, name), method), args, _diff_args(name, method))
-    check_grads(f, d, order=2)
+def _case(case_id, fn, args, diff, order3=False):
+    """A shared record (tests/cases.py): fn(m) is the method of module m (scipy.stats or pullback's),
+    called with args, the arguments at the indices `diff` being the differentiated ones."""
+    def call(m, *d):
+        full = list(args)
+        for i, v in zip(diff, d):
+            full[i] = v
+        return fn(m)(*full)
+
+    # scipy.stats' methods are Python functions, not ufuncs: no dispatch to check
+    return Case(case_id.split("-")[0], call, tuple(args[i] for i in diff), id=case_id, order3=order3, dispatch=False)
 
 
-@pytest.mark.parametrize("name, method", [("norm", "logpdf"), ("t", "logpdf"), ("gamma", "logpdf"),
-                                          ("beta", "logpdf"), ("lognorm", "cdf"), ("norm", "ppf")])
-def test_continuous_derivatives_to_third_order(name, method, rng):
-    args = _point(name, method, rng, (2,))
-    f, d = _fix(getattr(getattr(st, name), method), args, _diff_args(name, method))
-    check_grads(f, d, order=3)
+def _continuous_case(name, method):
+    rng = np.random.default_rng(sum(map(ord, name + method)))
+    args = _point(name, method, rng, (2, 3))
+    return _case(f"{name}-{method}", lambda m: getattr(getattr(m, name), method), args, _diff_args(name, method),
+                 order3=(name, method) in ORDER3)
 
 
 @pytest.mark.parametrize("name", sorted(CONTINUOUS))
@@ -178,15 +179,28 @@ def test_discrete_values_equal_scipy_on_and_off_the_support(name, method, rng):
     np.testing.assert_allclose(getattr(getattr(st, name), method)(k - 2, *shapes, loc=-2.0), ours, rtol=1e-13)
 
 
-@pytest.mark.parametrize("name, method", [(d, m) for d in sorted(DISCRETE) for m in DMETHODS])
-def test_discrete_derivatives_in_the_parameters_to_second_order(name, method, rng):
+def _discrete_case(name, method):
+    """The parameters at the k grid (broadcast to it); k itself is not differentiable."""
+    rng = np.random.default_rng(sum(map(ord, name + method)))
     samplers, ks, dpmf, dcdf = DISCRETE[name]
     k = np.array(ks, float)
     shapes = [np.broadcast_to(s(rng, ()), k.shape) + 0.0 for s in samplers]
-    diff = dpmf if method in ("logpmf", "pmf") else dcdf
-    fn = getattr(getattr(st, name), method)
-    f, d = _fix(lambda *a: fn(k, *a), shapes, diff)
-    check_grads(f, d, order=2)
+    return _case(f"{name}-{method}", lambda m: lambda *a: getattr(getattr(m, name), method)(k, *a), shapes,
+                 dpmf if method in ("logpmf", "pmf") else dcdf)
+
+
+CASES = ([_continuous_case(d, m) for d, m in PAIRS]
+         + [_discrete_case(d, m) for d in sorted(DISCRETE) for m in DMETHODS])
+FAMILY = Family(S, st, exact=False, rtol=1e-12, atol=1e-14)
+(test_value_matches_scipy, test_traced_primal_output_matches_scipy, test_derivatives_to_second_order,
+ test_derivatives_to_third_order, _dispatch_not_applicable, test_vmap_of_each_case_equals_the_loop) = \
+    family_tests(FAMILY, CASES)
+
+
+def test_values_are_float64_arrays_like_scipys():
+    for case in CASES:
+        ours, ref = case.call(st, *case.args), case.call(S, *case.args)
+        assert isinstance(ours, np.ndarray) and ours.dtype == ref.dtype == np.float64, case.id
 
 
 @pytest.mark.parametrize("name", sorted(DISCRETE))
@@ -262,11 +276,35 @@ def test_multivariate_normal_gradient_in_cov_equals_the_formula(rng):
     np.testing.assert_allclose(g + g.T, full + full.T, rtol=1e-10)  # conventions agree on the symmetric part
 
 
-def test_multivariate_normal_refuses_allow_singular_and_cdf():
-    with pytest.raises(UnsupportedFunctionError, match="allow_singular"):
-        st.multivariate_normal.logpdf(np.zeros(2), np.zeros(2), np.eye(2), allow_singular=True)
-    with pytest.raises(UnsupportedFunctionError, match="cdf"):
-        st.multivariate_normal.cdf(np.zeros(2))
+def test_multivariate_normal_allow_singular_is_scipys_value_and_differentiable_where_cov_is_definite(rng):
+    x, mean = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    singular = np.diag([1.0, 2.0, 0.0])
+    np.testing.assert_allclose(st.multivariate_normal.logpdf(x, mean, singular, allow_singular=True),
+                               S.multivariate_normal.logpdf(x, mean, singular, allow_singular=True), rtol=1e-12)
+    cov = _spd(rng, 3)
+    plain = st.multivariate_normal.logpdf(x, mean, cov, allow_singular=True)
+    np.testing.assert_allclose(plain, S.multivariate_normal.logpdf(x, mean, cov, allow_singular=True), rtol=1e-10)
+    frozen = lambda m, c: pnp.sum(st.multivariate_normal(m, c, allow_singular=True).logpdf(x))  # noqa: E731
+    regular = lambda m, c: pnp.sum(st.multivariate_normal.logpdf(x, m, c))  # noqa: E731
+    for a, b in zip(pb.grad(frozen, argnums=(0, 1))(mean, cov), pb.grad(regular, argnums=(0, 1))(mean, cov)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    check_grads(lambda m: frozen(m, cov), (mean,), order=2)
+    full = np.array([[1.0, 1.0], [1.0, 1.0]])
+    with pytest.raises(UnsupportedFunctionError, match="positive definite"):
+        pb.grad(lambda m: pnp.sum(st.multivariate_normal.logpdf(np.zeros(2), m, full, allow_singular=True)))(
+            np.zeros(2))
+
+
+def test_multivariate_normal_cdf_is_scipys_value_and_refuses_a_derivative(rng):
+    x, mean, cov = rng.standard_normal((3, 2)), rng.standard_normal(2), _spd(rng, 2)
+    np.testing.assert_allclose(st.multivariate_normal.cdf(x, mean, cov, rng=np.random.default_rng(0)),
+                               S.multivariate_normal.cdf(x, mean, cov, rng=np.random.default_rng(0)), rtol=1e-12)
+    np.testing.assert_allclose(st.multivariate_normal(mean, cov).logcdf(x, rng=np.random.default_rng(1)),
+                               S.multivariate_normal(mean, cov).logcdf(x, rng=np.random.default_rng(1)),
+                               rtol=1e-12)
+    for argnum, name in ((0, "x"), (1, "mean"), (2, "cov")):
+        with pytest.raises(NonDifferentiableArgumentError, match=f"cdf is not differentiable in `{name}`"):
+            pb.grad(lambda *a: pnp.sum(st.multivariate_normal.cdf(*a)), argnums=argnum)(x, mean, cov)
 
 
 def test_dirichlet_values_and_derivatives(rng):

@@ -115,13 +115,14 @@ def _tri(x, lower: bool, strict: bool, scale: float = 1.0):
 
 @functools.lru_cache(maxsize=64)
 def _weights(n: int, kind: tuple, dtype: np.dtype) -> np.ndarray:
-    """Cached read-only weight matrices: a scaled triangle, or strict triangle + ½ I ("half")."""
+    """Cached read-only weight matrices: a scaled triangle, or strict triangle + ½ I ("half", optionally scaled)."""
     if kind[0] == "tri":
         _, lower, strict, scale = kind
         w = _tri_mask(n, lower, strict, dtype) * dtype.type(scale)
     else:
-        _, lower = kind
+        _, lower, *scale = kind
         w = _tri_mask(n, lower, True, dtype) + dtype.type(0.5) * np.eye(n, dtype=dtype)
+        w = w * dtype.type(scale[0]) if scale else w
     w.flags.writeable = False
     return w
 
@@ -319,6 +320,9 @@ def _cholesky_jvp(t, out, a, lower):
 def _cholesky_vjp(ct, out, a, lower):
     low = _lower_factor(out, lower)
     g = ct if lower else mH(ct)                                                          # cotangent of L
+    fast = _diagonal_cotangent_vjp(g, low, lower)
+    if fast is not None:
+        return fast
     if dtype_of(low).kind != "c":
         # Ā = tri((Y + Yᵀ)), Y = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹: Y + Yᵀ = L⁻ᵀ S L⁻¹ with S the symmetric matrix whose lower
         # triangle is that of Lᵀ L̄ — one symmetric congruence (LAPACK sygst) instead of two triangular solves
@@ -328,6 +332,71 @@ def _cholesky_vjp(ct, out, a, lower):
     y = triangular_solve(low, m_bar, lower=True, trans=1, unit_diagonal=False)           # L⁻ᵀ M̄
     h_bar = mT(triangular_solve(low, mT(y), lower=True, trans=2, unit_diagonal=False))   # · conj(L)⁻¹
     return _from_triangle_transpose(h_bar, lower)
+
+
+def _diagonal_cotangent_vjp(g, low, lower):
+    """Ā for a concrete, real, diagonal cotangent L̄ = diag(d) (a log-determinant's): None otherwise.
+
+    Then Lᵀ L̄ has the lower triangle diag(e), e = diag(L) ∘ d, and Ā is the weighted triangle of
+    L⁻ᵀ diag(e) L⁻¹ = Mᵀ M (M = √e ∘ L⁻¹ by rows; e split by sign): one triangular inverse and
+    LAPACK's lauum, ≈ 2n³/3 flops instead of the general rule's ≈ 3n³. First-order eager only
+    (a traced cotangent's structure is unknown: the general rule runs, and differentiates again).
+    """
+    if type(g) is not np.ndarray or type(low) is not np.ndarray or g.ndim != 2 or g.dtype.kind != "f":
+        return None
+    if low.dtype != g.dtype or g.shape[0] == 0:
+        return None
+    d = np.diagonal(g)
+    if np.count_nonzero(g) != np.count_nonzero(d):
+        return None
+    e = np.diagonal(low) * d
+    inv_low = _lower_inverse(low)            # lower triangular, zeros above the diagonal
+    lauum = _lapack.get_lapack_funcs("lauum", (inv_low,))
+    scale = float(np.mean(e))
+    eps = 8 * np.finfo(e.dtype).eps
+    if np.max(np.abs(e - scale)) <= eps * abs(scale):
+        scale = 1.0 if abs(scale - 1.0) <= eps else scale
+        parts = [(scale, inv_low)]           # e constant to rounding (the log-determinant: e = 1, no scaling)
+    else:
+        parts = [(sign, np.multiply(np.sqrt(np.maximum(sign * e, 0))[:, None], inv_low, order="F"))
+                 for sign in (1.0, -1.0) if np.any(sign * e > 0)]
+    z = None
+    for sign, m in parts:
+        gram, info = lauum(m, lower=1)       # the lower triangle of mᵀ m; the upper one stays 0
+        if info != 0:
+            raise np.linalg.LinAlgError(f"lauum failed (info = {info})")
+        if sign != 1.0:
+            gram *= sign
+        z = gram if z is None else np.add(z, gram, out=z)
+    if z is None:
+        return np.zeros_like(g)
+    z.flat[:: z.shape[0] + 1] *= 0.5         # Ā = tri(z) ∘ (strict triangle + ½ I)
+    return z if lower else z.T
+
+
+def _lower_inverse(low: np.ndarray) -> np.ndarray:
+    """L⁻¹ of a lower-triangular L by recursive halving (two triangular products per level, BLAS-3):
+    [[A, 0], [B, C]]⁻¹ = [[A⁻¹, 0], [−C⁻¹ B A⁻¹, C⁻¹]]; about twice as fast as LAPACK's trtri here.
+    Zeros above the diagonal."""
+    out = np.zeros(low.shape, dtype=low.dtype, order="F")
+    _invert_lower_into(low, out)
+    return out
+
+
+def _invert_lower_into(low: np.ndarray, out: np.ndarray, base: int = 64) -> None:
+    n = low.shape[0]
+    if n <= base:
+        inv, info = _lapack.get_lapack_funcs("trtri", (low,))(np.tril(low), lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"trtri failed (info = {info}): the Cholesky factor is singular")
+        out[...] = inv
+        return
+    h = n // 2
+    _invert_lower_into(low[:h, :h], out[:h, :h], base)
+    _invert_lower_into(low[h:, h:], out[h:, h:], base)
+    trmm = _sl.blas.get_blas_funcs("trmm", (low,))
+    x = trmm(-1.0, out[h:, h:], low[h:, :h], lower=1)
+    out[h:, :h] = trmm(1.0, out[:h, :h], x, lower=1, side=1)
 
 
 cholesky = Primitive(
@@ -342,6 +411,57 @@ cholesky = Primitive(
     read triangle gets each entry and its mirror, the other triangle 0).""",
 )
 cholesky.batch = leading_batch_rule(cholesky)
+
+# ----------------------------------------------------------------------------- Cholesky solve in A
+
+
+def _pos_solve_impl(a, factor, b, lower):
+    def one(c2, b2):
+        return _sl.cho_solve((c2, lower), b2, check_finite=False)
+
+    return per_matrix(one, factor, b)
+
+
+def _pos_solve_shape(a, factor, b, lower):
+    sa, sb = _square("cho_solve", a), shape_of(b)
+    if len(sb) < 2 or sb[-2] != sa[-1]:
+        raise ValueError(f"cho_solve: b must have shape (..., {sa[-1]}, k), got {sb}")
+    batch = np.broadcast_shapes(sa[:-2], shape_of(factor)[:-2], sb[:-2])
+    return batch + sb[-2:], _probe_dtype("solve_triangular", dtype_of(factor), dtype_of(b))
+
+
+def _pos_solve_jvp(primals, tangents, out, lower):
+    a, factor, b = primals
+    ta, _, tb = tangents   # factor's tangent is a's, seen through cholesky: carried by ta
+    rhs = tb
+    if ta is not None:
+        corr = matmul(_from_triangle(ta, lower), out)
+        rhs = negative(corr) if rhs is None else subtract(rhs, corr)
+    return None if rhs is None else pos_solve(a, factor, rhs, lower=lower)
+
+
+def _pos_solve_vjp(ct, out, primals, needs, lower):
+    a, factor, b = primals
+    b_bar = pos_solve(a, factor, ct, lower=lower)                       # B̄ = A⁻¹ X̄
+    a_bar = None
+    if needs[0]:    # tri-transpose(G) = (G + Gᵀ) ∘ (strict triangle + ½ I), G + Gᵀ = −[B̄ X][X B̄]ᵀ: one product
+        nd = ndim_of(out)
+        sym = matmul(concatenate(b_bar, out, axis=nd - 1), mT(concatenate(out, b_bar, axis=nd - 1)))
+        a_bar = multiply(sym, _weights(shape_of(out)[-2], ("half", bool(lower), -1.0), _real_of(sym)))
+    return [a_bar, None, b_bar if needs[2] else None]
+
+
+pos_solve = Primitive(
+    "cho_solve_in_a", _pos_solve_impl, shape=_pos_solve_shape, jvp=_pos_solve_jvp, vjp=_pos_solve_vjp,
+    doc="""X = A⁻¹ B for real symmetric positive definite A (read from one triangle of a) given its
+    Cholesky factor (scipy.linalg.cho_solve((factor, lower), B)), differentiated in A and B.
+
+    pullback.scipy.linalg.cho_solve uses it when the factor is known to be cholesky(a) (or
+    cho_factor(a)): the factor then carries no derivative of its own here, and the rules go
+    straight to A instead of through two triangular solves and the Cholesky reverse rule:
+    dX = A⁻¹(dB − dA X),  B̄ = A⁻¹ X̄,  Ā = tri-transpose(−B̄ Xᵀ)  (O(n²k) beyond the solves).""",
+)
+pos_solve.batch = leading_batch_rule(pos_solve)
 
 # ----------------------------------------------------------------------------- LU
 

@@ -8,8 +8,11 @@ vector-Jacobian product is one backward solve of the augmented system
 from t_{N−1} down to t_0, interval by interval, starting from a = g_{N−1}, b = 0; at each
 output time the state is reset to the stored y_i and the jump g_i is added to a. Then
 ȳ₀ = a(t₀), θ̄ = b(t₀), t̄_i = g_iᵀ f(y_i, t_i) (i ≥ 1) and t̄₀ = −(a(t₀) − g₀)ᵀ f(y₀, t₀).
-Every backward interval is solved by SciPy (the forward's solve_ivp method; for odeint, RK45
-while LSODA stayed non-stiff, LSODA otherwise), same tolerances; the products aᵀ∂f/∂y and
+First-order gradients on concrete values of a non-stiff problem take one continuous backward
+solve (_ColumnAdjoint: DOP853 steps that do not stop at every output time; a jump inside a step
+rides in its own column of the same batched, staged vjp evaluations, as the adjoint is linear).
+Otherwise every backward interval is solved by SciPy (the forward's solve_ivp method; for odeint,
+RK45 while LSODA stayed non-stiff, LSODA otherwise), same tolerances; the products aᵀ∂f/∂y and
 aᵀ∂f/∂θ come from pullback.vjp of `func`.
 
 Memory: only the N output values are kept. The backward pass re-integrates the state
@@ -38,6 +41,7 @@ from ..custom import custom_vjp
 from ..errors import PullbackError, TracerConversionError, UnsupportedFunctionError
 from ..implicit import concrete
 from ..jit import jit
+from ..vmap import vmap
 from ._args import as_args_tuple, split_args
 
 __all__ = ["cumulative_trapezoid", "odeint", "simpson", "solve_ivp", "trapezoid"]
@@ -210,6 +214,15 @@ def _solve_bwd(prob: _Problem, res, g):
     # Stiff problems: integrating the state backwards is unstable, so each interval is re-solved
     # forwards from its stored start with a dense interpolant and only (a, b) go backwards. Only on
     # concrete values: the interpolant carries no derivatives, and higher orders need them.
+    if concrete and not prob.is_stiff():
+        fast = _continuous_adjoint(prob, ys, times, g, params, zero_rows)
+        if fast is not None:
+            a, t_bar, b = fast
+            p_bars, k = [], 0
+            for p, s in zip(params, sizes):
+                p_bars.append(np.reshape(b[k:k + s], np.shape(p)))
+                k += s
+            return (a, np.stack([t_bar[0], t_bar[-1]]) if prob.free_times else t_bar, *p_bars)
     dense = _DenseAdjoint(prob, params) if concrete and prob.is_stiff() else None
     cur = N - 1  # the last time the backward solve stopped at
     for i in range(N - 1, 0, -1):
@@ -273,6 +286,193 @@ def _dense_interval(prob: _Problem, dense: _DenseAdjoint, y_start, t_start, t_en
         raise ODESolveError(f"the adjoint solve ({dense.method}) failed: {back.message}")
     z = back.y[:, -1]
     return z[:dense.n], z[dense.n:]
+
+
+# ----------------------------------------------------------------------------- one continuous backward solve
+
+
+class _ColumnAdjoint:
+    """The adjoint of a non-stiff problem on concrete values, as one continuous backward solve.
+
+    [y, a] is stepped backwards by Dormand–Prince 8(5,3) (SciPy's DOP853 tableau and step-size
+    control) with its own step sizes, each step ending at an output time (where y restarts from
+    its stored value: integrated backwards, y is unstable) but not stopping at every one. The
+    adjoint is linear in a, so a jump g_i at an output time t_i strictly inside a step [t, t + h]
+    is carried to the step's end by its own column [y_i, g_i] stepped from t_i to t + h, in the
+    same batched evaluations as the main column: one staged, vmapped vjp of f per stage for all
+    the columns, whose adjoints are added at the end of the step. The parameter cotangent
+    b = ∫ (∂f/∂θ)ᵀ a dt is the step's RK quadrature over its stages, one batched vjp in θ per step.
+    Memory: O(columns × stages), independent of the number of output times and of steps.
+    """
+
+    CAPACITY = 64        # columns per evaluation: the main one and up to 63 output times inside a step
+
+    def __init__(self, prob: _Problem, params: list):
+        rhs, n = prob.rhs, prob.n
+        self.n, self.params = n, params
+        odeint_default = 1.49012e-8 if prob.solver == "odeint" else None
+        self.rtol = prob.rtol if prob.rtol is not None else (odeint_default or 1e-3)
+        atol = _scalar_atol(prob.atol)
+        self.atol = atol if atol is not None else (odeint_default or 1e-6)
+        max_step = prob.options.get("hmax") or prob.options.get("max_step") or np.inf
+        self.max_step = float(max_step)
+
+        def stage(z, ts, h, *p):
+            """h·[f(y_j), −f_y(y_j)ᵀ a_j] for the rows j of z = [y, a]."""
+            ys, a = z[:, :n], z[:, n:]
+            out, pull = vjp(lambda ys_: vmap(lambda y, t: rhs(y, t, *p))(ys_, ts), ys)
+            hc = h[:, None]
+            return (pnp.concatenate([hc * out, -(hc * pull(a)[0])], axis=1),)   # a tuple: as the generated code
+
+        def theta(ys, ts, cts, *p):
+            """Σ_j f_θ(y_j, t_j)ᵀ c_j, flattened: the quadrature of b over a step's stages, in one call."""
+            _, pull = vjp(lambda *p_: vmap(lambda y, t: rhs(y, t, *p_))(ys, ts), *p)
+            return (pnp.concatenate([pnp.ravel(c) for c in pull(cts)]) if p else pnp.zeros(0),)
+
+        self.stage_fn, self.theta_fn = jit(stage), jit(theta)   # (jit's call path: about a microsecond)
+        self.quadrature = [s for s in range(_si.DOP853.n_stages) if _si.DOP853.B[s] != 0]
+
+    def agrees_with(self, rhs: Callable, y, t: float) -> bool:
+        """Whether the staged, vmapped f equals the eager one at (y, t) (false where func cannot be
+        staged or vmapped, e.g. value-dependent control flow: the interval-by-interval adjoint runs)."""
+        cap, n = self.CAPACITY, self.n
+        z = np.zeros((cap, 2 * n))
+        z[:, :n] = y
+        staged = self.stage_fn(z, np.full(cap, t), np.ones(cap), *self.params)[0][0, :n]
+        eager = np.asarray(rhs(y, t, *self.params), dtype=float)
+        scale = float(np.max(np.abs(eager))) if eager.size else 1.0   # (a batched product may round differently)
+        return bool(np.allclose(staged, eager, rtol=1e-10, atol=1e-12 * max(1.0, scale), equal_nan=True))
+
+    def time_cotangents(self, ys, times, g) -> np.ndarray:
+        """g_iᵀ f(y_i, t_i) for every output, by the staged stage function (chunks of its width)."""
+        n, cap = self.n, self.CAPACITY
+        out = np.empty(len(ys))
+        for s in range(0, len(ys), cap):
+            m = min(cap, len(ys) - s)
+            z = np.zeros((cap, 2 * n))
+            z[:, :n] = ys[s:s + 1]
+            z[:m, :n] = ys[s:s + m]
+            ts = np.full(cap, float(times[s]))
+            ts[:m] = times[s:s + m]
+            f = self.stage_fn(z, ts, np.ones(cap), *self.params)[0][:m, :n]
+            out[s:s + m] = np.sum(np.reshape(g[s:s + m], (m, n)) * f, axis=1)
+        return out
+
+    def _step(self, z0, t0, h, w):
+        """One DOP853 step of every column (rows of z0, start times t0, steps h): (z1, error norm, Δb),
+        Δb the quadrature of b with weights w per row (−h for the real columns, 0 for the padding)."""
+        tab = _si.DOP853
+        k = np.empty((tab.n_stages,) + z0.shape)       # (the 13th, FSAL evaluation has no error weight)
+        flat = k.reshape(tab.n_stages, -1)
+        times = t0[None, :] + tab.C[:, None] * h[None, :]
+        k[0] = self.stage_fn(z0, t0, h, *self.params)[0]
+        stages = [z0]
+        for s in range(1, tab.n_stages):
+            z = z0 + (tab.A[s, :s] @ flat[:s]).reshape(z0.shape)
+            stages.append(z)
+            k[s] = self.stage_fn(z, times[s], h, *self.params)[0]
+        z1 = z0 + (tab.B @ flat).reshape(z0.shape)
+        scale = self.atol + self.rtol * np.maximum(np.abs(z0), np.abs(z1))
+        e5 = np.sum(((tab.E5[:-1] @ flat).reshape(z0.shape) / scale) ** 2, axis=1)
+        e3 = np.sum(((tab.E3[:-1] @ flat).reshape(z0.shape) / scale) ** 2, axis=1)
+        denom = np.where(e5 + e3 > 0, e5 + 0.01 * e3, 1.0)
+        err = float(np.max(e5 / np.sqrt(denom * z0.shape[1])))
+        if err >= 1:
+            return z1, err, None
+        n, q = self.n, self.quadrature
+        cts = np.concatenate([(w * tab.B[s])[:, None] * stages[s][:, n:] for s in q])
+        db = self.theta_fn(np.concatenate([stages[s][:, :n] for s in q]), times[q].ravel(), cts, *self.params)[0]
+        return z1, err, db
+
+    def solve(self, ys, times, g, zero_rows):
+        """(a(t₀), b(t₀)) of the adjoint with jumps g_i at the output times (a(t_{N−1}) = g_{N−1})."""
+        n, N, cap, tab = self.n, ys.shape[0], self.CAPACITY, _si.DOP853
+        times = np.asarray(times, dtype=float)
+        unit = float(np.max(np.abs(g))) if np.size(g) else 0.0
+        unit = unit if unit > 0 and np.isfinite(unit) else 1.0
+        scale = 1.0 / unit            # linear in g: with jumps of size ~1, the tolerances mean for a
+        g = np.reshape(g, (N, n))     # what they mean for y
+        t_end, t = float(times[0]), float(times[-1])
+        y, a = ys[-1].astype(float), g[-1] * scale
+        b = None
+        j = N - 2                    # the next output time to reach
+        while j >= 0 and times[j] == t:
+            a += g[j] * scale
+            j -= 1
+        direction = np.sign(t_end - t)
+        h_abs = min(self.max_step, abs(t_end - t) / 100)
+        exponent = -1.0 / (tab.error_estimator_order + 1)
+        while t != t_end:
+            rejected = False
+            while True:
+                h_abs = min(h_abs, self.max_step, abs(t_end - t))
+                t_new = t_end if h_abs >= abs(t_end - t) else t + direction * h_abs
+                inside, last, k_ = [], -1, j     # the output times strictly inside (t, t_new)
+                while k_ >= 0 and direction * (times[k_] - t_new) < 0 and len(inside) < cap - 1:
+                    if not zero_rows[k_]:
+                        inside.append(k_)
+                    last = k_
+                    k_ -= 1
+                if k_ >= 0 and direction * (times[k_] - t_new) < 0:
+                    t_new = float(times[k_])     # more than fit: end the step at the next one
+                elif last >= 0:                  # end the step at the last one inside
+                    t_new = float(times[last])
+                inside = [i for i in inside if direction * (times[i] - t_new) < 0]  # those at t_new land
+                m = 1 + len(inside)
+                z0 = np.zeros((cap, 2 * n))
+                z0[:, :n] = y
+                z0[0, n:] = a
+                t0 = np.full(cap, t)
+                h = np.full(cap, t_new - t)
+                w = np.zeros(cap)
+                w[:m] = -(t_new - t)             # b(t₀) = ∫ f_θᵀ a dt over a backward step: weights −h
+                if inside:
+                    idx = np.array(inside)
+                    z0[1:m, :n], z0[1:m, n:] = ys[idx], g[idx] * scale
+                    t0[1:m] = times[idx]
+                    h[1:m] = t_new - times[idx]
+                    w[1:m] = -h[1:m]
+                z1, err, db = self._step(z0, t0, h, w)
+                if err < 1:
+                    factor = 10.0 if err == 0 else min(10.0, 0.9 * err ** exponent)
+                    h_abs *= min(1.0, factor) if rejected else factor
+                    break
+                h_abs *= max(0.2, 0.9 * err ** exponent)
+                rejected = True
+                if h_abs < 10 * np.spacing(abs(t)):
+                    raise ODESolveError("the adjoint solve (DOP853) failed: the step size became too small")
+            b = db if b is None else b + db
+            y, a = z1[0, :n], z1[0, n:] + np.sum(z1[1:m, n:], axis=0)
+            t = t_new
+            while j >= 0 and direction * (times[j] - t) < 0:
+                j -= 1                   # passed inside the step
+            while j >= 0 and times[j] == t:
+                y = ys[j].astype(float)  # landed on an output time: the state restarts from its stored value
+                a += g[j] * scale
+                j -= 1
+        while j >= 0:                    # output times equal to the initial one
+            a += g[j] * scale
+            j -= 1
+        if b is None:
+            b = np.zeros(sum(int(np.size(p)) for p in self.params))
+        return a * unit, np.asarray(b, dtype=float) * unit
+
+
+def _continuous_adjoint(prob: _Problem, ys, times, g, params, zero_rows):
+    """(ȳ₀, t̄, θ̄ flat) by _ColumnAdjoint, or None where its staged functions disagree with func
+    (func cannot be vmapped and staged: value-dependent control flow ...)."""
+    rhs = prob.rhs
+    try:
+        col = _ColumnAdjoint(prob, params)
+        if not col.agrees_with(rhs, ys[-1], float(times[-1])):
+            return None
+        t_bar = col.time_cotangents(ys, np.asarray(times, dtype=float), g)
+    except Exception:  # noqa: BLE001 - func cannot be vmapped or staged: the interval-by-interval adjoint
+        return None
+    a, b = col.solve(ys, times, g, zero_rows)
+    f0 = np.asarray(rhs(ys[0], times[0], *params), dtype=float)
+    t_bar[0] = -np.sum((a - np.reshape(g[0], -1)) * f0)
+    return a, t_bar, b
 
 
 def _scalar_atol(atol):

@@ -15,6 +15,7 @@ mirror. Symmetrize the input (or the gradient) to get the symmetric form.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as _np
@@ -103,6 +104,26 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
     return pnp.reshape(x, shape_of(x)[:-1]) if vec else x
 
 
+# The traced Cholesky factors made here, id(factor) -> (weak reference to it, a, lower): cho_solve on
+# such a factor solves with A itself (pos_solve), whose reverse rule goes straight to A.
+_FACTORS: dict[int, tuple] = {}
+
+
+def _note_factor(factor: Any, a: Any, lower: bool) -> Any:
+    if isinstance(factor, Tracer) and dtype_of(a).kind == "f":
+        key = id(factor)
+        _FACTORS[key] = (weakref.ref(factor, lambda _, k=key: _FACTORS.pop(k, None)), a, bool(lower))
+    return factor
+
+
+def _factored_matrix(c: Any, lower: bool) -> Any:
+    """The a that c = cholesky(a, lower) / cho_factor(a, lower)[0] was computed from here, else None."""
+    entry = _FACTORS.get(id(c))
+    if entry is None or entry[0]() is not c or entry[2] != bool(lower):
+        return None
+    return entry[1]
+
+
 def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
     """Cholesky factor: U with A = Uᴴ U (default, reads the upper triangle) or L with A = L Lᴴ."""
     a = _arr(a)
@@ -110,7 +131,7 @@ def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
         return _sl.cholesky(a, lower=lower, overwrite_a=overwrite_a, check_finite=check_finite)
     a = _float(a)
     _square("cholesky", a)
-    return _p.cholesky(a, lower=bool(lower))
+    return _note_factor(_p.cholesky(a, lower=bool(lower)), a, lower)
 
 
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
@@ -121,7 +142,7 @@ def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
     a = _float(a)
     factor = cholesky(a, lower=lower)
     rest = _p._tri(a, not lower, True)
-    return pnp.add(factor, rest), lower
+    return _note_factor(pnp.add(factor, rest), a, lower), lower
 
 
 def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
@@ -130,6 +151,11 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     c, b = _arr(c), _arr(b)
     if not _traced(c, b):
         return _sl.cho_solve((c, lower), b, overwrite_b=overwrite_b, check_finite=check_finite)
+    a = _factored_matrix(c, lower)
+    if a is not None and dtype_of(_float(b)).kind == "f":   # c = cholesky(a): differentiate A⁻¹ b in a directly
+        b2, vec = _as_matrix_rhs(_float(b), shape_of(c)[-1])
+        x = _p.pos_solve(a, c, b2, lower=bool(lower))
+        return pnp.reshape(x, shape_of(x)[:-1]) if vec else x
     if lower:   # A = L Lᴴ
         y = solve_triangular(c, b, trans=0, lower=True)
         return solve_triangular(c, y, trans=2, lower=True)

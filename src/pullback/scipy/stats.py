@@ -27,7 +27,7 @@ import numpy as _np
 
 from .. import numpy as pnp
 from ..core.trace import Tracer
-from ..errors import TracerConversionError, UnsupportedFunctionError
+from ..errors import NonDifferentiableArgumentError, TracerConversionError, UnsupportedFunctionError
 from . import special as sp
 from ._rules import constant, refusal
 from ._rules import stop as _stop
@@ -571,7 +571,7 @@ class multivariate_normal_gen(_Sampling):
     and the triangular solves. x has the dimension on its last axis, as in SciPy."""
 
     name = "multivariate_normal"
-    unsupported_methods = ("cdf",)
+    unsupported_methods = ("cdf", "logcdf")  # SciPy's values, no derivative (see _integrated)
 
     def __repr__(self) -> str:
         return "<pullback.scipy.stats.multivariate_normal>"
@@ -587,12 +587,24 @@ class multivariate_normal_gen(_Sampling):
         return 1
 
     def logpdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
-        """log density of N(mean, cov) at the rows of x."""
+        """log density of N(mean, cov) at the rows of x.
+
+        allow_singular=True: on plain values SciPy's (pseudo-determinant) logpdf; on traced values
+        cov must be positive definite (the derivative of a pseudo-determinant does not exist where
+        the rank changes), and the result is the ordinary density's."""
         if allow_singular:
-            raise UnsupportedFunctionError(
-                "pullback.scipy.stats.multivariate_normal(allow_singular=True) is not supported: the "
-                "derivative of a pseudo-determinant is not defined where the rank changes. Use a "
-                "positive definite cov (add a small multiple of the identity).")
+            if not any(isinstance(v, Tracer) for v in (x, mean, cov)):
+                import scipy.stats as _ss
+
+                return _ss.multivariate_normal.logpdf(x, mean=mean, cov=cov, allow_singular=True)
+            try:
+                return self.logpdf(x, mean, cov, allow_singular=False)
+            except _np.linalg.LinAlgError as e:
+                raise UnsupportedFunctionError(
+                    "pullback.scipy.stats.multivariate_normal(allow_singular=True) is differentiable only "
+                    "where cov is positive definite (the derivative of a pseudo-determinant does not exist "
+                    "where the rank changes), and this cov is singular. Add a small multiple of the "
+                    "identity to cov, or pass plain values for SciPy's value without a derivative.") from e
         k = self._dim(mean, cov)
         x = _f64(x)
         if x.ndim == 0:
@@ -620,10 +632,28 @@ class multivariate_normal_gen(_Sampling):
         """density, exp(logpdf)."""
         return _finish(pnp.exp(self.logpdf(x, mean, cov, allow_singular)))
 
-    def cdf(self, *args: Any, **kwds: Any) -> Any:
-        raise UnsupportedFunctionError(
-            "pullback.scipy.stats.multivariate_normal.cdf is not provided (SciPy integrates it "
-            "numerically); use scipy.stats on plain values, with no derivative.")
+    def cdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False, **kwds: Any) -> Any:
+        """P(X ≤ x), SciPy's value (Genz's quasi-Monte Carlo integration); no derivative."""
+        return self._integrated("cdf", x, mean, cov, allow_singular, kwds)
+
+    def logcdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False, **kwds: Any) -> Any:
+        """log P(X ≤ x), SciPy's value; no derivative."""
+        return self._integrated("logcdf", x, mean, cov, allow_singular, kwds)
+
+    def _integrated(self, method: str, x, mean, cov, allow_singular, kwds) -> Any:
+        args = {"x": x, "mean": mean, "cov": cov, **kwds}
+        traced = [name for name, v in args.items() if isinstance(v, Tracer)]
+        if traced:
+            raise NonDifferentiableArgumentError(
+                f"pullback.scipy.stats.multivariate_normal.{method} is not differentiable in `{traced[0]}`: "
+                "SciPy computes it by quasi-Monte Carlo integration (Genz's algorithm, accurate to "
+                "abseps = 1e-5), whose result has no derivative to follow. Pass plain values for SciPy's "
+                "value; for a derivative with a diagonal cov write it as a product of "
+                "pullback.scipy.special.ndtr((x − mean) / sqrt(cov)).")
+        import scipy.stats as _ss
+
+        return getattr(_ss.multivariate_normal, method)(x, mean=mean, cov=cov, allow_singular=allow_singular,
+                                                         **kwds)
 
 
 multivariate_normal = multivariate_normal_gen()
