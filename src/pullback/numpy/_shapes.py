@@ -14,9 +14,12 @@ import weakref
 import numpy as _np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from ..core.atoms import Const, Var
+from ..core.staging import ConcretizationError, StagingTracer
 from ..core.trace import Tracer, full_lower
 from ..errors import PullbackError, UnsupportedFunctionError, ViewWriteError
 from ..primitives import elementwise as ew
+from ..primitives import dynamic as dy
 from ..primitives import gather as ga
 from ..primitives import indexing as ix
 from ..primitives import linalg as la
@@ -403,17 +406,142 @@ def copy(a, order="K", subok=False):
 
 def getitem(a, idx):
     """a[idx]: basic, advanced and boolean indexing; integer tracers in idx are read as values, and an
-    integer index array without a concrete value (a jit argument, a vmapped index) is gathered."""
+    integer index array without a concrete value (a jit argument, a vmapped index) is gathered; so is
+    a staged integer scalar among basic items (a[i, :], a[:, i]), and a[i:i+k] is a dynamic_slice."""
     if isinstance(idx, Tracer) and dtype_of(idx).kind in "iu" and shape_of(a):
-        try:
-            idx.concrete()
-        except PullbackError:  # staged or batched: one graph serves every value of the index
+        if is_dynamic(idx):  # staged or batched: one graph serves every value of the index
             return ga.gather(a, idx)
+    found = dynamic_item(a, idx)
+    if found is not None:
+        return _dynamic_getitem(a, *found)
     idx = normalize_index(idx)
     out = sh.getitem(a, idx=idx)
     if isinstance(a, Tracer) and _is_view_index(idx, len(shape_of(a))):
         _mark_view(out, a, "basic indexing", lambda base, new: ix.scatter(base, new, idx=idx))
     return out
+
+
+# ----------------------------------------------------------------------------- dynamic (traced) indices
+
+
+def is_dynamic(i) -> bool:
+    """Whether i is a traced value without a concrete value (staged under jit, or batched)."""
+    if not isinstance(i, Tracer):
+        return False
+    try:
+        i.concrete()
+    except PullbackError:
+        return True
+    return False
+
+
+def _consumed(i) -> int:
+    """How many axes of the indexed array an index item uses (None and Ellipsis: none here)."""
+    if i is None or i is Ellipsis:
+        return 0
+    if isinstance(i, (slice, int, _np.integer)) or (isinstance(i, Tracer) and not shape_of(i)):
+        return 1
+    return -1  # an array, a list, a mask: advanced indexing
+
+
+def dynamic_item(a, idx):
+    """(items, position, axis) for the first staged integer scalar or staged slice bound of idx, with
+    Ellipsis expanded; None when idx has none, or when it mixes one with advanced (array) items, whose
+    NumPy placement rules the per-axis reading below would not follow (those take the general path)."""
+    items = list(idx) if isinstance(idx, tuple) else [idx]
+    first = None
+    for k, i in enumerate(items):
+        dyn = (isinstance(i, slice) and (is_dynamic(i.start) or is_dynamic(i.stop) or is_dynamic(i.step))) or (
+            is_dynamic(i) and not shape_of(i) and dtype_of(i).kind in "iu")
+        if dyn:
+            first = k
+            break
+    if first is None:
+        return None
+    used = [_consumed(i) for i in items]
+    if -1 in used:
+        return None
+    ellipses = [k for k, i in enumerate(items) if i is Ellipsis]
+    if len(ellipses) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    nd = len(shape_of(a))
+    if sum(used) > nd:
+        raise IndexError(f"too many indices for array: array is {nd}-dimensional, but {sum(used)} were indexed")
+    if ellipses:
+        e = ellipses[0]
+        items[e:e + 1] = [slice(None)] * (nd - sum(used))
+        first = first + (nd - sum(used) - 1 if e < first else 0)
+    axis = sum(1 for i in items[:first] if i is not None)
+    return items, first, axis
+
+
+def static_window(start, stop, step, n: int) -> int:
+    """The static size k of a[start:stop] with a staged start: stop must be start + k (k a Python int)."""
+    if step is not None and not (isinstance(step, (int, _np.integer)) and int(step) == 1):
+        raise ConcretizationError("a slice with a staged bound must have step 1 (a[i:i+k])")
+    size = None if stop is None else _offset_between(start, stop)
+    if size is None:
+        raise ConcretizationError(
+            "a slice a[start:stop] with a staged bound needs a static length: write a[i:i+k] with k a Python "
+            "int (the window then has k entries), or give the loop counter a concrete value")
+    if size < 0:
+        raise ConcretizationError(f"a[i:i+k] with k = {size} < 0")
+    return size
+
+
+def _affine(t):
+    """(base, c) with t = base + c for Python-int c, following additions of integer constants staged
+    in t's trace; base is a staged Var, or None for a concrete integer t."""
+    if isinstance(t, (int, _np.integer)):
+        return None, int(t)
+    if not isinstance(t, StagingTracer):
+        return t, 0
+    var, c = t.var, 0
+    eqns = t._trace.eqns
+    pos = len(eqns) - 1
+    while pos >= 0:
+        e = eqns[pos]
+        if not (len(e.outs) == 1 and e.outs[0] is var):
+            pos -= 1
+            continue
+        if e.prim not in (ew.add, ew.subtract) or len(e.ins) != 2:
+            break
+        x, y = e.ins
+        if isinstance(y, Const) and _is_int_const(y.value) and isinstance(x, Var):
+            var, c = x, c + (int(y.value) if e.prim is ew.add else -int(y.value))
+        elif e.prim is ew.add and isinstance(x, Const) and _is_int_const(x.value) and isinstance(y, Var):
+            var, c = y, c + int(x.value)
+        else:
+            break
+        pos -= 1
+    return var, c
+
+
+def _is_int_const(v) -> bool:
+    return _np.ndim(v) == 0 and (isinstance(v, (int, _np.integer)) and not isinstance(v, bool)
+                                 or (isinstance(v, _np.ndarray) and v.dtype.kind in "iu"))
+
+
+def _offset_between(start, stop) -> int | None:
+    (b0, c0), (b1, c1) = _affine(start), _affine(stop)
+    return c1 - c0 if b0 is b1 else None
+
+
+def _dynamic_getitem(a, items: list, k: int, axis: int):
+    """a[items] where items[k] (on `axis`) is a staged integer scalar or a slice with staged bounds."""
+    item = items[k]
+    if isinstance(item, slice):
+        if is_dynamic(item.start):
+            size = static_window(item.start, item.stop, item.step, shape_of(a)[axis])
+            out = dy.dynamic_slice(a, item.start, axis=axis, size=size)
+        else:  # a staged stop (or step) after a static start: no static length
+            static_window(item.start, item.stop, item.step, shape_of(a)[axis])
+            raise ConcretizationError("a slice a[start:stop] with a staged stop needs a staged start too (a[i:i+k])")
+        rest = items[:k] + [slice(None)] + items[k + 1:]
+    else:
+        out = ga.gather(a if axis == 0 else moveaxis(a, axis, 0), item)
+        rest = items[:k] + items[k + 1:]
+    return getitem(out, tuple(rest)) if rest else out
 
 
 def normalize_index(idx):
