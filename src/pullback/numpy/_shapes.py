@@ -489,23 +489,21 @@ def static_window(start, stop, step, n: int) -> int:
     return size
 
 
-def _affine(t):
-    """(base, c) with t = base + c for Python-int c, following additions of integer constants staged
-    in t's trace; base is a staged Var, or None for a concrete integer t."""
+_LOOKBACK = 64  # how many of the latest staged equations are searched for a slice bound's producer
+
+
+def _producers(t) -> dict:
+    """{id(var): equation} for the latest equations staged in t's trace."""
+    return {id(o): e for e in t._trace.eqns[-_LOOKBACK:] for o in e.outs}
+
+
+def _affine(t, made: dict):
+    """(base, c) with t = base + c for a Python-int c, following additions of integer constants among the
+    staged equations `made`; base is a Var (None for a concrete integer t)."""
     if isinstance(t, (int, _np.integer)):
         return None, int(t)
-    if not isinstance(t, StagingTracer):
-        return t, 0
     var, c = t.var, 0
-    eqns = t._trace.eqns
-    pos = len(eqns) - 1
-    while pos >= 0:
-        e = eqns[pos]
-        if not (len(e.outs) == 1 and e.outs[0] is var):
-            pos -= 1
-            continue
-        if e.prim not in (ew.add, ew.subtract) or len(e.ins) != 2:
-            break
+    while (e := made.get(id(var))) is not None and e.prim in (ew.add, ew.subtract) and len(e.ins) == 2:
         x, y = e.ins
         if isinstance(y, Const) and _is_int_const(y.value) and isinstance(x, Var):
             var, c = x, c + (int(y.value) if e.prim is ew.add else -int(y.value))
@@ -513,8 +511,24 @@ def _affine(t):
             var, c = y, c + int(x.value)
         else:
             break
-        pos -= 1
     return var, c
+
+
+def _same_value(a, b, made: dict, depth: int = 8) -> bool:
+    """Whether atoms a and b are computed alike (the same equations from the same inputs): -i twice."""
+    if a is b:
+        return True
+    if isinstance(a, Const) and isinstance(b, Const):
+        return _is_int_const(a.value) and _is_int_const(b.value) and int(a.value) == int(b.value)
+    ea, eb = made.get(id(a)), made.get(id(b))
+    if depth == 0 or ea is None or eb is None or ea.prim is not eb.prim or len(ea.ins) != len(eb.ins):
+        return False
+    try:
+        if ea.params != eb.params or ea.outs.index(a) != eb.outs.index(b):
+            return False
+    except Exception:  # noqa: BLE001 - parameters that do not compare: not provably equal
+        return False
+    return all(_same_value(x, y, made, depth - 1) for x, y in zip(ea.ins, eb.ins))
 
 
 def _is_int_const(v) -> bool:
@@ -523,8 +537,15 @@ def _is_int_const(v) -> bool:
 
 
 def _offset_between(start, stop) -> int | None:
-    (b0, c0), (b1, c1) = _affine(start), _affine(stop)
-    return c1 - c0 if b0 is b1 else None
+    """stop − start when it is a static integer (stop = start + k as staged), else None."""
+    tracer = next((t for t in (start, stop) if isinstance(t, StagingTracer)), None)
+    if tracer is None or any(isinstance(t, Tracer) and not isinstance(t, StagingTracer) for t in (start, stop)):
+        return None
+    made = _producers(tracer)
+    (b0, c0), (b1, c1) = _affine(start, made), _affine(stop, made)
+    if b0 is None or b1 is None:
+        return None
+    return c1 - c0 if _same_value(b0, b1, made) else None
 
 
 def _dynamic_getitem(a, items: list, k: int, axis: int):
@@ -541,7 +562,8 @@ def _dynamic_getitem(a, items: list, k: int, axis: int):
     else:
         out = ga.gather(a if axis == 0 else moveaxis(a, axis, 0), item)
         rest = items[:k] + items[k + 1:]
-    return getitem(out, tuple(rest)) if rest else out
+    whole = all(isinstance(r, slice) and r.start is None and r.stop is None and r.step is None for r in rest)
+    return out if whole else getitem(out, tuple(rest))
 
 
 def normalize_index(idx):
