@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.lax import broadcast_to, expand_batched, loop_rule
 from ..core.primitive import Primitive
 from ..errors import DynamicIndexError
 from ._util import dtype_of, shape_of
 from .gather import gather
+from .shape import transpose
 
 
 def _check_scalar_index(i, who: str) -> None:
@@ -172,3 +174,49 @@ dynamic_update_slice = Primitive(
     doc="a copy of x with x[s:s+size] = u along `axis` (size = u's extent there) for a 0-d integer operand s",
     stem="dus",
 )
+
+
+# ----------------------------------------------------------------------------- batching (vmap)
+# The batch axis leads every batched value. With the index the same for every example, the indexed
+# axis moves one place right; with a batched index, each example is indexed on its own (loop_rule).
+
+
+def _batched_full(v, b: bool, size: int):
+    """v with a leading batch axis (broadcast when it has none)."""
+    return v if b else broadcast_to(v, shape=(size,) + tuple(shape_of(v)))
+
+
+def _batch_size(vals, batched) -> int:
+    return next(shape_of(v)[0] for v, b in zip(vals, batched) if b)
+
+
+def _index_set_batch(vals, batched):
+    x, v, i = vals
+    if batched[2]:
+        return loop_rule(index_set)(vals, batched)
+    size = _batch_size(vals, batched)
+    x = _batched_full(x, batched[0], size)
+    nd = len(shape_of(x))
+    if batched[1]:  # (B, *row) for a row of shape x.shape[2:]
+        v = expand_batched(v, True, nd - 2)
+    swap = (1, 0) + tuple(range(2, nd))
+    return transpose(index_set(transpose(x, axes=swap), v, i), axes=swap)
+
+
+def _dynamic_slice_batch(vals, batched, axis, size):
+    if batched[1]:
+        return loop_rule(dynamic_slice)(vals, batched, axis=axis, size=size)
+    return dynamic_slice(vals[0], vals[1], axis=axis + 1, size=size)
+
+
+def _dynamic_update_slice_batch(vals, batched, axis):
+    if batched[2]:
+        return loop_rule(dynamic_update_slice)(vals, batched, axis=axis)
+    n = _batch_size(vals, batched)
+    x, u = _batched_full(vals[0], batched[0], n), _batched_full(vals[1], batched[1], n)
+    return dynamic_update_slice(x, u, vals[2], axis=axis + 1)
+
+
+index_set.batch = _index_set_batch
+dynamic_slice.batch = _dynamic_slice_batch
+dynamic_update_slice.batch = _dynamic_update_slice_batch
