@@ -47,7 +47,6 @@ import warnings
 
 import numpy as _np
 
-from ..core.staging import ConcretizationError
 from ..core.trace import Tracer, full_lower
 from ..errors import DynamicIndexError, TracerConversionError, UnsupportedFunctionError
 from ..primitives import dynamic as dy
@@ -57,8 +56,21 @@ from ..primitives import shape as sh
 from ..primitives._util import dtype_of, shape_of
 from ..primitives.gather import gather
 from ._helpers import along, traced
-from ._shapes import (asarray, broadcast_to, dynamic_item, getitem, is_dynamic, moveaxis, normalize_index, note_write,
-                      ravel, reshape, static_window, view_base, writes)
+from ._shapes import (
+    asarray,
+    broadcast_to,
+    dynamic_item,
+    getitem,
+    is_dynamic,
+    moveaxis,
+    normalize_index,
+    note_write,
+    ravel,
+    reshape,
+    static_window,
+    view_base,
+    writes,
+)
 from ._ufuncs import astype, real
 
 _MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
@@ -254,11 +266,10 @@ def _dynamic_update(x, items: list, k: int, axis: int, v, op: str, mode, func):
     be shorter, see primitives/dynamic.py); mode 'clip' clamps an integer index."""
     item = items[k]
     if mode in ("drop", "fill"):
-        raise DynamicIndexError(f"x.at[...] with mode={mode!r} and a staged index (a loop counter under jit) is not "
-                                "supported: keep the index in bounds (mode=None, NumPy's IndexError) or use mode='clip'")
+        raise DynamicIndexError(f"x.at[...] with mode={mode!r} and a staged index (a loop counter under jit) is "
+                                "not supported: keep the index in bounds (mode=None, NumPy's IndexError) or use "
+                                "mode='clip'")
     if isinstance(item, slice):
-        if not is_dynamic(item.start):
-            raise ConcretizationError("a slice a[start:stop] with a staged stop needs a staged start too (a[i:i+k])")
         size = static_window(item.start, item.stop, item.step, shape_of(x)[axis])
         window = dy.dynamic_slice(x, item.start, axis=axis, size=size)
         rest = items[:k] + [slice(None)] + items[k + 1:]

@@ -18,8 +18,8 @@ from ..core.atoms import Const, Var
 from ..core.staging import ConcretizationError, StagingTracer
 from ..core.trace import Tracer, full_lower
 from ..errors import PullbackError, UnsupportedFunctionError, ViewWriteError
-from ..primitives import elementwise as ew
 from ..primitives import dynamic as dy
+from ..primitives import elementwise as ew
 from ..primitives import gather as ga
 from ..primitives import indexing as ix
 from ..primitives import linalg as la
@@ -445,13 +445,13 @@ def _consumed(i) -> int:
 
 
 def dynamic_item(a, idx):
-    """(items, position, axis) for the first staged integer scalar or staged slice bound of idx, with
+    """(items, position, axis) for the first staged integer scalar or slice with a staged start in idx, with
     Ellipsis expanded; None when idx has none, or when it mixes one with advanced (array) items, whose
     NumPy placement rules the per-axis reading below would not follow (those take the general path)."""
     items = list(idx) if isinstance(idx, tuple) else [idx]
     first = None
     for k, i in enumerate(items):
-        dyn = (isinstance(i, slice) and (is_dynamic(i.start) or is_dynamic(i.stop) or is_dynamic(i.step))) or (
+        dyn = (isinstance(i, slice) and is_dynamic(i.start)) or (
             is_dynamic(i) and not shape_of(i) and dtype_of(i).kind in "iu")
         if dyn:
             first = k
@@ -552,12 +552,8 @@ def _dynamic_getitem(a, items: list, k: int, axis: int):
     """a[items] where items[k] (on `axis`) is a staged integer scalar or a slice with staged bounds."""
     item = items[k]
     if isinstance(item, slice):
-        if is_dynamic(item.start):
-            size = static_window(item.start, item.stop, item.step, shape_of(a)[axis])
-            out = dy.dynamic_slice(a, item.start, axis=axis, size=size)
-        else:  # a staged stop (or step) after a static start: no static length
-            static_window(item.start, item.stop, item.step, shape_of(a)[axis])
-            raise ConcretizationError("a slice a[start:stop] with a staged stop needs a staged start too (a[i:i+k])")
+        size = static_window(item.start, item.stop, item.step, shape_of(a)[axis])
+        out = dy.dynamic_slice(a, item.start, axis=axis, size=size)
         rest = items[:k] + [slice(None)] + items[k + 1:]
     else:
         out = ga.gather(a if axis == 0 else moveaxis(a, axis, 0), item)
