@@ -67,6 +67,20 @@ def w2_unrolled(pnp, n):
     return L
 
 
+def jax_w3(jax, jnp, iters):
+    step = w3_step(jnp)
+    return lambda x: jnp.sum(jax.lax.fori_loop(0, iters, lambda i, x: step(x), x))
+
+
+def jax_w2(jax, jnp, n):
+    def L(theta, W, x0):
+        def body(x, _):
+            x = jnp.tanh(W @ x + theta)
+            return x, 0.5 * jnp.sum(x * x)
+        return jnp.sum(jax.lax.scan(body, x0, None, length=n)[1])
+    return L
+
+
 def w2_numpy_grad(theta, W, x0, n):
     """L and ∂L/∂θ by hand (forward keeping the states, then the adjoint)."""
     xs, total = [x0], 0.0
@@ -132,10 +146,7 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
     for shape, x in (("W3 scalar", 0.5), (f"W3 vec{p['vec']}", gen.uniform(-1.0, 1.0, p["vec"]))):
         pair = None
         if jax is not None:
-            jnp = peers.jnp
-            jstep = w3_step(jnp)
-            jf = lambda x: jnp.sum(jax.lax.fori_loop(0, iters, lambda i, x: jstep(x), x))  # noqa: E731
-            pair = (jax, jf, (jnp.asarray(x),))
+            pair = (jax, jax_w3(jax, peers.jnp, iters), (peers.jnp.asarray(x),))
         _case(rows, rec, pb, shape, w3_rolled(pb, pnp, iters), w3_unrolled(pnp, iters), (x,), pair, cfg)
 
     n = p["n"]
@@ -147,14 +158,7 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
         np.testing.assert_allclose(got[1], want[1], rtol=1e-11, atol=1e-13)
         pair = None
         if jax is not None:
-            jnp = peers.jnp
-
-            def jL(theta, W, x0):
-                def body(x, _):
-                    x = jnp.tanh(W @ x + theta)
-                    return x, 0.5 * jnp.sum(x * x)
-                return jnp.sum(jax.lax.scan(body, x0, None, length=n)[1])
-            pair = (jax, jL, tuple(jnp.asarray(a) for a in (theta, W, x0)))
+            pair = (jax, jax_w2(jax, peers.jnp, n), tuple(peers.jnp.asarray(a) for a in (theta, W, x0)))
         _case(rows, rec, pb, f"W2 k={k}", w2_rolled(pb, pnp, n), w2_unrolled(pnp, n), (theta, W, x0), pair, cfg)
 
     table = [[r["label"], f"{r['size_r']} / {r['size_u']}", f"{fmt_time(r['first_r'])} / {fmt_time(r['first_u'])}",
