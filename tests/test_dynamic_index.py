@@ -242,3 +242,17 @@ def test_a_slice_without_a_static_length_is_refused_clearly():
         pb.jit(lambda x, i: x[i:2 * i])(x, 1)
     with pytest.raises(PullbackError, match="step 1"):
         pb.jit(lambda x, i: x[i:i + 2:2])(x, 1)
+
+
+def test_a_row_or_window_read_with_a_traced_index_is_a_view_as_in_numpy():
+    def f(x, i):
+        row = x[i]
+        row[0] = 100.0 * row[1]
+        window = x[i:i + 2, 1]
+        window *= 3.0
+        return x
+
+    x = RNG.standard_normal((4, 2))
+    for i in (0, 2, -4):
+        close(pb.jit(f)(x, i), f(x.copy(), i))
+        close(pb.jit(pb.jacrev(f))(x, i), pb.jacrev(f)(x, i))

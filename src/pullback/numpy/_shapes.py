@@ -408,7 +408,7 @@ def getitem(a, idx):
     """a[idx]: basic, advanced and boolean indexing; integer tracers in idx are read as values, and an
     integer index array without a concrete value (a jit argument, a vmapped index) is gathered; so is
     a staged integer scalar among basic items (a[i, :], a[:, i]), and a[i:i+k] is a dynamic_slice."""
-    if isinstance(idx, Tracer) and dtype_of(idx).kind in "iu" and shape_of(a):
+    if isinstance(idx, Tracer) and dtype_of(idx).kind in "iu" and shape_of(a) and shape_of(idx):
         if is_dynamic(idx):  # staged or batched: one graph serves every value of the index
             return ga.gather(a, idx)
     found = dynamic_item(a, idx)
@@ -553,10 +553,14 @@ def _dynamic_getitem(a, items: list, k: int, axis: int):
     item = items[k]
     if isinstance(item, slice):
         size = static_window(item.start, item.stop, item.step, shape_of(a)[axis])
-        out = dy.dynamic_slice(a, item.start, axis=axis, size=size)
+        start = item.start
+        out = _mark_view(dy.dynamic_slice(a, start, axis=axis, size=size), a, "a window x[i:i+k]",
+                         lambda base, new: dy.dynamic_update_slice(base, new, start, axis=axis))
         rest = items[:k] + [slice(None)] + items[k + 1:]
-    else:
-        out = ga.gather(a if axis == 0 else moveaxis(a, axis, 0), item)
+    else:  # a view of x, as NumPy's basic indexing: writes into it reach x
+        moved = a if axis == 0 else moveaxis(a, axis, 0)
+        out = _mark_view(ga.gather(moved, item), moved, "indexing with a traced integer",
+                         lambda base, new: dy.index_set(base, new, item))
         rest = items[:k] + items[k + 1:]
     whole = all(isinstance(r, slice) and r.start is None and r.stop is None and r.step is None for r in rest)
     return out if whole else getitem(out, tuple(rest))
