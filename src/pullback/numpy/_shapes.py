@@ -439,7 +439,10 @@ def _consumed(i) -> int:
     """How many axes of the indexed array an index item uses (None and Ellipsis: none here)."""
     if i is None or i is Ellipsis:
         return 0
-    if isinstance(i, (slice, int, _np.integer)) or (isinstance(i, Tracer) and not shape_of(i)):
+    if isinstance(i, (bool, _np.bool_)):
+        return -1  # a scalar mask: NumPy adds an axis
+    if isinstance(i, (slice, int, _np.integer)) or (isinstance(i, Tracer) and not shape_of(i)
+                                                     and dtype_of(i).kind in "iu"):
         return 1
     return -1  # an array, a list, a mask: advanced indexing
 
