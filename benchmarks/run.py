@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "M1", "W8", "W10", "W11", "J1"]
+WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "M1", "W8", "W10", "W11", "J1", "J2"]
 ALL_PEERS = ("numpy", "autograd", "torch", "jax")
 
 
@@ -31,6 +31,7 @@ def _import_pullback():
 
 def _modules():
     from . import (
+        j2_rolled,
         jit_call,
         m1_memory,
         w1_mlp,
@@ -47,7 +48,7 @@ def _modules():
 
     return {"W1": w1_mlp, "W2": w2_adjoint, "W3": w3_eager, "W4": w4_hvp, "W5": w5_jvp, "W6": w6_jacobian,
             "W7": w7_gp, "M1": m1_memory, "W8": w8_ode,
-            "W10": w10_sparse, "W11": w11_taylor, "J1": jit_call}
+            "W10": w10_sparse, "W11": w11_taylor, "J1": jit_call, "J2": j2_rolled}
 
 
 def _pin_threads() -> tuple[object, dict]:

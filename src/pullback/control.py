@@ -14,8 +14,9 @@ does not depend on the trip count.
   reverse mode once its values are concrete, as in grad(jit(f)));
 - cond with a staged predicate stages a `cond` equation holding both branches; only the taken branch
   runs, and its derivatives are conds of the branches' derivatives.
-A body that cannot be staged (it needs a concrete value: an index from the loop counter, Python
-control flow on the carry) is unrolled into the graph as before.
+Bodies index with the counter without unrolling (xs[i], xs[i:i+k], x.at[i].set(v): gather, dynamic_slice,
+index_set; docs/staging.md). A body that cannot be staged (it needs a concrete value: Python control flow
+on the carry, NumPy's own indexing of a plain array with the counter) is unrolled into the graph as before.
 
 With a batched (vmap) predicate and no staging, cond evaluates both branches and selects (like
 numpy.where), and its derivatives select between the branches' derivatives.
@@ -247,7 +248,9 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[int, Any], Any], init_
 
     Eagerly it is a Python loop. Staged (jit, make_graph), the body is traced once into a
     sub-graph, whatever the trip count; with staged bounds it is a `while_loop` (forward-mode
-    derivatives only under jit). A body that needs a concrete counter (``table[i]``) is unrolled.
+    derivatives only under jit). The body may index with the counter (``xs[i]``, ``xs[i:i+k]``,
+    ``x.at[i].set(v)``) and stays rolled; one that needs a concrete counter (NumPy's own indexing of a
+    plain array, ``plain_table[i]``: write ``pullback.numpy.take(plain_table, i)``) is unrolled.
 
     Parameters
     ----------

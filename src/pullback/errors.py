@@ -57,6 +57,10 @@ class ViewWriteError(PullbackError, ValueError):
     """An in-place write into a traced view whose base was written after the view was taken."""
 
 
+class DynamicIndexError(PullbackError, IndexError):
+    """An index or window given by a traced integer (a loop counter under jit) does not fit the array."""
+
+
 class PytreeError(PullbackError, TypeError):
     """Two pytrees that must have the same structure do not."""
 

@@ -48,13 +48,29 @@ import warnings
 import numpy as _np
 
 from ..core.trace import Tracer, full_lower
-from ..errors import TracerConversionError, UnsupportedFunctionError
+from ..errors import DynamicIndexError, TracerConversionError, UnsupportedFunctionError
+from ..primitives import dynamic as dy
 from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, shape_of
+from ..primitives.gather import gather
 from ._helpers import along, traced
-from ._shapes import asarray, broadcast_to, getitem, normalize_index, note_write, ravel, reshape, view_base, writes
+from ._shapes import (
+    asarray,
+    broadcast_to,
+    dynamic_item,
+    getitem,
+    is_dynamic,
+    moveaxis,
+    normalize_index,
+    note_write,
+    ravel,
+    reshape,
+    static_window,
+    view_base,
+    writes,
+)
 from ._ufuncs import astype, real
 
 _MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
@@ -222,6 +238,9 @@ def _update(x, idx, v, op: str, mode=None, func=None):
     x = asarray(x)
     if op != "apply":
         v = _as_update(v, x)
+    found = dynamic_item(x, idx)
+    if found is not None:
+        return _dynamic_update(x, *found, v, op, mode, func)
     if (op in ("set", "min", "max") and mode in (None, "promise_in_bounds") and _is_full_mask(idx, x)
             and len(shape_of(v)) == 0 and dtype_of(x).kind in "fc"):
         # a mask of x's shape and one value: a select (also for a mask that staging cannot see)
@@ -238,6 +257,36 @@ def _update(x, idx, v, op: str, mode=None, func=None):
     if op != "apply":
         _check_broadcast(v, _gathered_shape(shape, idx))
     return _apply(x, idx, v, op, func)
+
+
+def _dynamic_update(x, items: list, k: int, axis: int, v, op: str, mode, func):
+    """x updated at x[items], where items[k] (on `axis`) is a staged integer scalar or a slice a[i:i+k]:
+    the row (or window) is read, updated by the remaining static items, and written back with a traced
+    index (index_set / dynamic_update_slice). Bounds as NumPy's (DynamicIndexError where the window would
+    be shorter, see primitives/dynamic.py); mode 'clip' clamps an integer index."""
+    item = items[k]
+    if mode in ("drop", "fill"):
+        raise DynamicIndexError(f"x.at[...] with mode={mode!r} and a staged index (a loop counter under jit) is "
+                                "not supported: keep the index in bounds (mode=None, NumPy's IndexError) or use "
+                                "mode='clip'")
+    if isinstance(item, slice):
+        size = static_window(item.start, item.stop, item.step, shape_of(x)[axis])
+        window = dy.dynamic_slice(x, item.start, axis=axis, size=size)
+        rest = items[:k] + [slice(None)] + items[k + 1:]
+        new = _update(window, tuple(rest), v, op, mode, func)
+        return dy.dynamic_update_slice(x, new, item.start, axis=axis)
+    i = item
+    moved = x if axis == 0 else moveaxis(x, axis, 0)
+    if mode == "clip":
+        n = shape_of(moved)[0]
+        i = ew.minimum(ew.maximum(ew.select(ew.less(i, 0), ew.add(i, n), i), 0), max(n - 1, 0))
+    rest = items[:k] + items[k + 1:]
+    if not rest and op == "set":
+        new_row = v  # index_set broadcasts it over the row
+    else:
+        new_row = _update(gather(moved, i), tuple(rest) if rest else Ellipsis, v, op, mode, func)
+    out = dy.index_set(moved, new_row, i)
+    return out if axis == 0 else moveaxis(out, 0, axis)
 
 
 def _check_broadcast(v, gathered: tuple) -> None:
@@ -263,6 +312,11 @@ def _default_fill(dtype: _np.dtype):
 def _get(x, idx, mode=None, fill_value=None):
     _check_mode(mode)
     x = asarray(x)
+    if mode in (None, "promise_in_bounds") and dynamic_item(x, idx) is not None:
+        return getitem(x, idx)
+    if mode is not None and dynamic_item(x, idx) is not None:
+        raise DynamicIndexError(f"x.at[...].get(mode={mode!r}) with a staged index (a loop counter under jit) is "
+                                "not supported: keep the index in bounds (mode=None)")
     shape = shape_of(x)
     idx, pos = _index_for_mode(idx, shape, mode)
     if pos is not None:

@@ -14,7 +14,7 @@ from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, result_dtype, shape_of
 from ._helpers import along, check_kwargs, method, traced
 from ._indexing import _assign, _concrete, _update, at
-from ._shapes import asarray, broadcast_to, moveaxis, ravel, reshape
+from ._shapes import asarray, broadcast_to, getitem, is_dynamic, moveaxis, ravel, reshape
 from ._ufuncs import astype
 
 
@@ -41,6 +41,10 @@ def _wrap_mode(ind, n: int, mode: str) -> _np.ndarray:
 def take(a, indices, axis=None, out=None, mode="raise"):
     """Elements of a at indices along axis (of the flattened a when axis is None)."""
     check_kwargs("take", out)
+    if mode == "raise" and is_dynamic(indices) and dtype_of(indices).kind in "iu":  # a staged index: gathered
+        a, ax = (ravel(a), 0) if axis is None else (a, normalize_axis_index(axis, len(shape_of(a))))
+        if ax == 0 or not shape_of(indices):
+            return getitem(a, indices if ax == 0 else along(ax, indices))
     if not traced(a):
         return _np.take(a, _concrete(indices), axis=axis, mode=mode)
     a = asarray(a)

@@ -14,8 +14,11 @@ import weakref
 import numpy as _np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from ..core.atoms import Const, Var
+from ..core.staging import ConcretizationError, StagingTracer
 from ..core.trace import Tracer, full_lower
 from ..errors import PullbackError, UnsupportedFunctionError, ViewWriteError
+from ..primitives import dynamic as dy
 from ..primitives import elementwise as ew
 from ..primitives import gather as ga
 from ..primitives import indexing as ix
@@ -403,17 +406,167 @@ def copy(a, order="K", subok=False):
 
 def getitem(a, idx):
     """a[idx]: basic, advanced and boolean indexing; integer tracers in idx are read as values, and an
-    integer index array without a concrete value (a jit argument, a vmapped index) is gathered."""
-    if isinstance(idx, Tracer) and dtype_of(idx).kind in "iu" and shape_of(a):
-        try:
-            idx.concrete()
-        except PullbackError:  # staged or batched: one graph serves every value of the index
+    integer index array without a concrete value (a jit argument, a vmapped index) is gathered; so is
+    a staged integer scalar among basic items (a[i, :], a[:, i]), and a[i:i+k] is a dynamic_slice."""
+    if isinstance(idx, Tracer) and dtype_of(idx).kind in "iu" and shape_of(a) and shape_of(idx):
+        if is_dynamic(idx):  # staged or batched: one graph serves every value of the index
             return ga.gather(a, idx)
+    found = dynamic_item(a, idx)
+    if found is not None:
+        return _dynamic_getitem(a, *found)
     idx = normalize_index(idx)
     out = sh.getitem(a, idx=idx)
     if isinstance(a, Tracer) and _is_view_index(idx, len(shape_of(a))):
         _mark_view(out, a, "basic indexing", lambda base, new: ix.scatter(base, new, idx=idx))
     return out
+
+
+# ----------------------------------------------------------------------------- dynamic (traced) indices
+
+
+def is_dynamic(i) -> bool:
+    """Whether i is a traced value without a concrete value (staged under jit, or batched)."""
+    if not isinstance(i, Tracer):
+        return False
+    try:
+        i.concrete()
+    except PullbackError:
+        return True
+    return False
+
+
+def _consumed(i) -> int:
+    """How many axes of the indexed array an index item uses (None and Ellipsis: none here)."""
+    if i is None or i is Ellipsis:
+        return 0
+    if isinstance(i, (bool, _np.bool_)):
+        return -1  # a scalar mask: NumPy adds an axis
+    if isinstance(i, (slice, int, _np.integer)) or (isinstance(i, Tracer) and not shape_of(i)
+                                                     and dtype_of(i).kind in "iu"):
+        return 1
+    return -1  # an array, a list, a mask: advanced indexing
+
+
+def dynamic_item(a, idx):
+    """(items, position, axis) for the first staged integer scalar or slice with a staged start in idx, with
+    Ellipsis expanded; None when idx has none, or when it mixes one with advanced (array) items, whose
+    NumPy placement rules the per-axis reading below would not follow (those take the general path)."""
+    items = list(idx) if isinstance(idx, tuple) else [idx]
+    first = None
+    for k, i in enumerate(items):
+        dyn = (isinstance(i, slice) and is_dynamic(i.start)) or (
+            is_dynamic(i) and not shape_of(i) and dtype_of(i).kind in "iu")
+        if dyn:
+            first = k
+            break
+    if first is None:
+        return None
+    used = [_consumed(i) for i in items]
+    if -1 in used:
+        return None
+    ellipses = [k for k, i in enumerate(items) if i is Ellipsis]
+    if len(ellipses) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    nd = len(shape_of(a))
+    if sum(used) > nd:
+        raise IndexError(f"too many indices for array: array is {nd}-dimensional, but {sum(used)} were indexed")
+    if ellipses:
+        e = ellipses[0]
+        items[e:e + 1] = [slice(None)] * (nd - sum(used))
+        first = first + (nd - sum(used) - 1 if e < first else 0)
+    axis = sum(1 for i in items[:first] if i is not None)
+    return items, first, axis
+
+
+def static_window(start, stop, step, n: int) -> int:
+    """The static size k of a[start:stop] with a staged start: stop must be start + k (k a Python int)."""
+    if step is not None and not (isinstance(step, (int, _np.integer)) and int(step) == 1):
+        raise ConcretizationError("a slice with a staged bound must have step 1 (a[i:i+k])")
+    size = None if stop is None else _offset_between(start, stop)
+    if size is None:
+        raise ConcretizationError(
+            "a slice a[start:stop] with a staged bound needs a static length: write a[i:i+k] with k a Python "
+            "int (the window then has k entries), or give the loop counter a concrete value")
+    if size < 0:
+        raise ConcretizationError(f"a[i:i+k] with k = {size} < 0")
+    return size
+
+
+_LOOKBACK = 64  # how many of the latest staged equations are searched for a slice bound's producer
+
+
+def _producers(t) -> dict:
+    """{id(var): equation} for the latest equations staged in t's trace."""
+    return {id(o): e for e in t._trace.eqns[-_LOOKBACK:] for o in e.outs}
+
+
+def _affine(t, made: dict):
+    """(base, c) with t = base + c for a Python-int c, following additions of integer constants among the
+    staged equations `made`; base is a Var (None for a concrete integer t)."""
+    if isinstance(t, (int, _np.integer)):
+        return None, int(t)
+    var, c = t.var, 0
+    while (e := made.get(id(var))) is not None and e.prim in (ew.add, ew.subtract) and len(e.ins) == 2:
+        x, y = e.ins
+        if isinstance(y, Const) and _is_int_const(y.value) and isinstance(x, Var):
+            var, c = x, c + (int(y.value) if e.prim is ew.add else -int(y.value))
+        elif e.prim is ew.add and isinstance(x, Const) and _is_int_const(x.value) and isinstance(y, Var):
+            var, c = y, c + int(x.value)
+        else:
+            break
+    return var, c
+
+
+def _same_value(a, b, made: dict, depth: int = 8) -> bool:
+    """Whether atoms a and b are computed alike (the same equations from the same inputs): -i twice."""
+    if a is b:
+        return True
+    if isinstance(a, Const) and isinstance(b, Const):
+        return _is_int_const(a.value) and _is_int_const(b.value) and int(a.value) == int(b.value)
+    ea, eb = made.get(id(a)), made.get(id(b))
+    if depth == 0 or ea is None or eb is None or ea.prim is not eb.prim or len(ea.ins) != len(eb.ins):
+        return False
+    try:
+        if ea.params != eb.params or ea.outs.index(a) != eb.outs.index(b):
+            return False
+    except Exception:  # noqa: BLE001 - parameters that do not compare: not provably equal
+        return False
+    return all(_same_value(x, y, made, depth - 1) for x, y in zip(ea.ins, eb.ins))
+
+
+def _is_int_const(v) -> bool:
+    return _np.ndim(v) == 0 and (isinstance(v, (int, _np.integer)) and not isinstance(v, bool)
+                                 or (isinstance(v, _np.ndarray) and v.dtype.kind in "iu"))
+
+
+def _offset_between(start, stop) -> int | None:
+    """stop − start when it is a static integer (stop = start + k as staged), else None."""
+    tracer = next((t for t in (start, stop) if isinstance(t, StagingTracer)), None)
+    if tracer is None or any(isinstance(t, Tracer) and not isinstance(t, StagingTracer) for t in (start, stop)):
+        return None
+    made = _producers(tracer)
+    (b0, c0), (b1, c1) = _affine(start, made), _affine(stop, made)
+    if b0 is None or b1 is None:
+        return None
+    return c1 - c0 if _same_value(b0, b1, made) else None
+
+
+def _dynamic_getitem(a, items: list, k: int, axis: int):
+    """a[items] where items[k] (on `axis`) is a staged integer scalar or a slice with staged bounds."""
+    item = items[k]
+    if isinstance(item, slice):
+        size = static_window(item.start, item.stop, item.step, shape_of(a)[axis])
+        start = item.start
+        out = _mark_view(dy.dynamic_slice(a, start, axis=axis, size=size), a, "a window x[i:i+k]",
+                         lambda base, new: dy.dynamic_update_slice(base, new, start, axis=axis))
+        rest = items[:k] + [slice(None)] + items[k + 1:]
+    else:  # a view of x, as NumPy's basic indexing: writes into it reach x
+        moved = a if axis == 0 else moveaxis(a, axis, 0)
+        out = _mark_view(ga.gather(moved, item), moved, "indexing with a traced integer",
+                         lambda base, new: dy.index_set(base, new, item))
+        rest = items[:k] + items[k + 1:]
+    whole = all(isinstance(r, slice) and r.start is None and r.stop is None and r.step is None for r in rest)
+    return out if whole else getitem(out, tuple(rest))
 
 
 def normalize_index(idx):

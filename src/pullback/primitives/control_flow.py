@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import primitive as _primitive
 from ..core.ad import JVPTrace, ReverseTrace, jvp_flat, vjp_flat
 from ..core.batching import BatchTrace, BatchTracer
 from ..core.codegen import block
@@ -106,6 +107,14 @@ def _run(body: SubGraph, args: Sequence) -> list:
     return eval_graph(body.graph, list(args))
 
 
+def _runner(body: SubGraph) -> Callable:
+    """The body as a function of plain values: its compiled source; under debug_nans, primitive by
+    primitive, so that a NaN is reported at the operation inside the body that made it (not at `scan`)."""
+    if _primitive.DEBUG_NANS:
+        return lambda *a: _run(body, a)
+    return body.compiled()
+
+
 def _aval(x: Any) -> ShapeDtype:
     return ShapeDtype(shape_of(x), dtype_of(x))
 
@@ -174,7 +183,7 @@ def _split(seq: Sequence, *sizes: int) -> list:
 
 def _scan_impl(*args, body: SubGraph, n_consts: int, n_carry: int, length: int, reverse: bool):
     consts, carry, xs = _split(args, n_consts, n_carry)
-    fn = body.compiled()
+    fn = _runner(body)
     y_avals = body.out_avals[n_carry:]
     ys = [np.empty((length,) + a.shape, a.dtype) for a in y_avals]
     for i in (range(length - 1, -1, -1) if reverse else range(length)):
@@ -564,7 +573,7 @@ scan_p = _ScanPrimitive(
 
 def _while_impl(*args, cond_body: SubGraph, body: SubGraph, n_cond_consts: int, n_body_consts: int):
     cc, bc, carry = _split(args, n_cond_consts, n_body_consts)
-    test, step = cond_body.compiled(), body.compiled()
+    test, step = _runner(cond_body), _runner(body)
     while bool(test(*cc, *carry)[0]):
         carry = step(*bc, *carry)
     return tuple(_unaliased(carry, args))
@@ -757,7 +766,7 @@ while_p = _WhilePrimitive(
 
 
 def _cond_impl(pred, *ops, true_branch: SubGraph, false_branch: SubGraph):
-    return tuple(_unaliased((true_branch if bool(pred) else false_branch)(*ops), ops))
+    return tuple(_unaliased(_runner(true_branch if bool(pred) else false_branch)(*ops), ops))
 
 
 def _cond_shape(pred, *ops, true_branch: SubGraph, false_branch: SubGraph):

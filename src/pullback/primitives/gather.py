@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.lax import loop_rule
 from ..core.primitive import Primitive
 from ..core.shapes import result_dtype
 from ._util import dtype_of, shape_of
+from .shape import transpose
 
 
 def _gather_shape(x, i):
@@ -62,3 +64,17 @@ index_add = Primitive(
     doc="a copy of x with v added at x[i] for an integer index array i that is an operand (numpy.add.at)",
     stem="iadd",
 )
+
+
+def _gather_batch(vals, batched):
+    """vmap: an unbatched index reads axis 1 of a batched x; a batched index into an unbatched x is one gather."""
+    x, i = vals
+    if batched[1]:
+        return gather(x, i) if not batched[0] else loop_rule(gather)(vals, batched)
+    nd, k = len(shape_of(x)), len(shape_of(i))
+    moved = transpose(x, axes=(1, 0) + tuple(range(2, nd)))  # (n, B, ...)
+    out = gather(moved, i)  # (*i, B, ...)
+    return transpose(out, axes=(k,) + tuple(range(k)) + tuple(range(k + 1, k + nd - 1)))
+
+
+gather.batch = _gather_batch
