@@ -32,7 +32,7 @@ import numpy as np
 from ..config import on_change
 from ..errors import NonLinearRuleError
 from .ir import ShapeDtype, Var
-from .lax import add, broadcast_to, fit
+from .lax import add, broadcast_to, fit, getitem, getitem_vjp_into
 from .primitive import check_finite
 from .staging import trace_flat
 from .trace import Trace, Tracer, new_trace
@@ -50,6 +50,11 @@ def _set_debug_nans(value: bool) -> None:
 on_change("debug_nans", _set_debug_nans)
 
 _add = add.bind
+
+# VJP rules that add their result into the cotangent an input already has, in one operation:
+# rule(prev, ct, out, *primals, **params) = prev + vjp(ct, out, *primals, **params). For the
+# single-argument primitives whose VJP scatters into zeros (the transpose of indexing).
+_VJP_INTO = {getitem: getitem_vjp_into}
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -268,12 +273,18 @@ class ReverseTrace(Trace):
         self.tape.append((_CustomEntry(bwd), {}, slots, primals, outs, tuple(t.slot for t in tracers)))
         return tracers
 
-    def backward(self, seeds: dict[int, Any], wanted: Sequence[int]) -> list:
-        """Run the tape backwards from cotangents `seeds` {slot: ct}; return the cts of `wanted` slots."""
+    def backward(self, seeds: dict[int, Any], wanted: Sequence[int], consume: bool = False) -> list:
+        """Run the tape backwards from cotangents `seeds` {slot: ct}; return the cts of `wanted` slots.
+
+        consume=True empties the tape as it goes (a pass that runs once, as in grad): each entry's
+        values are freed once used, so later temporaries reuse memory that is still in cache.
+        """
         cts: list = [None] * self.nslots
         for s, ct in seeds.items():
             cts[s] = ct if cts[s] is None else _add(cts[s], ct)
-        for prim, params, slots, primals, out, oslot in reversed(self.tape):
+        tape = self.tape
+        entries = _consumed(tape) if consume else reversed(tape)
+        for prim, params, slots, primals, out, oslot in entries:
             if prim.multiple_results:
                 cs = [cts[s] for s in oslot]
                 if all(c is None for c in cs):
@@ -296,10 +307,16 @@ class ReverseTrace(Trace):
                         cts[s] = g if prev is None else _add(prev, g)
             else:
                 rules = prim.vjps
+                into = _VJP_INTO.get(prim)
                 for i, s in enumerate(slots):
                     if s < 0 or rules[i] is None:
                         continue
-                    g = rules[i](ct, out, *primals, **params)
+                    prev = cts[s]
+                    if into is not None and prev is not None:
+                        g = into(prev, ct, out, *primals, **params)
+                        prev = None
+                    else:
+                        g = rules[i](ct, out, *primals, **params)
                     if g is None:
                         continue
                     p = primals[i]
@@ -308,9 +325,15 @@ class ReverseTrace(Trace):
                             g = fit(g, p)
                     except AttributeError:
                         g = fit(g, p)
-                    prev = cts[s]
                     cts[s] = g if prev is None else _add(prev, g)
         return [cts[s] for s in wanted]
+
+
+def _consumed(tape: list):
+    """The tape's entries last to first, each removed before it is handed out."""
+    pop = tape.pop
+    while tape:
+        yield pop()
 
 
 def vjp_flat(fun: Callable[[list], list], primals: Sequence) -> tuple[list, Callable[[list], list]]:
@@ -332,14 +355,15 @@ def vjp_flat(fun: Callable[[list], list], primals: Sequence) -> tuple[list, Call
                 out_vals.append(o)
                 out_slots.append(-1)
 
-    def pullback(cts: Sequence) -> list:
+    def pullback(cts: Sequence, once: bool = False) -> list:
+        """once=True: this is the only call (grad); the tape is freed while the pass runs."""
         seeds: dict[int, Any] = {}
         for s, ct in zip(out_slots, cts):
             if s >= 0 and ct is not None:
                 seeds[s] = ct if s not in seeds else _add(seeds[s], ct)
         if not seeds:
             return [None] * len(in_slots)
-        return trace.backward(seeds, in_slots)
+        return trace.backward(seeds, in_slots, consume=once)
 
     return out_vals, pullback
 

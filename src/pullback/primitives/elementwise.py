@@ -17,6 +17,7 @@ from ..core.canonical import const_key
 from ..core.codegen import astype, infix
 from ..core.lax import add, convert, fit
 from ..core.primitive import Primitive, nondifferentiable
+from ..core.trace import Tracer
 from ._util import bool_rule, broadcast_rule, dtype_of, is_complex, same_rule, shape_of, ufunc_rule
 
 __all__ = ["add", "convert", "fit"]  # the engine's own, re-exported; the rest are defined here
@@ -150,9 +151,17 @@ def _rewrite_real(s, ins, params, out):
 
 _ARITH = dict(broadcasting=True, weak_preserving=True)
 
+def _subtract_jvp(primals, tangents, out):
+    """tx − ty in one pass (not tx + (−ty))."""
+    tx, ty = tangents
+    if ty is None:
+        return tx
+    return negative(ty) if tx is None else subtract(tx, ty)
+
+
 subtract = Primitive(
     "subtract", np.subtract, shape=broadcast_rule, linear=True,
-    jvps=[lambda t, out, x, y: t, lambda t, out, x, y: negative(t)],
+    jvps=[lambda t, out, x, y: t, lambda t, out, x, y: negative(t)], jvp=_subtract_jvp,
     vjps=[lambda ct, out, x, y: ct, lambda ct, out, x, y: negative(ct)],
     doc="x − y",
     **_ARITH, rewrite=_rewrite_subtract, render=infix("-"), stem="sub",
@@ -165,10 +174,31 @@ negative = Primitive(
     negation=True, elementwise=True, weak_preserving=True,
     rewrite=_rewrite_negative, render=lambda em, e, a: f"-{a[0]}", stem="neg",
 )
+def _multiply_jvp(primals, tangents, out):
+    """tx·y + x·ty; for a square x·x, (tx + tx)·x: two passes instead of three."""
+    (x, y), (tx, ty) = primals, tangents
+    if tx is None:
+        return None if ty is None else multiply(x, ty)
+    if ty is None:
+        return multiply(tx, y)
+    if x is y and tx is ty:
+        return multiply(add(tx, tx), x)
+    return add(multiply(tx, y), multiply(x, ty))
+
+
+def _multiply_vjp(ct, out, primals, needs):
+    """(ct·y, ct·x); for a square x·x one product serves both (the backward pass adds them)."""
+    x, y = primals
+    if x is y:
+        g = multiply(ct, x)
+        return (g if needs[0] else None), (g if needs[1] else None)
+    return (multiply(ct, y) if needs[0] else None), (multiply(ct, x) if needs[1] else None)
+
+
 multiply = Primitive(
     "multiply", np.multiply, shape=broadcast_rule,
-    jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)],
-    vjps=[lambda ct, out, x, y: multiply(ct, y), lambda ct, out, x, y: multiply(ct, x)],
+    jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)], jvp=_multiply_jvp,
+    vjps=[lambda ct, out, x, y: multiply(ct, y), lambda ct, out, x, y: multiply(ct, x)], vjp=_multiply_vjp,
     doc="x · y",
     **_ARITH, commutative=True, rewrite=_rewrite_multiply, render=infix("*"), stem="mul",
 )
@@ -220,11 +250,26 @@ def _times(t, d):
     return t if type(d) is float and d == 1.0 else multiply(t, d)
 
 
+def _scaled_product(ct, x, c: float):
+    """ct · (c·x), with the number c multiplied into a factor that is not traced when one is: under an
+    outer jvp (an hvp) the product of plain values costs one pass where that of a tracer costs two."""
+    if isinstance(x, Tracer) and not isinstance(ct, Tracer):
+        return multiply(multiply(ct, c), x)
+    return multiply(ct, multiply(x, c))
+
+
+def _pow_vjp_x(ct, out, x, y):
+    """ct · y·xʸ⁻¹; for a Python exponent y, the number y joins the cheaper factor (_scaled_product)."""
+    if _is_python_scalar(y) and y not in (0, 1):
+        return _scaled_product(ct, x if y == 2 else power(x, y - 1), float(y))
+    return _times(ct, _pow_dx(x, y))
+
+
 power = Primitive(
     "power", np.power, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: _times(t, _pow_dx(x, y)), lambda t, out, x, y: multiply(t, _pow_dy(x, out))],
     vjps=[
-        lambda ct, out, x, y: _times(ct, _pow_dx(x, y)),
+        _pow_vjp_x,
         lambda ct, out, x, y: multiply(ct, _pow_dy(x, out)),
     ],
     doc="xʸ",
