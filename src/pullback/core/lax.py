@@ -460,7 +460,7 @@ def _rewrite_add_at(s, ins, params, out):
 
 def _add_at_jvp(primals, tangents, out, idx):
     """tx + tv scattered at idx: one add_at when both are nonzero."""
-    (x, v), (tx, tv) = primals, tangents
+    x, (tx, tv) = primals[0], tangents
     if tv is None:
         return tx
     if tx is None:
