@@ -55,6 +55,7 @@ _add = add.bind
 # rule(prev, ct, out, *primals, **params) = prev + vjp(ct, out, *primals, **params). For the
 # single-argument primitives whose VJP scatters into zeros (the transpose of indexing).
 _VJP_INTO = {getitem: getitem_vjp_into}
+_IS_SLOT = (-1).__lt__  # s >= 0: an input of this trace (its `needs` flag), without a comprehension's frame
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -299,12 +300,30 @@ class ReverseTrace(Trace):
             if vjp is None and prim.vjps is None:  # only a forward rule: transpose it (once per primitive)
                 vjp = reverse_rules(prim)[1]
             if vjp is not None:
-                gs = vjp(ct, out, primals, [s >= 0 for s in slots], **params)
+                gs = vjp(ct, out, primals, list(map(_IS_SLOT, slots)), **params)
                 for s, g, p in zip(slots, gs, primals):
                     if s >= 0 and g is not None:
-                        g = unbroadcast(g, p)
+                        try:  # unbroadcast, inlined
+                            if g.shape != p.shape or g.dtype != p.dtype:
+                                g = fit(g, p)
+                        except AttributeError:
+                            g = fit(g, p)
                         prev = cts[s]
                         cts[s] = g if prev is None else _add(prev, g)
+            elif prim.commutative and len(slots) == 2 and slots[0] == slots[1] >= 0:
+                # f(x, x) with f(x, y) = f(y, x): both partials are equal there, so one rule serves (x·x)
+                g = prim.vjps[0](ct, out, *primals, **params)
+                if g is not None:
+                    g = _add(g, g)
+                    p = primals[0]
+                    try:  # unbroadcast, inlined
+                        if g.shape != p.shape or g.dtype != p.dtype:
+                            g = fit(g, p)
+                    except AttributeError:
+                        g = fit(g, p)
+                    s = slots[0]
+                    prev = cts[s]
+                    cts[s] = g if prev is None else _add(prev, g)
             else:
                 rules = prim.vjps
                 into = _VJP_INTO.get(prim)

@@ -186,19 +186,10 @@ def _multiply_jvp(primals, tangents, out):
     return add(multiply(tx, y), multiply(x, ty))
 
 
-def _multiply_vjp(ct, out, primals, needs):
-    """(ct·y, ct·x); for a square x·x one product serves both (the backward pass adds them)."""
-    x, y = primals
-    if x is y:
-        g = multiply(ct, x)
-        return (g if needs[0] else None), (g if needs[1] else None)
-    return (multiply(ct, y) if needs[0] else None), (multiply(ct, x) if needs[1] else None)
-
-
 multiply = Primitive(
     "multiply", np.multiply, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)], jvp=_multiply_jvp,
-    vjps=[lambda ct, out, x, y: multiply(ct, y), lambda ct, out, x, y: multiply(ct, x)], vjp=_multiply_vjp,
+    vjps=[lambda ct, out, x, y: multiply(ct, y), lambda ct, out, x, y: multiply(ct, x)],
     doc="x · y",
     **_ARITH, commutative=True, rewrite=_rewrite_multiply, render=infix("*"), stem="mul",
 )
