@@ -15,7 +15,7 @@ from ..core.atoms import Const, aval_of, fits, is_number, known_finite, zero_lik
 from ..core.batching import attach_broadcasting_rules
 from ..core.canonical import const_key
 from ..core.codegen import astype, infix
-from ..core.lax import add, convert, fit
+from ..core.lax import add, convert, fit, reshape
 from ..core.primitive import Primitive, nondifferentiable
 from ..core.trace import Tracer
 from ._util import bool_rule, broadcast_rule, dtype_of, is_complex, same_rule, shape_of, ufunc_rule
@@ -186,13 +186,57 @@ def _multiply_jvp(primals, tangents, out):
     return add(multiply(tx, y), multiply(x, ty))
 
 
+def _times_summed(ct, out, other, x):
+    """ct·other summed to x's shape. When x is 0-d and the output is not (a scale factor s in s·v),
+    the sum is one dot product (sum_of_products), not a product and a reduction over out's shape
+    (a matrix-vector product under vmap, as in jacrev of tanh(Ax)·sum(x))."""
+    if out.ndim and not x.ndim and x.dtype.kind in "fc":
+        return sum_of_products(ct, other, ndim=out.ndim)
+    return multiply(ct, other)
+
+
 multiply = Primitive(
     "multiply", np.multiply, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)], jvp=_multiply_jvp,
-    vjps=[lambda ct, out, x, y: multiply(ct, y), lambda ct, out, x, y: multiply(ct, x)],
+    vjps=[lambda ct, out, x, y: _times_summed(ct, out, y, x), lambda ct, out, x, y: _times_summed(ct, out, x, y)],
     doc="x · y",
     **_ARITH, commutative=True, rewrite=_rewrite_multiply, render=infix("*"), stem="mul",
 )
+def _sum_of_products_impl(x, y, ndim):
+    x, y = np.asarray(x), np.asarray(y)
+    lead_x, lead_y = x.shape[:x.ndim - ndim], y.shape[:y.ndim - ndim]
+    n = math.prod(x.shape[x.ndim - ndim:])
+    if not lead_y:  # one vector against a stack of them: one matrix-vector product
+        return np.matmul(x.reshape(math.prod(lead_x), n), y.reshape(n)).reshape(lead_x)
+    if not lead_x:
+        return np.matmul(y.reshape(math.prod(lead_y), n), x.reshape(n)).reshape(lead_y)
+    return np.sum(np.multiply(x, y), axis=tuple(range(-ndim, 0)))
+
+
+def _sum_of_products_shape(x, y, ndim):
+    sx, sy = shape_of(x), shape_of(y)
+    if sx[len(sx) - ndim:] != sy[len(sy) - ndim:] or ndim > min(len(sx), len(sy)):
+        raise ValueError(f"sum_of_products: the last {ndim} axes of {sx} and {sy} differ")
+    return np.broadcast_shapes(sx[:len(sx) - ndim], sy[:len(sy) - ndim]), np.result_type(dtype_of(x), dtype_of(y))
+
+
+def _with_unit_axes(ct, ndim):
+    """ct with `ndim` unit axes appended, so that it broadcasts over the summed axes."""
+    return reshape(ct, shape=tuple(shape_of(ct)) + (1,) * ndim) if ndim else ct
+
+
+sum_of_products = Primitive(
+    "sum_of_products", _sum_of_products_impl, shape=_sum_of_products_shape,
+    jvps=[lambda t, out, x, y, ndim: sum_of_products(t, y, ndim=ndim),
+          lambda t, out, x, y, ndim: sum_of_products(x, t, ndim=ndim)],
+    vjps=[lambda ct, out, x, y, ndim: multiply(_with_unit_axes(ct, ndim), y),
+          lambda ct, out, x, y, ndim: multiply(_with_unit_axes(ct, ndim), x)],
+    doc="Σ x·y over the last `ndim` axes (equal in both), the leading axes broadcast; no conjugation. "
+        "Multiply's reverse rule for a 0-d factor; ∂/∂x = y, ∂/∂y = x",
+    stem="sop",
+)
+
+
 divide = Primitive(
     "divide", np.true_divide, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: divide(t, y), lambda t, out, x, y: negative(multiply(t, divide(out, y)))],
