@@ -24,6 +24,7 @@ pass of that record is the map's transpose: the VJP.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -284,7 +285,7 @@ class ReverseTrace(Trace):
         for s, ct in seeds.items():
             cts[s] = ct if cts[s] is None else _add(cts[s], ct)
         tape = self.tape
-        entries = _consumed(tape) if consume else reversed(tape)
+        entries = map(tape.pop, itertools.repeat(-1, len(tape))) if consume else reversed(tape)
         for prim, params, slots, primals, out, oslot in entries:
             if prim.multiple_results:
                 cs = [cts[s] for s in oslot]
@@ -346,13 +347,6 @@ class ReverseTrace(Trace):
                         g = fit(g, p)
                     cts[s] = g if prev is None else _add(prev, g)
         return [cts[s] for s in wanted]
-
-
-def _consumed(tape: list):
-    """The tape's entries last to first, each removed before it is handed out."""
-    pop = tape.pop
-    while tape:
-        yield pop()
 
 
 def vjp_flat(fun: Callable[[list], list], primals: Sequence) -> tuple[list, Callable[[list], list]]:

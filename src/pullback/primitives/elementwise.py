@@ -186,19 +186,27 @@ def _multiply_jvp(primals, tangents, out):
     return add(multiply(tx, y), multiply(x, ty))
 
 
-def _times_summed(ct, out, other, x):
-    """ct·other summed to x's shape. When x is 0-d and the output is not (a scale factor s in s·v),
-    the sum is one dot product (sum_of_products), not a product and a reduction over out's shape
-    (a matrix-vector product under vmap, as in jacrev of tanh(Ax)·sum(x))."""
+# ct·y for x (ct·x for y), which the backward pass sums to x's shape. For a 0-d x and an output that
+# is not (a scale factor s in s·v) that sum is one dot product (sum_of_products), not a product and a
+# reduction over out's shape: a matrix-vector product under vmap (jacrev of tanh(Ax)·sum(x)).
+
+
+def _multiply_vjp_x(ct, out, x, y):
     if out.ndim and not x.ndim and x.dtype.kind in "fc":
-        return sum_of_products(ct, other, ndim=out.ndim)
-    return multiply(ct, other)
+        return sum_of_products(ct, y, ndim=out.ndim)
+    return multiply(ct, y)
+
+
+def _multiply_vjp_y(ct, out, x, y):
+    if out.ndim and not y.ndim and y.dtype.kind in "fc":
+        return sum_of_products(ct, x, ndim=out.ndim)
+    return multiply(ct, x)
 
 
 multiply = Primitive(
     "multiply", np.multiply, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)], jvp=_multiply_jvp,
-    vjps=[lambda ct, out, x, y: _times_summed(ct, out, y, x), lambda ct, out, x, y: _times_summed(ct, out, x, y)],
+    vjps=[_multiply_vjp_x, _multiply_vjp_y],
     doc="x · y",
     **_ARITH, commutative=True, rewrite=_rewrite_multiply, render=infix("*"), stem="mul",
 )
