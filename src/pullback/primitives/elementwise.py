@@ -229,8 +229,9 @@ def _sum_of_products_shape(x, y, ndim):
 
 
 def _with_unit_axes(ct, ndim):
-    """ct with `ndim` unit axes appended, so that it broadcasts over the summed axes."""
-    return reshape(ct, shape=tuple(shape_of(ct)) + (1,) * ndim) if ndim else ct
+    """ct with `ndim` unit axes appended, so that it broadcasts over the summed axes (a 0-d ct does as it is)."""
+    shape = tuple(shape_of(ct))
+    return reshape(ct, shape=shape + (1,) * ndim) if ndim and shape else ct
 
 
 sum_of_products = Primitive(
