@@ -36,7 +36,7 @@ from .ir import ShapeDtype, Var
 from .lax import add, broadcast_to, fit, getitem, getitem_vjp_into
 from .primitive import check_finite
 from .staging import trace_flat
-from .trace import Trace, Tracer, new_trace
+from .trace import Shaped, Trace, Tracer, new_trace
 
 # Set by pullback.config with core.primitive.DEBUG_NANS: the traces below run primitives on plain
 # values directly (impl), so they check those outputs themselves when it is on.
@@ -384,7 +384,7 @@ def vjp_flat(fun: Callable[[list], list], primals: Sequence) -> tuple[list, Call
 # ----------------------------------------------------------------------------- transposition
 
 
-class LinearValue:
+class LinearValue(Shaped):
     """The abstract value of a tangent while a forward rule is transposed: shape and dtype only.
 
     A reverse rule that reads the value of an input it is linear in (rather than its shape
@@ -397,14 +397,6 @@ class LinearValue:
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.owner = owner
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
 
     def __array__(self, dtype=None, copy=None):
         raise NonLinearRuleError(
