@@ -53,8 +53,8 @@ on_change("debug_nans", _set_debug_nans)
 _add = add.bind
 
 # VJP rules that add their result into the cotangent an input already has, in one operation:
-# rule(prev, ct, out, *primals, **params) = prev + vjp(ct, out, *primals, **params). For the
-# single-argument primitives whose VJP scatters into zeros (the transpose of indexing).
+# rule(prev, ct, out, *primals, **params) = prev + vjp of the first argument. For the primitives
+# whose VJP scatters into zeros (the transpose of indexing); they give a whole `vjp` rule.
 _VJP_INTO = {getitem: getitem_vjp_into}
 _IS_SLOT = (-1).__lt__  # s >= 0: an input of this trace (its `needs` flag), without a comprehension's frame
 
@@ -301,7 +301,13 @@ class ReverseTrace(Trace):
             if vjp is None and prim.vjps is None:  # only a forward rule: transpose it (once per primitive)
                 vjp = reverse_rules(prim)[1]
             if vjp is not None:
-                gs = vjp(ct, out, primals, list(map(_IS_SLOT, slots)), **params)
+                into = _VJP_INTO.get(prim)
+                if into is not None and slots[0] >= 0 and cts[slots[0]] is not None:
+                    s = slots[0]  # the cotangent x already has, and this rule's, in one operation
+                    prev, cts[s] = cts[s], None
+                    gs = (into(prev, ct, out, *primals, **params),)
+                else:
+                    gs = vjp(ct, out, primals, list(map(_IS_SLOT, slots)), **params)
                 for s, g, p in zip(slots, gs, primals):
                     if s >= 0 and g is not None:
                         try:  # unbroadcast, inlined
@@ -327,16 +333,10 @@ class ReverseTrace(Trace):
                     cts[s] = g if prev is None else _add(prev, g)
             else:
                 rules = prim.vjps
-                into = _VJP_INTO.get(prim)
                 for i, s in enumerate(slots):
                     if s < 0 or rules[i] is None:
                         continue
-                    prev = cts[s]
-                    if into is not None and prev is not None:
-                        g = into(prev, ct, out, *primals, **params)
-                        prev = None
-                    else:
-                        g = rules[i](ct, out, *primals, **params)
+                    g = rules[i](ct, out, *primals, **params)
                     if g is None:
                         continue
                     p = primals[i]
@@ -345,6 +345,7 @@ class ReverseTrace(Trace):
                             g = fit(g, p)
                     except AttributeError:
                         g = fit(g, p)
+                    prev = cts[s]
                     cts[s] = g if prev is None else _add(prev, g)
         return [cts[s] for s in wanted]
 

@@ -416,7 +416,7 @@ def _rewrite_getitem(s, ins, params, out):
 getitem = Primitive(
     "getitem", _getitem_impl, shape=_getitem_shape, linear=True,
     jvps=[lambda t, out, x, idx: getitem(t, idx=idx)],
-    vjps=[_getitem_vjp],
+    vjps=[_getitem_vjp], vjp=lambda ct, out, primals, needs, idx: (_getitem_vjp(ct, out, primals[0], idx),),
     doc="x[idx] (basic, advanced and boolean indexing); transpose: add_at into zeros",
     negation_commutes=True, rewrite=_rewrite_getitem, render=index_render, stem="idx",
 )
