@@ -272,6 +272,11 @@ BINARY_TABLE = {
 }
 BINARY_PRIMS = {n: getattr(ew, n) for n in BINARY_TABLE}
 
+# (x shape, y shape, number of trailing axes summed): a stack against one, one against a stack,
+# two stacks broadcasting, everything summed, nothing summed, size-0 and size-1 axes
+SUM_OF_PRODUCTS_SHAPES = [((4, 3), (3,), 1), ((3,), (4, 3), 1), ((2, 1, 3), (4, 3), 1), ((2, 3), (2, 3), 2),
+                          ((2, 3), (3,), 0), ((0, 3), (3,), 1), ((2, 0), (2, 0), 2), ((1, 1), (1,), 1)]
+
 
 def _binary_args(name, rng, sx, sy):
     (gx, gy), _ = BINARY_TABLE[name]
@@ -869,6 +874,9 @@ def _shape_rule_cases():
     cases += [(ew.select, (np.array([[True], [False]]), rng.standard_normal(3), 1.0), {}),
               (ew.select, (np.array([True, False, True]), f32, 0.0), {}),
               (ew.select, (np.array([True, False, True]), c128, f64), {})]
+    for (sa, sb, k) in SUM_OF_PRODUCTS_SHAPES:
+        cases.append((ew.sum_of_products, (rng.standard_normal(sa), rng.standard_normal(sb)), {"ndim": k}))
+    cases += [(ew.sum_of_products, (f32, f32), {"ndim": 2}), (ew.sum_of_products, (c128, f64), {"ndim": 1})]
     for sa, sb in MATMUL_SHAPES:
         cases.append((la.matmul, (rng.standard_normal(sa), rng.standard_normal(sb)), {}))
     cases += [(la.matmul, (f32, f32.T), {}), (la.matmul, (c128, f64.T), {})]
@@ -970,8 +978,52 @@ def test_every_linear_primitive_has_a_linearity_test():
 
 TESTED_HERE = (
     set(UNARY_TABLE) | set(BINARY_TABLE) | set(ew.NONDIFF_UNARY) | set(ew.NONDIFF_BINARY) | set(LINEAR_SAMPLES)
-    | {"absolute", "convert_nondiff", "select", "stop_gradient", "matmul", "reduce_max", "reduce_min"}
+    | {"absolute", "convert_nondiff", "select", "stop_gradient", "matmul", "reduce_max", "reduce_min",
+       "sum_of_products"}
 )
+
+# ============================================================================ sum_of_products (multiply's dot)
+
+
+
+@pytest.mark.parametrize("sx, sy, k", SUM_OF_PRODUCTS_SHAPES, ids=str)
+def test_sum_of_products_is_the_sum_over_its_trailing_axes(sx, sy, k, rng):
+    x, y = rng.standard_normal(sx), rng.standard_normal(sy)
+    expect = np.sum(x * y, axis=tuple(range(-k, 0))) if k else x * y
+    np.testing.assert_allclose(ew.sum_of_products(x, y, ndim=k), expect, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("sx, sy, k", [c for c in SUM_OF_PRODUCTS_SHAPES if 0 not in c[0] + c[1]], ids=str)
+def test_sum_of_products_derivatives_with_broadcasting(sx, sy, k, rng):
+    check_grads(lambda x, y: ew.sum_of_products(x, y, ndim=k), [rng.standard_normal(sx), rng.standard_normal(sy)],
+                order=2)
+
+
+def test_sum_of_products_to_third_order_and_under_vmap(rng):
+    x, y = rng.standard_normal((2, 1, 3)), rng.standard_normal((4, 3))
+    check_grads(lambda x, y: ew.sum_of_products(x, y, ndim=1), [x, y], order=3)
+    xs = rng.standard_normal((5, 4, 3))
+    for f in (lambda a: ew.sum_of_products(a, y, ndim=1), lambda a: ew.sum_of_products(y, a, ndim=2),
+              lambda a: ew.sum_of_products(a, a, ndim=1)):
+        np.testing.assert_allclose(pb.vmap(f)(xs), np.stack([f(a) for a in xs]), rtol=1e-13)
+
+
+def test_multiply_by_a_0d_factor_gets_its_cotangent_as_one_dot_product(rng):
+    """The reverse rule of s·v for a 0-d s is Σ ct·v (sum_of_products); derivatives stay right for
+    float64, float32 and complex factors, and the Jacobian of tanh(Ax)·sum(x) matches its closed form."""
+    import pullback.numpy as pnp
+
+    A, x = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    J = pb.jacrev(lambda x: pnp.tanh(A @ x) * pnp.sum(x))(x)
+    t = np.tanh(A @ x)
+    np.testing.assert_allclose(J, (1 - t * t)[:, None] * A * x.sum() + t[:, None], rtol=1e-13)
+    graph = pb.make_graph(pb.grad(lambda s, v: pnp.sum(ew.multiply(s, v) ** 2), argnums=0), 1.5, x)
+    assert any(e.prim is ew.sum_of_products for e in graph.eqns)
+    f32 = rng.standard_normal(3).astype(np.float32)
+    c128 = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+    for s, v in ((np.float64(1.5), rng.standard_normal((2, 3))), (np.float32(0.5), f32), (np.complex128(1 + 2j), c128)):
+        check_grads(lambda s, v: ew.multiply(s, v), [s, v], order=2)
+    check_grads(lambda s, v: ew.multiply(v, s), [np.float64(0.7), rng.standard_normal((2, 3))], order=3)
 
 
 def test_every_primitive_is_covered_by_this_file():

@@ -512,7 +512,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic:
                 "or pullback.vjp with a complex cotangent."
             )
         ct = np.ones((), dtype_of(out)) if dtype_of(out).kind in "fc" else np.ones((), np.float64)
-        gs = pullback([ct])
+        gs = pullback([ct], once=True)
         leaves = _unaliased([_fit_ct(g, x) for g, x in zip(gs, flat.in_leaves)], flat.in_leaves)
         if allow_int:
             leaves = [np.zeros(shape_of(x), float0) if _is_integral_dtype(dtype_of(x)) else g

@@ -24,6 +24,7 @@ pass of that record is the map's transpose: the VJP.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,10 +33,10 @@ import numpy as np
 from ..config import on_change
 from ..errors import NonLinearRuleError
 from .ir import ShapeDtype, Var
-from .lax import add, broadcast_to, fit
+from .lax import add, broadcast_to, fit, getitem, getitem_vjp_into
 from .primitive import check_finite
 from .staging import trace_flat
-from .trace import Trace, Tracer, new_trace
+from .trace import Shaped, Trace, Tracer, new_trace
 
 # Set by pullback.config with core.primitive.DEBUG_NANS: the traces below run primitives on plain
 # values directly (impl), so they check those outputs themselves when it is on.
@@ -50,6 +51,12 @@ def _set_debug_nans(value: bool) -> None:
 on_change("debug_nans", _set_debug_nans)
 
 _add = add.bind
+
+# VJP rules that add their result into the cotangent an input already has, in one operation:
+# rule(prev, ct, out, *primals, **params) = prev + vjp of the first argument. For the primitives
+# whose VJP scatters into zeros (the transpose of indexing); they give a whole `vjp` rule.
+_VJP_INTO = {getitem: getitem_vjp_into}
+_IS_SLOT = (-1).__lt__  # s >= 0: an input of this trace (its `needs` flag), without a comprehension's frame
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -268,12 +275,18 @@ class ReverseTrace(Trace):
         self.tape.append((_CustomEntry(bwd), {}, slots, primals, outs, tuple(t.slot for t in tracers)))
         return tracers
 
-    def backward(self, seeds: dict[int, Any], wanted: Sequence[int]) -> list:
-        """Run the tape backwards from cotangents `seeds` {slot: ct}; return the cts of `wanted` slots."""
+    def backward(self, seeds: dict[int, Any], wanted: Sequence[int], consume: bool = False) -> list:
+        """Run the tape backwards from cotangents `seeds` {slot: ct}; return the cts of `wanted` slots.
+
+        consume=True empties the tape as it goes (a pass that runs once, as in grad): each entry's
+        values are freed once used, so later temporaries reuse memory that is still in cache.
+        """
         cts: list = [None] * self.nslots
         for s, ct in seeds.items():
             cts[s] = ct if cts[s] is None else _add(cts[s], ct)
-        for prim, params, slots, primals, out, oslot in reversed(self.tape):
+        tape = self.tape
+        entries = map(tape.pop, itertools.repeat(-1, len(tape))) if consume else reversed(tape)
+        for prim, params, slots, primals, out, oslot in entries:
             if prim.multiple_results:
                 cs = [cts[s] for s in oslot]
                 if all(c is None for c in cs):
@@ -288,12 +301,36 @@ class ReverseTrace(Trace):
             if vjp is None and prim.vjps is None:  # only a forward rule: transpose it (once per primitive)
                 vjp = reverse_rules(prim)[1]
             if vjp is not None:
-                gs = vjp(ct, out, primals, [s >= 0 for s in slots], **params)
+                into = _VJP_INTO.get(prim)
+                if into is not None and slots[0] >= 0 and cts[slots[0]] is not None:
+                    s = slots[0]  # the cotangent x already has, and this rule's, in one operation
+                    prev, cts[s] = cts[s], None
+                    gs = (into(prev, ct, out, *primals, **params),)
+                else:
+                    gs = vjp(ct, out, primals, list(map(_IS_SLOT, slots)), **params)
                 for s, g, p in zip(slots, gs, primals):
                     if s >= 0 and g is not None:
-                        g = unbroadcast(g, p)
+                        try:  # unbroadcast, inlined
+                            if g.shape != p.shape or g.dtype != p.dtype:
+                                g = fit(g, p)
+                        except AttributeError:
+                            g = fit(g, p)
                         prev = cts[s]
                         cts[s] = g if prev is None else _add(prev, g)
+            elif prim.commutative and len(slots) == 2 and slots[0] == slots[1] >= 0:
+                # f(x, x) with f(x, y) = f(y, x): both partials are equal there, so one rule serves (x·x)
+                g = prim.vjps[0](ct, out, *primals, **params)
+                if g is not None:
+                    g = _add(g, g)
+                    p = primals[0]
+                    try:  # unbroadcast, inlined
+                        if g.shape != p.shape or g.dtype != p.dtype:
+                            g = fit(g, p)
+                    except AttributeError:
+                        g = fit(g, p)
+                    s = slots[0]
+                    prev = cts[s]
+                    cts[s] = g if prev is None else _add(prev, g)
             else:
                 rules = prim.vjps
                 for i, s in enumerate(slots):
@@ -332,14 +369,15 @@ def vjp_flat(fun: Callable[[list], list], primals: Sequence) -> tuple[list, Call
                 out_vals.append(o)
                 out_slots.append(-1)
 
-    def pullback(cts: Sequence) -> list:
+    def pullback(cts: Sequence, once: bool = False) -> list:
+        """once=True: this is the only call (grad); the tape is freed while the pass runs."""
         seeds: dict[int, Any] = {}
         for s, ct in zip(out_slots, cts):
             if s >= 0 and ct is not None:
                 seeds[s] = ct if s not in seeds else _add(seeds[s], ct)
         if not seeds:
             return [None] * len(in_slots)
-        return trace.backward(seeds, in_slots)
+        return trace.backward(seeds, in_slots, consume=once)
 
     return out_vals, pullback
 
@@ -347,7 +385,7 @@ def vjp_flat(fun: Callable[[list], list], primals: Sequence) -> tuple[list, Call
 # ----------------------------------------------------------------------------- transposition
 
 
-class LinearValue:
+class LinearValue(Shaped):
     """The abstract value of a tangent while a forward rule is transposed: shape and dtype only.
 
     A reverse rule that reads the value of an input it is linear in (rather than its shape
@@ -360,14 +398,6 @@ class LinearValue:
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.owner = owner
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
 
     def __array__(self, dtype=None, copy=None):
         raise NonLinearRuleError(

@@ -400,6 +400,12 @@ def _getitem_vjp(ct, out, x, idx):
     return add_at(zeros_to_scatter_into(shape_of(x), dtype_of(x)), ct, idx=idx)
 
 
+def getitem_vjp_into(prev, ct, out, x, idx):
+    """prev + getitem's VJP, as one add_at into prev: when x already has a cotangent (x[0::2] and
+    x[1::2] both used), no zero array is filled and no whole-array sum follows."""
+    return add_at(prev, ct, idx=idx)
+
+
 def _rewrite_getitem(s, ins, params, out):
     """x[everything] → x."""
     if fits(ins[0], out) and block_of_index(params["idx"], aval_of(ins[0]).shape) == ("all",):
@@ -410,7 +416,7 @@ def _rewrite_getitem(s, ins, params, out):
 getitem = Primitive(
     "getitem", _getitem_impl, shape=_getitem_shape, linear=True,
     jvps=[lambda t, out, x, idx: getitem(t, idx=idx)],
-    vjps=[_getitem_vjp],
+    vjps=[_getitem_vjp], vjp=lambda ct, out, primals, needs, idx: (_getitem_vjp(ct, out, primals[0], idx),),
     doc="x[idx] (basic, advanced and boolean indexing); transpose: add_at into zeros",
     negation_commutes=True, rewrite=_rewrite_getitem, render=index_render, stem="idx",
 )
@@ -452,11 +458,22 @@ def _rewrite_add_at(s, ins, params, out):
     return concat_blocks(s, *merged, out)
 
 
+def _add_at_jvp(primals, tangents, out, idx):
+    """tx + tv scattered at idx: one add_at when both are nonzero."""
+    x, (tx, tv) = primals[0], tangents
+    if tv is None:
+        return tx
+    if tx is None:
+        tx = zeros_to_scatter_into(shape_of(x), dtype_of(tv))
+    return add_at(tx, tv, idx=idx)
+
+
 add_at = Primitive(
     "add_at", _add_at_call,
     shape=lambda x, v, idx: (shape_of(x), result_dtype(x, v)), linear=True,
     jvps=[lambda t, out, x, v, idx: t,
           lambda t, out, x, v, idx: add_at(zeros_to_scatter_into(shape_of(x), dtype_of(t)), t, idx=idx)],
+    jvp=_add_at_jvp,
     vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
     doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
     rewrite=_rewrite_add_at, stem="addat",

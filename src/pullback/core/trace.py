@@ -84,7 +84,21 @@ UFUNC_HANDLERS: dict[Any, Callable] = {}
 ARRAY_FUNCTION_HANDLERS: dict[Any, Callable] = {}
 
 
-class Tracer:
+class Shaped:
+    """`ndim` and `size` from `shape`, as an ndarray has them (tracers and abstract values)."""
+
+    __slots__ = ()
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+class Tracer(Shaped):
     """A value followed by a trace. Behaves like an ndarray; array methods are attached by pullback.numpy."""
 
     __slots__ = ("_trace", "__weakref__")  # weakly referenced: pullback.numpy notes which values are views
@@ -100,14 +114,6 @@ class Tracer:
     @property
     def dtype(self) -> np.dtype:
         return self.aval.dtype
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
 
     def __len__(self) -> int:
         if not self.shape:

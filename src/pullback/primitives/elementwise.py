@@ -15,8 +15,9 @@ from ..core.atoms import Const, aval_of, fits, is_number, known_finite, zero_lik
 from ..core.batching import attach_broadcasting_rules
 from ..core.canonical import const_key
 from ..core.codegen import astype, infix
-from ..core.lax import add, convert, fit
+from ..core.lax import add, convert, fit, reshape
 from ..core.primitive import Primitive, nondifferentiable
+from ..core.trace import Tracer
 from ._util import bool_rule, broadcast_rule, dtype_of, is_complex, same_rule, shape_of, ufunc_rule
 
 __all__ = ["add", "convert", "fit"]  # the engine's own, re-exported; the rest are defined here
@@ -150,9 +151,17 @@ def _rewrite_real(s, ins, params, out):
 
 _ARITH = dict(broadcasting=True, weak_preserving=True)
 
+def _subtract_jvp(primals, tangents, out):
+    """tx − ty in one pass (not tx + (−ty))."""
+    tx, ty = tangents
+    if ty is None:
+        return tx
+    return negative(ty) if tx is None else subtract(tx, ty)
+
+
 subtract = Primitive(
     "subtract", np.subtract, shape=broadcast_rule, linear=True,
-    jvps=[lambda t, out, x, y: t, lambda t, out, x, y: negative(t)],
+    jvps=[lambda t, out, x, y: t, lambda t, out, x, y: negative(t)], jvp=_subtract_jvp,
     vjps=[lambda ct, out, x, y: ct, lambda ct, out, x, y: negative(ct)],
     doc="x − y",
     **_ARITH, rewrite=_rewrite_subtract, render=infix("-"), stem="sub",
@@ -165,13 +174,78 @@ negative = Primitive(
     negation=True, elementwise=True, weak_preserving=True,
     rewrite=_rewrite_negative, render=lambda em, e, a: f"-{a[0]}", stem="neg",
 )
+def _multiply_jvp(primals, tangents, out):
+    """tx·y + x·ty; for a square x·x, (tx + tx)·x: two passes instead of three."""
+    (x, y), (tx, ty) = primals, tangents
+    if tx is None:
+        return None if ty is None else multiply(x, ty)
+    if ty is None:
+        return multiply(tx, y)
+    if x is y and tx is ty:
+        return multiply(add(tx, tx), x)
+    return add(multiply(tx, y), multiply(x, ty))
+
+
+# ct·y for x (ct·x for y), which the backward pass sums to x's shape. For a 0-d x and an output that
+# is not (a scale factor s in s·v) that sum is one dot product (sum_of_products), not a product and a
+# reduction over out's shape: a matrix-vector product under vmap (jacrev of tanh(Ax)·sum(x)).
+
+
+def _multiply_vjp_x(ct, out, x, y):
+    if out.ndim and not x.ndim and x.dtype.kind in "fc":
+        return sum_of_products(ct, y, ndim=out.ndim)
+    return multiply(ct, y)
+
+
+def _multiply_vjp_y(ct, out, x, y):
+    if out.ndim and not y.ndim and y.dtype.kind in "fc":
+        return sum_of_products(ct, x, ndim=out.ndim)
+    return multiply(ct, x)
+
+
 multiply = Primitive(
     "multiply", np.multiply, shape=broadcast_rule,
-    jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)],
-    vjps=[lambda ct, out, x, y: multiply(ct, y), lambda ct, out, x, y: multiply(ct, x)],
+    jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)], jvp=_multiply_jvp,
+    vjps=[_multiply_vjp_x, _multiply_vjp_y],
     doc="x · y",
     **_ARITH, commutative=True, rewrite=_rewrite_multiply, render=infix("*"), stem="mul",
 )
+def _sum_of_products_impl(x, y, ndim):
+    x, y = np.asarray(x), np.asarray(y)
+    lead_x, lead_y = x.shape[:x.ndim - ndim], y.shape[:y.ndim - ndim]
+    n = math.prod(x.shape[x.ndim - ndim:])
+    if not lead_y:  # one vector against a stack of them: one matrix-vector product
+        return np.matmul(x.reshape(math.prod(lead_x), n), y.reshape(n)).reshape(lead_x)
+    if not lead_x:
+        return np.matmul(y.reshape(math.prod(lead_y), n), x.reshape(n)).reshape(lead_y)
+    return np.sum(np.multiply(x, y), axis=tuple(range(-ndim, 0)))
+
+
+def _sum_of_products_shape(x, y, ndim):
+    sx, sy = shape_of(x), shape_of(y)
+    if sx[len(sx) - ndim:] != sy[len(sy) - ndim:] or ndim > min(len(sx), len(sy)):
+        raise ValueError(f"sum_of_products: the last {ndim} axes of {sx} and {sy} differ")
+    return np.broadcast_shapes(sx[:len(sx) - ndim], sy[:len(sy) - ndim]), np.result_type(dtype_of(x), dtype_of(y))
+
+
+def _with_unit_axes(ct, ndim):
+    """ct with `ndim` unit axes appended, so that it broadcasts over the summed axes (a 0-d ct does as it is)."""
+    shape = tuple(shape_of(ct))
+    return reshape(ct, shape=shape + (1,) * ndim) if ndim and shape else ct
+
+
+sum_of_products = Primitive(
+    "sum_of_products", _sum_of_products_impl, shape=_sum_of_products_shape,
+    jvps=[lambda t, out, x, y, ndim: sum_of_products(t, y, ndim=ndim),
+          lambda t, out, x, y, ndim: sum_of_products(x, t, ndim=ndim)],
+    vjps=[lambda ct, out, x, y, ndim: multiply(_with_unit_axes(ct, ndim), y),
+          lambda ct, out, x, y, ndim: multiply(_with_unit_axes(ct, ndim), x)],
+    doc="Σ x·y over the last `ndim` axes (equal in both), the leading axes broadcast; no conjugation. "
+        "Multiply's reverse rule for a 0-d factor; ∂/∂x = y, ∂/∂y = x",
+    stem="sop",
+)
+
+
 divide = Primitive(
     "divide", np.true_divide, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: divide(t, y), lambda t, out, x, y: negative(multiply(t, divide(out, y)))],
@@ -220,11 +294,26 @@ def _times(t, d):
     return t if type(d) is float and d == 1.0 else multiply(t, d)
 
 
+def _scaled_product(ct, x, c: float):
+    """ct · (c·x), with the number c multiplied into a factor that is not traced when one is: under an
+    outer jvp (an hvp) the product of plain values costs one pass where that of a tracer costs two."""
+    if isinstance(x, Tracer) and not isinstance(ct, Tracer):
+        return multiply(multiply(ct, c), x)
+    return multiply(ct, multiply(x, c))
+
+
+def _pow_vjp_x(ct, out, x, y):
+    """ct · y·xʸ⁻¹; for a Python exponent y, the number y joins the cheaper factor (_scaled_product)."""
+    if _is_python_scalar(y) and y not in (0, 1):
+        return _scaled_product(ct, x if y == 2 else power(x, y - 1), float(y))
+    return _times(ct, _pow_dx(x, y))
+
+
 power = Primitive(
     "power", np.power, shape=broadcast_rule,
     jvps=[lambda t, out, x, y: _times(t, _pow_dx(x, y)), lambda t, out, x, y: multiply(t, _pow_dy(x, out))],
     vjps=[
-        lambda ct, out, x, y: _times(ct, _pow_dx(x, y)),
+        _pow_vjp_x,
         lambda ct, out, x, y: multiply(ct, _pow_dy(x, out)),
     ],
     doc="xʸ",

@@ -61,7 +61,7 @@ def _binary(name, impl, dx, dy, doc, **kw):
         None if dx is None else (lambda ct, out, x, y: multiply(ct, dx(x, y, out))),
         None if dy is None else (lambda ct, out, x, y: multiply(ct, dy(x, y, out))),
     ]
-    return Primitive(name, impl, shape=ufunc_nary_rule(impl), jvps=jvps, vjps=vjps, doc=doc, **kw)
+    return Primitive(name, impl, shape=ufunc_nary_rule(impl), jvps=jvps, vjps=vjps, doc=doc, broadcasting=True, **kw)
 
 
 # ----------------------------------------------------------------------------- log-sum-exp pairs
@@ -137,6 +137,7 @@ sinc = Primitive(
     jvps=[lambda t, out, x, order=0: multiply(t, sinc(x, order=order + 1))],
     doc="sinc⁽ᵏ⁾(x), the k-th derivative (order=k) of sin(πx)/(πx); exact at 0 to every order "
         "(sinc'(0) = 0, sinc''(0) = −π²/3); complex x is supported (it is holomorphic)",
+    elementwise=True,
 )
 
 # ----------------------------------------------------------------------------- modulo
@@ -198,6 +199,7 @@ ldexp = Primitive(
     jvps=[lambda t, out, x, n: ldexp(t, n), None],
     vjps=[lambda ct, out, x, n: ldexp(ct, n), None],
     doc="x·2ⁿ for an integer n: ∂/∂x = 2ⁿ (n carries no derivative)",
+    broadcasting=True,
 )
 nextafter = _binary(
     "nextafter", np.nextafter, lambda x, y, out: 1.0, None,
@@ -249,6 +251,7 @@ clip = Primitive(
         "argument its value is: ∂/∂a = 1 on the closed interval a_min ≤ a ≤ a_max (the boundaries "
         "count as inside, as in torch.clamp), 0 outside; ∂/∂a_min = 1 where a < a_min; ∂/∂a_max = 1 "
         "where a > a_max, or everywhere a_min > a_max (NumPy then returns a_max)",
+    broadcasting=True,
 )
 
 # ----------------------------------------------------------------------------- NaN and infinity handling
@@ -271,6 +274,7 @@ complex_ = Primitive(
     jvps=[lambda t, out, re, im: _like(t, out), lambda t, out, re, im: multiply(_like(t, out), 1j)],
     vjps=[lambda ct, out, re, im: real(ct), lambda ct, out, re, im: negative(imag(ct))],
     doc="re + i·im from real parts (exact); its transpose maps ct to (Re ct, −Im ct)",
+    broadcasting=True,
 )
 
 
@@ -291,6 +295,7 @@ nan_to_num = Primitive(
     vjps=[lambda ct, out, x, **p: _keep_where_finite(ct, x)],
     doc="NaN and ±inf replaced by finite numbers: ∂ = 1 where x is finite, 0 where it was replaced "
         "(componentwise for complex x)",
+    elementwise=True,
 )
 
 # ----------------------------------------------------------------------------- fixed rescalings and parts
@@ -301,7 +306,7 @@ def _scaling(name, impl, factor, what):
         name, impl, shape=ufunc_rule(impl), linear=True,
         jvps=[lambda t, out, x: multiply(t, factor)],
         vjps=[lambda ct, out, x: multiply(ct, factor)],
-        doc=f"{what}: x·{factor!r}",
+        doc=f"{what}: x·{factor!r}", elementwise=True,
     )
 
 
@@ -313,6 +318,7 @@ fractional_part = Primitive(
     shape=lambda x: (shape_of(x), np.modf(np.zeros((), dtype_of(x)))[0].dtype),
     jvps=[lambda t, out, x: t], vjps=[lambda ct, out, x: ct],
     doc="the first result of numpy.modf, x − trunc(x) with x's sign: ∂ = 1 (the jumps are ignored)",
+    elementwise=True,
 )
 
 
@@ -326,6 +332,7 @@ sign_complex = Primitive(
     vjps=[lambda ct, out, z: multiply(multiply(conj(out), 1j), divide(imag(multiply(ct, out)), _safe_modulus(z)))],
     doc="sign of complex z, z/|z| (0 at 0); d sign·t = i·s·Im(s̄ t)/|z| with s = sign(z) "
         "(not holomorphic; the transpose is ct ↦ i·s̄·Im(ct s)/|z|); 0 at z = 0",
+    elementwise=True,
 )
 
 # ----------------------------------------------------------------------------- no derivative
@@ -339,13 +346,15 @@ def _round_impl(x, decimals=0):
 
 
 def _nondiff_unary(name, impl, shape=None):
-    return nondifferentiable(name, impl, shape=shape or ufunc_rule(impl), doc=f"{name}(x): carries no derivative")
+    return nondifferentiable(name, impl, shape=shape or ufunc_rule(impl), doc=f"{name}(x): carries no derivative",
+                             elementwise=True)
 
 
 NONDIFF_UNARY_EXTRA = {
     "round": nondifferentiable(
         "round", _round_impl, shape=lambda x, decimals=0: (shape_of(x), np.round(np.zeros((), dtype_of(x))).dtype),
         doc="x rounded to `decimals` digits (halves to even): piecewise constant, carries no derivative",
+        elementwise=True,
     ),
     "fix": _nondiff_unary("fix", np.fix),
     "spacing": _nondiff_unary("spacing", np.spacing),
@@ -371,12 +380,13 @@ def _isclose_impl(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 NONDIFF_BINARY_EXTRA = {
     name: nondifferentiable(name, getattr(np, name), shape=ufunc_nary_rule(getattr(np, name)),
-                            doc=f"numpy.{name}: carries no derivative")
+                            doc=f"numpy.{name}: carries no derivative", broadcasting=True)
     for name in ("floor_divide", "heaviside", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift",
                  "right_shift", "gcd", "lcm")
 }
 NONDIFF_BINARY_EXTRA["isclose"] = nondifferentiable(
     "isclose", _isclose_impl, shape=bool_rule, doc="|a − b| ≤ atol + rtol·|b| elementwise: carries no derivative",
+    broadcasting=True,
 )
 floor_divide = NONDIFF_BINARY_EXTRA["floor_divide"]
 
