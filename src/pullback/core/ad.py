@@ -31,6 +31,7 @@ import numpy as np
 
 from ..config import on_change
 from ..errors import NonLinearRuleError
+from .backend import NUMPY_TYPES
 from .ir import ShapeDtype, Var
 from .lax import add, broadcast_to, fit
 from .primitive import check_finite
@@ -118,7 +119,7 @@ class JVPTrace(Trace):
                 v = a
                 tangents.append(None)
             primals.append(v)
-            if plain and isinstance(v, Tracer):
+            if plain and type(v) not in NUMPY_TYPES:  # a tracer, or another library's array
                 plain = False
         if plain:
             out = prim.impl(*primals, **params)
@@ -235,7 +236,7 @@ class ReverseTrace(Trace):
                 v = a
                 slots.append(-1)
             primals.append(v)
-            if plain and isinstance(v, Tracer):
+            if plain and type(v) not in NUMPY_TYPES:  # a tracer, or another library's array
                 plain = False
         if plain:
             out = prim.impl(*primals, **params)

@@ -115,6 +115,7 @@ matmul = Primitive(
     vjps=[_matmul_vjp_a, _matmul_vjp_b],
     doc="numpy.matmul",
     rewrite=_rewrite_matmul, render=infix("@"), stem="mm",
+    xp_impl=lambda xp, a, b: xp.matmul(a, b),  # Dask: block by block
 )
 
 
