@@ -35,6 +35,7 @@ from .backend import NUMPY_TYPES
 from .ir import ShapeDtype, Var
 from .lax import add, broadcast_to, fit
 from .primitive import check_finite
+from .shapes import dtype_of
 from .staging import trace_flat
 from .trace import Trace, Tracer, new_trace
 
@@ -70,7 +71,7 @@ def zeros_like_value(x: Any) -> np.ndarray:
 
 
 def _dtype_of(x: Any) -> np.dtype:
-    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    return dtype_of(x)
 
 
 # ----------------------------------------------------------------------------- forward
@@ -527,7 +528,7 @@ def _stage(rule: Callable, values: list, params: dict) -> _Program | None:
         return rule(vals, params)
 
     try:
-        graph = trace_flat(fun, [ShapeDtype(values[k].shape, values[k].dtype) for k in positions])
+        graph = trace_flat(fun, [ShapeDtype(values[k].shape, dtype_of(values[k])) for k in positions])
     except Exception:  # noqa: BLE001 - a rule that reads values: transpose it at every call instead
         return None
     return _Program(positions, graph)

@@ -22,6 +22,7 @@ Shape and dtype rules stay on NumPy: `numpy_dtype` names a foreign dtype in NumP
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 from collections.abc import Callable
@@ -91,7 +92,7 @@ class Backend:
         moved un-broadcast and broadcast again there: it is never materialized at full size.
         """
         dtype = self.dtype(np.result_type(value))
-        if isinstance(value, np.ndarray) and value.ndim and 0 in value.strides:
+        if isinstance(value, np.ndarray) and value.size and 0 in value.strides:
             core = value[tuple(0 if s == 0 else slice(None) for s in value.strides)]
             compact = np.reshape(core, tuple(1 if s == 0 else n for s, n in zip(value.strides, value.shape)))
             return self.xp.broadcast_to(self.asarray(np.ascontiguousarray(compact), like), value.shape)
@@ -204,9 +205,12 @@ def apply(prim: Any, args: tuple, params: dict) -> Any:
                 f"arrays for this step (convert explicitly), or give {prim.name!r} an xp_impl "
                 "(pullback.extend.Primitive(..., xp_impl=...))."
             )
-        out = fn(*moved)
     else:
-        out = xp_impl(bk.xp, *moved, **params)
+        fn = functools.partial(xp_impl, bk.xp)
+    try:
+        out = fn(*moved, **params)
+    except (TypeError, RuntimeError, NotImplementedError, AttributeError) as e:
+        raise BackendError(f"{bk.name} cannot apply the primitive {prim.name!r} to these arrays: {e}") from e
     _check_result(prim, bk, out)
     return out
 
@@ -305,14 +309,47 @@ def _on_device(xp: Any, a: np.ndarray, like: Any) -> Any:
     return bk.asarray(a, like) if bk is not None else a
 
 
+def _basic_key(xp: Any, idx: Any, shape: tuple) -> tuple[tuple, tuple]:
+    """A basic index as (key, flips): key with an explicit Ellipsis and only positive steps (torch has no
+    negative ones), and the axes of x[key] to reverse so that flip(x[key], flips) == x[idx]."""
+    items = _index_items(idx)
+    if Ellipsis not in items:
+        items = items + (Ellipsis,)
+    if not is_torch(xp) or not any(isinstance(i, slice) and i.step is not None and i.step < 0 for i in items):
+        return items, ()
+    n_explicit = sum(i is not None and i is not Ellipsis for i in items)
+    key, flips, axis, out_axis = [], [], 0, 0
+    for i in items:
+        if i is Ellipsis:
+            skip = len(shape) - n_explicit
+            key.append(i)
+            axis, out_axis = axis + skip, out_axis + skip
+        elif i is None:
+            key.append(i)
+            out_axis += 1
+        elif isinstance(i, slice):
+            picked = range(shape[axis])[i]
+            if i.step is not None and i.step < 0 and len(picked) > 0:
+                key.append(slice(picked[-1], picked[0] + 1, -i.step))
+                flips.append(out_axis)
+            else:
+                key.append(slice(picked.start, picked.stop, picked.step) if len(picked) else slice(0, 0))
+            axis, out_axis = axis + 1, out_axis + 1
+        else:
+            key.append(i)
+            axis += 1
+    return tuple(key), tuple(flips)
+
+
 def getitem(xp: Any, x: Any, idx: Any) -> Any:
     """x[idx] for a concrete NumPy index (basic, integer or boolean arrays), in x's namespace."""
     if is_basic_index(idx):
-        items = _index_items(idx)
-        return x[items if Ellipsis in items else items + (Ellipsis,)]
+        key, flips = _basic_key(xp, idx, tuple(x.shape))
+        out = x[key]
+        return xp.flip(out, axis=flips) if flips else out
     arrays = sum(isinstance(i, (np.ndarray, list)) for i in _index_items(idx))
-    if (is_lazy(xp) and arrays == 1) or is_torch(xp):
-        return x[idx]  # the library indexes with NumPy arrays itself (Dask: chunk by chunk)
+    if is_lazy(xp) and arrays == 1:
+        return x[idx]  # Dask indexes with one NumPy array itself, chunk by chunk
     pos = _positions(tuple(x.shape), idx)
     flat = xp.take(xp.reshape(x, (-1,)), _on_device(xp, pos.reshape(-1), x), axis=0)
     return xp.reshape(flat, pos.shape)
@@ -361,8 +398,9 @@ def scatter(xp: Any, x: Any, v: Any, idx: Any, accumulate: bool) -> Any:
     v = xp.broadcast_to(xp.astype(v, dtype) if v.dtype != dtype else v, tuple(target.shape))
     if is_basic_index(idx):
         out = xp.astype(x, dtype, copy=True)
-        items = _index_items(idx)
-        key = items if Ellipsis in items else items + (Ellipsis,)
+        key, flips = _basic_key(xp, idx, shape)
+        if flips:
+            v = xp.flip(v, axis=flips)
         out[key] = (out[key] + v) if accumulate else v
         return out
     pos = _positions(shape, idx)

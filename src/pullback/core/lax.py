@@ -144,13 +144,10 @@ def fit(g, x):
     >>> fit(numpy.ones((2, 3)), numpy.zeros(3))
     array([2., 2., 2.])
     """
-    try:
-        xs, xd = x.shape, x.dtype
-    except AttributeError:
-        xs, xd = np.shape(x), np.result_type(x)
+    xs, xd = shape_of(x), dtype_of(x)
     if g.shape != xs:
         g = sum_to(g, shape=xs)
-    if g.dtype != xd and xd.kind in "fc":
+    if dtype_of(g) != xd and xd.kind in "fc":
         g = convert(g, dtype=xd)
     return g
 
@@ -186,7 +183,7 @@ def _convert_impl(x, dtype):
 
 
 def _convert_xp(xp, x, dtype):
-    if np.dtype(dtype).kind != "c" and backend.numpy_dtype(x.dtype).kind == "c":
+    if backend.numpy_dtype(dtype).kind != "c" and backend.numpy_dtype(x.dtype).kind == "c":
         x = xp.real(x)
     return xp.astype(x, backend.xp_dtype(xp, dtype))
 
@@ -194,7 +191,7 @@ def _convert_xp(xp, x, dtype):
 def _convert_back(ct, x):
     """The transpose of a cast: cast back (a complex cotangent of a real input keeps its real part)."""
     xd = dtype_of(x)
-    return convert(ct, dtype=xd) if ct.dtype != xd else ct
+    return convert(ct, dtype=xd) if dtype_of(ct) != xd else ct
 
 
 def _rewrite_identity(s, ins, params, out):
