@@ -91,6 +91,8 @@ def check_case(lib: Library, family, case, *, transforms=("value", "vjp", "jvp")
     xs = [case.args[i] for i in pos]
     fxs = [lib.to(x) for x in xs]
     rng = np.random.default_rng(0)
+    if case.name == "getitem":  # x[idx] on a plain array is the library's own indexing, not pullback's
+        transforms = tuple(t for t in transforms if t != "value")
     if "value" in transforms:
         _compare(lib, foreign(*fxs), plain(*xs))
     if "vjp" in transforms:

@@ -105,13 +105,17 @@ class Backend:
 
     def zeros(self, shape: tuple, dtype: Any, like: Any) -> Any:
         """Zeros of this library, on `like`'s device (lazy for Dask, chunked like `like` where shapes agree)."""
-        if self.lazy and tuple(shape) == tuple(like.shape):
-            return self.native.zeros_like(like, dtype=np.dtype(dtype))
+        if self.lazy:
+            if tuple(shape) == tuple(like.shape):
+                return self.native.zeros_like(like, dtype=np.dtype(dtype))
+            return self.native.zeros(tuple(shape), dtype=np.dtype(dtype))
         return self.xp.zeros(tuple(shape), dtype=self.dtype(dtype), device=self.device(like))
 
     def ones(self, shape: tuple, dtype: Any, like: Any) -> Any:
-        if self.lazy and tuple(shape) == tuple(like.shape):
-            return self.native.ones_like(like, dtype=np.dtype(dtype))
+        if self.lazy:
+            if tuple(shape) == tuple(like.shape):
+                return self.native.ones_like(like, dtype=np.dtype(dtype))
+            return self.native.ones(tuple(shape), dtype=np.dtype(dtype))
         return self.xp.ones(tuple(shape), dtype=self.dtype(dtype), device=self.device(like))
 
     def copy(self, x: Any) -> Any:
@@ -194,8 +198,10 @@ def apply(prim: Any, args: tuple, params: dict) -> Any:
     bk = backend_of_args(args)
     if bk is None:
         return prim.impl(*args, **params)
-    like = next(a for a in args if backend_of(a) is bk)
-    moved = [a if backend_of(a) is bk else _to_backend(a, bk, like) for a in args]
+    ours = [a for a in args if backend_of(a) is bk]
+    like = ours[0]
+    weak = np.result_type(*[numpy_dtype(a.dtype) for a in ours])  # what a Python scalar among them becomes
+    moved = [a if backend_of(a) is bk else _to_backend(a, bk, like, weak) for a in args]
     xp_impl = prim.xp_impl
     if xp_impl is None:
         fn = _ufunc_impl(bk, prim.impl) if isinstance(prim.impl, np.ufunc) and not params else None
@@ -215,10 +221,10 @@ def apply(prim: Any, args: tuple, params: dict) -> Any:
     return out
 
 
-def _to_backend(a: Any, bk: Backend, like: Any) -> Any:
+def _to_backend(a: Any, bk: Backend, like: Any, weak: np.dtype) -> Any:
     if isinstance(a, (bool, int, float, complex)):
-        # a Python scalar is weakly typed (NumPy's rule): it takes the foreign array's dtype where it fits
-        return bk.asarray(np.asarray(a, np.result_type(a, numpy_dtype(like.dtype))), like)
+        # a Python scalar is weakly typed (NumPy's rule): it takes the foreign arrays' dtype where it fits
+        return bk.asarray(np.asarray(a, np.result_type(a, weak)), like)
     if isinstance(a, (np.ndarray, np.generic)):
         return bk.asarray(a, like)
     return a
@@ -234,7 +240,7 @@ def _check_result(prim: Any, bk: Backend, out: Any) -> None:
         shape = getattr(o, "shape", ())
         if bk.lazy and any(isinstance(n, float) and math.isnan(n) for n in shape):
             raise BackendError(
-                f"{prim.name!r} on Dask arrays gives a data-dependent shape {shape} (a boolean mask or a "
+                f"{prim.name!r} on {bk.name} arrays gives a data-dependent shape {shape} (a boolean mask or a "
                 "value-dependent size): pullback would have to compute it. Use np.where(mask, x, 0) instead of "
                 "x[mask], or compute the mask (mask.compute()) and index with the concrete result."
             )
@@ -315,8 +321,7 @@ def _basic_key(xp: Any, idx: Any, shape: tuple) -> tuple[tuple, tuple]:
     items = _index_items(idx)
     if Ellipsis not in items:
         items = items + (Ellipsis,)
-    if not is_torch(xp) or not any(isinstance(i, slice) and i.step is not None and i.step < 0 for i in items):
-        return items, ()
+    torch = is_torch(xp)
     n_explicit = sum(i is not None and i is not Ellipsis for i in items)
     key, flips, axis, out_axis = [], [], 0, 0
     for i in items:
@@ -327,13 +332,17 @@ def _basic_key(xp: Any, idx: Any, shape: tuple) -> tuple[tuple, tuple]:
         elif i is None:
             key.append(i)
             out_axis += 1
-        elif isinstance(i, slice):
+        elif isinstance(i, slice):  # in bounds (the array API leaves out-of-bounds slices unspecified)
             picked = range(shape[axis])[i]
-            if i.step is not None and i.step < 0 and len(picked) > 0:
-                key.append(slice(picked[-1], picked[0] + 1, -i.step))
+            if not len(picked):
+                key.append(slice(0, 0))
+            elif picked.step > 0:
+                key.append(slice(picked[0], picked[-1] + 1, picked.step))
+            elif torch:  # no negative steps: the positive slice, then a flip
+                key.append(slice(picked[-1], picked[0] + 1, -picked.step))
                 flips.append(out_axis)
             else:
-                key.append(slice(picked.start, picked.stop, picked.step) if len(picked) else slice(0, 0))
+                key.append(slice(picked[0], picked[-1] - 1 if picked[-1] > 0 else None, picked.step))
             axis, out_axis = axis + 1, out_axis + 1
         else:
             key.append(i)
@@ -347,8 +356,8 @@ def getitem(xp: Any, x: Any, idx: Any) -> Any:
         key, flips = _basic_key(xp, idx, tuple(x.shape))
         out = x[key]
         return xp.flip(out, axis=flips) if flips else out
-    arrays = sum(isinstance(i, (np.ndarray, list)) for i in _index_items(idx))
-    if is_lazy(xp) and arrays == 1:
+    arrays = [np.asarray(i) for i in _index_items(idx) if isinstance(i, (np.ndarray, list))]
+    if is_lazy(xp) and len(arrays) == 1 and arrays[0].ndim == 1 and arrays[0].dtype.kind in "iu":
         return x[idx]  # Dask indexes with one NumPy array itself, chunk by chunk
     pos = _positions(tuple(x.shape), idx)
     flat = xp.take(xp.reshape(x, (-1,)), _on_device(xp, pos.reshape(-1), x), axis=0)
@@ -398,9 +407,14 @@ def scatter(xp: Any, x: Any, v: Any, idx: Any, accumulate: bool) -> Any:
     v = xp.broadcast_to(xp.astype(v, dtype) if v.dtype != dtype else v, tuple(target.shape))
     if is_basic_index(idx):
         out = xp.astype(x, dtype, copy=True)
+        if math.prod(tuple(target.shape)) == 0:
+            return out
         key, flips = _basic_key(xp, idx, shape)
         if flips:
             v = xp.flip(v, axis=flips)
+        if None in key:  # the new axes of x[idx] have length 1: write without them
+            key = tuple(i for i in key if i is not None)
+            v = xp.reshape(v, np.broadcast_to(np.zeros((), np.int8), shape)[key].shape)
         out[key] = (out[key] + v) if accumulate else v
         return out
     pos = _positions(shape, idx)

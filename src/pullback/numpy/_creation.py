@@ -34,9 +34,10 @@ from ._ufuncs import astype
 def _concrete_or_none(x):
     """x's plain value, or None while staging (no value is known)."""
     try:
-        return _np.asarray(full_lower(x))
+        v = full_lower(x)
     except PullbackError:
         return None
+    return None if _foreign(v) else _np.asarray(v)
 
 
 def _like_shape(a, shape):

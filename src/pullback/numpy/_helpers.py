@@ -45,8 +45,11 @@ def is_traced(*xs: Any) -> bool:
 def concrete(x: Any) -> _np.ndarray:
     """x's plain value, for functions whose output shape depends on the values (unique, nonzero ...);
     while staging (jit) there is none, and the staging trace says so."""
-    if isinstance(x, Tracer):
-        return x.concrete()
+    return numpy_value(x.concrete() if isinstance(x, Tracer) else x)
+
+
+def numpy_value(x: Any) -> _np.ndarray:
+    """x (a plain value) as a NumPy array; BackendError for another library's array (never converted)."""
     bk = backend_of(x) if type(x) not in NUMPY_TYPES else None
     if bk is not None:
         raise BackendError(
@@ -60,11 +63,14 @@ def concrete(x: Any) -> _np.ndarray:
 def concrete_or_none(x: Any) -> Any:
     """The plain value of x when one exists (not while staging), for NumPy's value checks and warnings."""
     if not isinstance(x, Tracer):
+        if type(x) not in NUMPY_TYPES and backend_of(x) is not None:
+            return None  # another library's values are not read back (a Dask array would be computed)
         return x
     try:
-        return x.concrete()
+        v = x.concrete()
     except PullbackError:
         return None
+    return None if type(v) not in NUMPY_TYPES and backend_of(v) is not None else v
 
 
 def one_axis(axis: Any, ndim: int) -> int:
