@@ -25,6 +25,7 @@ import functools
 
 import numpy as np
 
+from ..core.backend import is_lazy
 from ..core.primitive import Primitive, nondifferentiable
 from ._util import dtype_of, shape_of
 from .elementwise import add, conj, imag, multiply, negative, real, subtract
@@ -80,6 +81,7 @@ inv = Primitive(
     "inv", np.linalg.inv, shape=_same_square_rule("inv"),
     jvps=[lambda t, out, a: negative(matmul(matmul(out, t), out))],
     doc="A⁻¹ (numpy.linalg.inv):  dX = −X dA X,  Ā = −Xᵀ X̄ Xᵀ",
+    xp_impl=lambda xp, a: xp.linalg.inv(a),
 )
 
 
@@ -104,6 +106,7 @@ solve = Primitive(
     jvps=[lambda t, out, a, b: negative(solve(a, matmul(t, out))), lambda t, out, a, b: solve(a, t)],
     vjp=_solve_vjp,
     doc="X = A⁻¹B for stacks of matrices B (..., n, k), batch axes broadcast:  B̄ = A⁻ᵀX̄,  Ā = −B̄ Xᵀ",
+    xp_impl=lambda xp, a, b: xp.linalg.solve(a, b),
 )
 
 # ----------------------------------------------------------------------------- determinants
@@ -159,6 +162,7 @@ det = Primitive(
     "det", np.linalg.det, shape=_per_matrix_rule("det"),
     jvps=[lambda t, out, a: trace_last(matmul(mT(cofactors(a)), t))],
     doc="det A:  d(det A) = Σ C ∘ dA with C = adj(A)ᵀ the cofactor matrix,  Ā = d̄ · C",
+    xp_impl=lambda xp, a: xp.linalg.det(a),
 )
 
 
@@ -187,6 +191,7 @@ slogdet = Primitive(
     doc="""(sign, log|det A|):  with τ = tr(A⁻¹ dA),  d log|det A| = Re τ,  d sign = sign · i Im τ.
 
     For real A the sign is piecewise constant and carries no derivative.""",
+    xp_impl=lambda xp, a: tuple(xp.linalg.slogdet(a)),
 )
 
 # ----------------------------------------------------------------------------- Cholesky
@@ -202,6 +207,14 @@ def _phi(m):
 
 def _cholesky_impl(a, upper):
     return np.linalg.cholesky(a, upper=upper)
+
+
+def _cholesky_xp(xp, a, upper):
+    if is_lazy(xp):  # dask.array.linalg.cholesky (one matrix, square chunks)
+        import dask.array as da
+
+        return da.linalg.cholesky(a, lower=not upper)
+    return xp.linalg.cholesky(a, upper=upper)
 
 
 def _cholesky_jvp(t, out, a, upper):
@@ -222,6 +235,7 @@ cholesky = Primitive(
     real part of the diagonal; the derivative is that of this function, so the other
     triangle gets a zero gradient and each read off-diagonal entry stands for itself and
     its mirror. For a symmetric perturbation this is the usual dL = L Φ(L⁻¹ dA L⁻ᴴ).""",
+    xp_impl=_cholesky_xp,
 )
 
 # ----------------------------------------------------------------------------- QR
@@ -289,6 +303,7 @@ qr = Primitive(
     dQ = Q(Ω − C) + B and dR = (C − Ω) R. m < n: the square case on the first m columns
     X, and dR_Y = dQᴴ Y + Qᴴ dY for the rest. Needs the leading k×k block of R invertible
     (A of full rank in its first min(m, n) columns).""",
+    xp_impl=lambda xp, a: tuple(xp.linalg.qr(a, mode="reduced")),
 )
 
 # ----------------------------------------------------------------------------- pseudo-inverse

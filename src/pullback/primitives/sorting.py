@@ -87,6 +87,16 @@ def _flip_apply(np_fn, x, axis, reverse):
     return np.flip(np_fn(np.flip(x, axis), axis=axis), axis)
 
 
+def _cumulative_xp(name, native):
+    """The array API's cumulative_sum / cumulative_prod (the library's cumsum / cumprod where it lacks them)."""
+    def impl(xp, x, axis, reverse):
+        fn = getattr(xp, name, None) or (lambda v, axis: getattr(xp, native)(v, axis=axis))
+        if not reverse:
+            return fn(x, axis=axis)
+        return xp.flip(fn(xp.flip(x, axis=axis), axis=axis), axis=axis)
+    return impl
+
+
 def _cumsum_impl(x, axis, reverse):
     return _flip_apply(np.cumsum, x, axis, reverse)
 
@@ -100,6 +110,7 @@ cumsum = Primitive(
     jvps=[lambda t, out, x, axis, reverse: cumsum(t, axis=axis, reverse=reverse)],
     vjps=[lambda ct, out, x, axis, reverse: cumsum(ct, axis=axis, reverse=not reverse)],
     doc="yᵢ = Σₖ≤ᵢ xₖ along axis (Σₖ≥ᵢ when reverse); transpose: the running sum the other way",
+    xp_impl=_cumulative_xp("cumulative_sum", "cumsum"),
 )
 
 
@@ -117,6 +128,7 @@ cumprod = Primitive(
     "cumprod", _cumprod_impl, shape=_cumulative_rule,
     jvps=[_cumprod_jvp],
     doc="yᵢ = Πₖ≤ᵢ xₖ along axis (Πₖ≥ᵢ when reverse); derivatives by a prefix scan, exact with zeros",
+    xp_impl=_cumulative_xp("cumulative_prod", "cumprod"),
 )
 
 
@@ -160,6 +172,7 @@ reduce_prod = Primitive(
     jvps=[lambda t, out, x, axis, keepdims: reduce_sum(
         multiply(t, products_of_others(x, axis)), axis=axis, keepdims=keepdims)],
     doc="Π over axis; ∂/∂xⱼ = Πₖ≠ⱼ xₖ (prefix × suffix products: exact with zeros)",
+    xp_impl=lambda xp, x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
 )
 
 
@@ -205,6 +218,7 @@ def _same_shape_index_rule(x, *rest, **params):
 argsort = nondifferentiable(
     "argsort", lambda x, axis, kind: np.argsort(x, axis=axis, kind=kind), shape=_same_shape_index_rule,
     doc="indices that sort x along axis",
+    xp_impl=lambda xp, x, axis, kind: xp.argsort(x, axis=-1 if axis is None else axis, stable=True),
 )
 argpartition = nondifferentiable(
     "argpartition", lambda x, kth, axis: np.argpartition(x, kth, axis=axis), shape=_same_shape_index_rule,
@@ -220,10 +234,12 @@ def _arg_rule(x, axis, keepdims):
 argmax = nondifferentiable(
     "argmax", lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims), shape=_arg_rule,
     doc="index of the first maximum along axis (an int axis, or None for the flattened array)",
+    xp_impl=lambda xp, x, axis, keepdims: xp.argmax(x, axis=axis, keepdims=keepdims),
 )
 argmin = nondifferentiable(
     "argmin", lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims), shape=_arg_rule,
     doc="index of the first minimum along axis (an int axis, or None for the flattened array)",
+    xp_impl=lambda xp, x, axis, keepdims: xp.argmin(x, axis=axis, keepdims=keepdims),
 )
 
 
@@ -234,10 +250,12 @@ def _logical_rule(dtype):
 reduce_any = nondifferentiable(
     "reduce_any", lambda x, axis, keepdims: np.any(x, axis=axis, keepdims=keepdims), shape=_logical_rule(bool),
     doc="whether any entry over axis is nonzero",
+    xp_impl=lambda xp, x, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims),
 )
 reduce_all = nondifferentiable(
     "reduce_all", lambda x, axis, keepdims: np.all(x, axis=axis, keepdims=keepdims), shape=_logical_rule(bool),
     doc="whether every entry over axis is nonzero",
+    xp_impl=lambda xp, x, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims),
 )
 count_nonzero = nondifferentiable(
     "count_nonzero", lambda x, axis, keepdims: np.count_nonzero(x, axis=axis, keepdims=keepdims),
