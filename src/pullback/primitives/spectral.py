@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.backend import numpy_dtype
+from ..core.backend import is_lazy, numpy_dtype
 from ..core.primitive import Primitive
 from ..errors import BackendError
 from ._util import dtype_of, shape_of
@@ -92,6 +92,11 @@ def _eigh_xp(xp, a, UPLO):
 def _svd_xp(xp, a, hermitian):
     if hermitian:
         raise BackendError("svd(..., hermitian=True) runs on NumPy arrays only; pass hermitian=False")
+    if is_lazy(xp):  # dask.array.linalg.svd: one 2-D matrix, in row blocks (tall) or column blocks (wide)
+        if a.ndim != 2:
+            raise BackendError(f"svd on dask arrays takes one 2-D matrix (dask.array.linalg has no batches); "
+                               f"got shape {tuple(a.shape)}. Loop over the matrices, or compute them first.")
+        a = a.rechunk({1: -1}) if a.shape[0] >= a.shape[1] else a.rechunk({0: -1})
     return tuple(xp.linalg.svd(a, full_matrices=False))
 
 
