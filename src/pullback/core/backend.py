@@ -202,6 +202,8 @@ def apply(prim: Any, args: tuple, params: dict) -> Any:
     like = ours[0]
     weak = np.result_type(*[numpy_dtype(a.dtype) for a in ours])  # what a Python scalar among them becomes
     moved = [a if backend_of(a) is bk else _to_backend(a, bk, like, weak) for a in args]
+    if prim.broadcasting:
+        moved = _promoted(bk, moved)
     xp_impl = prim.xp_impl
     if xp_impl is None:
         fn = _ufunc_impl(bk, prim.impl) if isinstance(prim.impl, np.ufunc) and not params else None
@@ -219,6 +221,17 @@ def apply(prim: Any, args: tuple, params: dict) -> Any:
         raise BackendError(f"{bk.name} cannot apply the primitive {prim.name!r} to these arrays: {e}") from e
     _check_result(prim, bk, out)
     return out
+
+
+def _promoted(bk: Backend, arrays: list) -> list:
+    """NumPy's promotion among the numeric operands of a broadcasting primitive, where the array API leaves
+    mixed kinds (a float with an int array ...) unspecified; boolean operands (conditions) stay."""
+    dtypes = [numpy_dtype(a.dtype) for a in arrays]
+    numeric = {d for d in dtypes if d.kind != "b"}
+    if len(numeric) < 2:
+        return arrays
+    common = np.result_type(*numeric)
+    return [a if d.kind == "b" or d == common else bk.xp.astype(a, bk.dtype(common)) for a, d in zip(arrays, dtypes)]
 
 
 def _to_backend(a: Any, bk: Backend, like: Any, weak: np.dtype) -> Any:

@@ -240,6 +240,12 @@ def _masked(v, mask):
     return v if mask is None else select(mask, v, 0.0)
 
 
+def _clip_xp(xp, a, lo, hi):
+    """NumPy's clip: minimum(maximum(a, a_min), a_max), so a_max wins where the bounds cross."""
+    out = a if lo is None else xp.maximum(a, lo)
+    return out if hi is None else xp.minimum(out, hi)
+
+
 _CLIP_MASKS = (_clip_mask_a, _clip_mask_lo, _clip_mask_hi)
 
 clip = Primitive(
@@ -249,6 +255,7 @@ clip = Primitive(
         "argument its value is: ∂/∂a = 1 on the closed interval a_min ≤ a ≤ a_max (the boundaries "
         "count as inside, as in torch.clamp), 0 outside; ∂/∂a_min = 1 where a < a_min; ∂/∂a_max = 1 "
         "where a > a_max, or everywhere a_min > a_max (NumPy then returns a_max)",
+    xp_impl=lambda xp, a, lo, hi: _clip_xp(xp, a, lo, hi),
 )
 
 # ----------------------------------------------------------------------------- NaN and infinity handling
