@@ -13,9 +13,9 @@ pytest.importorskip("array_api_compat")
 
 TORCH = bc.Library("torch", lambda a: torch.as_tensor(np.array(a)), lambda t: t.numpy(),
                    lambda v: isinstance(v, torch.Tensor))
-CASES = bc.family_cases()
+CASES = [(m, f, c, bc.transforms_for(i)) for i, (m, f, c) in enumerate(bc.family_cases())]
 
 
-@pytest.mark.parametrize("module, family, case", CASES, ids=[bc.case_id(m, c) for m, _, c in CASES])
-def test_family_case_on_torch_matches_numpy_or_raises_clearly(module, family, case):
-    bc.check_family_case(TORCH, module, family, case)
+@pytest.mark.parametrize("module, family, case, transforms", CASES, ids=[bc.case_id(m, c) for m, _, c, _ in CASES])
+def test_family_case_on_torch_matches_numpy_or_raises_clearly(module, family, case, transforms):
+    bc.check_family_case(TORCH, module, family, case, transforms)

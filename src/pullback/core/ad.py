@@ -57,8 +57,10 @@ _add = add.bind
 def unbroadcast(g: Any, x: Any) -> Any:
     """Fit cotangent g to input x: sum over the axes broadcasting added, cast to x's inexact dtype."""
     try:
-        if g.shape == x.shape and g.dtype == x.dtype:
-            return g
+        if g.shape == x.shape:
+            gd, xd = g.dtype, x.dtype
+            if gd is xd or (type(gd) is type(xd) and gd == xd):  # (dtypes of two libraries are never equal)
+                return g
     except AttributeError:
         pass
     return fit(g, x)
@@ -305,8 +307,9 @@ class ReverseTrace(Trace):
                     if g is None:
                         continue
                     p = primals[i]
-                    try:  # unbroadcast, inlined
-                        if g.shape != p.shape or g.dtype != p.dtype:
+                    try:  # unbroadcast, inlined (dtypes of two libraries are never equal)
+                        if g.shape != p.shape or (g.dtype is not p.dtype and (
+                                type(g.dtype) is not type(p.dtype) or g.dtype != p.dtype)):
                             g = fit(g, p)
                     except AttributeError:
                         g = fit(g, p)

@@ -15,9 +15,10 @@ import numpy as _np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..core.atoms import Const, Var
+from ..core.backend import NUMPY_TYPES, backend_of
 from ..core.staging import ConcretizationError, StagingTracer
 from ..core.trace import Tracer, full_lower
-from ..errors import PullbackError, UnsupportedFunctionError, ViewWriteError
+from ..errors import BackendError, PullbackError, UnsupportedFunctionError, ViewWriteError
 from ..primitives import dynamic as dy
 from ..primitives import elementwise as ew
 from ..primitives import gather as ga
@@ -579,6 +580,12 @@ def normalize_index(idx):
 def _index_item(i):
     if isinstance(i, Tracer):
         i = full_lower(i)
+    if type(i) not in NUMPY_TYPES and backend_of(i) is not None:
+        bk = backend_of(i)
+        raise BackendError(
+            f"an index that is a {bk.name} array (a mask or index array computed from the data) gives a "
+            "data-dependent shape, which pullback would have to read back from the library. Use "
+            "np.where(mask, x, 0) instead of x[mask], or index with a NumPy array.")
     if isinstance(i, list):
         if contains_tracer(i):
             i = [full_lower(x) if isinstance(x, Tracer) else x for x in i]

@@ -383,7 +383,7 @@ absolute = Primitive(
 
 
 def _to_dtype_of(ct, x):
-    return convert(ct, dtype=dtype_of(x)) if ct.dtype != dtype_of(x) else ct
+    return convert(ct, dtype=dtype_of(x)) if dtype_of(ct) != dtype_of(x) else ct
 
 
 def _real_part(ct):
