@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 import pullback as pb
 from pullback.errors import BackendError, PullbackError
@@ -43,6 +44,7 @@ class Library:
     to: Callable  # NumPy array -> the library's
     back: Callable  # the library's array -> NumPy (the test's own conversion)
     is_native: Callable  # value -> whether it is the library's array
+    may_refuse: Callable = lambda case: False  # REQUIRED cases this library may refuse clearly (and why)
 
 
 def family_cases(keep: Callable = lambda module, case: True) -> list:
@@ -147,5 +149,102 @@ def transforms_for(index: int) -> tuple:
 def check_family_case(lib: Library, module: str, family, case, transforms=("value", "vjp", "jvp")) -> None:
     """The case works, or raises clearly; a case named in REQUIRED must work."""
     result = outcome(lib, family, case, transforms)
-    if case.name in REQUIRED and "complex" not in case.id:  # complex order (maximum, clip) is NumPy's own
+    if case.name in REQUIRED and "complex" not in case.id and not lib.may_refuse(case):
+        # (complex order, in maximum and clip, is NumPy's own)
         assert result == "works", f"{case_id(module, case)} must work on {lib.name}"
+
+
+def required_cases(every: int = 1) -> list:
+    """The REQUIRED family cases (real inputs), every `every`-th of them: the sample run under vmap and jit."""
+    cases = [(m, f, c) for m, f, c in family_cases() if c.name in REQUIRED and "complex" not in c.id
+             and all(np.ndim(a) <= 2 for a in c.args) and c.vmap is True]
+    return cases[::every]
+
+
+# ----------------------------------------------------------------------------- checks every library runs
+
+
+def _model(params, x):
+    w, b = params
+    h = pb.numpy.tanh(pb.numpy.matmul(x, w) + b)  # (x @ w: some libraries' operators refuse a traced w)
+    return pb.numpy.sum(pb.numpy.at(h)[:, 0].add(1.0) ** 2) + pb.numpy.sum(h[::2] * 0.5)
+
+
+def check_no_input_is_mutated(lib: Library) -> None:
+    """grad, vjp, jvp, vmap and jit leave every input (and every cotangent) as it was, and their results
+    share no memory with them."""
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((6, 3)), rng.standard_normal((3, 4)), rng.standard_normal(4)
+    fx, fw, fb = lib.to(x), lib.to(w), lib.to(b)
+    loss = lambda p: _model(p, fx)  # noqa: E731
+    g = pb.grad(loss)((fw, fb))
+    out, vjp_fn = pb.vjp(lambda x: x * 2.0, fx)
+    ct = lib.to(np.ones_like(x))
+    (gx,) = vjp_fn(ct)
+    pb.jvp(loss, ((fw, fb),), ((fw, fb),))
+    pb.vmap(lambda row: pb.numpy.sum(row * row))(fx)
+    pb.jit(pb.grad(loss))((fw, fb))
+    for got, want in ((fx, x), (fw, w), (fb, b), (ct, np.ones_like(x))):
+        np.testing.assert_array_equal(lib.back(got), want)
+    ids = {id(a) for a in (fx, fw, fb, ct, out)}
+    assert all(id(a) not in ids for a in (*g, gx)), "a result is one of the inputs"
+
+
+def check_jit_takes_arrays_as_dynamic_arguments(lib: Library) -> None:
+    """Two calls with new values give new results from one trace (nothing baked in), the cache is keyed on
+    the library, and the generated source calls the inputs' namespace."""
+    f = pb.jit(lambda x, w: pb.numpy.sum(pb.numpy.tanh(x @ w)) * 2.0)
+    rng = np.random.default_rng(2)
+    x1, x2, w = rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    plain = lambda x: float(np.sum(np.tanh(x @ w)) * 2.0)  # noqa: E731
+    r1, r2 = f(lib.to(x1), lib.to(w)), f(lib.to(x2), lib.to(w))
+    assert lib.is_native(r1) and lib.is_native(r2)
+    np.testing.assert_allclose(lib.back(r1), plain(x1), rtol=1e-13)
+    np.testing.assert_allclose(lib.back(r2), plain(x2), rtol=1e-13)
+    assert len(f.cache) == 1
+    f(x1, w)  # NumPy arrays of the same shapes: a trace of their own
+    assert len(f.cache) == 2
+    assert "xp." in f.source(lib.to(x1), lib.to(w)) and "xp." not in f.source(x1, w)
+
+
+def check_numpy_constants_and_python_scalars_mix_in(lib: Library) -> None:
+    """NumPy constants are moved to the library at dispatch; Python scalars stay weakly typed (float32)."""
+    c = np.array([1.0, 2.0, 3.0])
+    x = np.array([0.5, -1.0, 2.0])
+    g = pb.grad(lambda x: pb.numpy.sum(c * pb.numpy.sin(x) + 2.0 * x))(lib.to(x))
+    assert lib.is_native(g)
+    np.testing.assert_allclose(lib.back(g), c * np.cos(x) + 2.0, rtol=1e-14)
+    x32 = lib.to(x.astype(np.float32))
+    y = pb.numpy.multiply(x32, 2.0)
+    assert lib.back(y).dtype == np.float32
+    g32 = pb.grad(lambda x: pb.numpy.sum(x * 3.0))(x32)
+    assert lib.back(g32).dtype == np.float32
+
+
+def check_two_libraries_in_one_operation_raise(lib: Library, other: Library) -> None:
+    with pytest.raises(BackendError, match="two libraries"):
+        pb.numpy.add(lib.to(np.ones(3)), other.to(np.ones(3)))
+
+
+def check_gauge_invariant_decompositions(lib: Library, batched: bool = True) -> None:
+    """eigh, svd and qr through functions that do not depend on the sign of each vector: values and
+    gradients match NumPy's."""
+    rng = np.random.default_rng(4)
+    shape = (2, 4, 4) if batched else (5, 3)
+    a = rng.standard_normal(shape)
+    sym = a if not batched else a + np.swapaxes(a, -1, -2)
+    fns = {
+        "svd": (lambda m: pb.numpy.sum(pb.numpy.linalg.svd(m, full_matrices=False)[1] ** 2)
+                + pb.numpy.sum(pb.numpy.linalg.svd(m, full_matrices=False)[0][..., :1] ** 2), a),
+        "qr": (lambda m: pb.numpy.sum(pb.numpy.abs(pb.numpy.linalg.qr(m)[1]))
+               + pb.numpy.sum(pb.numpy.linalg.qr(m)[0] ** 2), a),
+    }
+    if batched:
+        fns["eigh"] = (lambda m: pb.numpy.sum(pb.numpy.linalg.eigh(m)[0] ** 3)
+                       + pb.numpy.sum(pb.numpy.linalg.eigh(m)[1][..., :1] ** 4), sym)
+    for name, (f, m) in fns.items():
+        value, g = pb.value_and_grad(f)(lib.to(m))
+        ev, eg = pb.value_and_grad(f)(m)
+        assert lib.is_native(g), name
+        np.testing.assert_allclose(lib.back(value), ev, rtol=1e-10, err_msg=name)
+        np.testing.assert_allclose(lib.back(g), eg, rtol=1e-8, atol=1e-10, err_msg=name)

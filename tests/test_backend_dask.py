@@ -23,8 +23,13 @@ def _chunked(a):
     return da.from_array(a, chunks=tuple(max(1, (n + 1) // 2) for n in a.shape)) if a.ndim else da.from_array(a)
 
 
+def _batched_linalg(case) -> bool:
+    """dask.array.linalg takes one 2-D matrix: a stack of matrices is refused clearly."""
+    return case.name in ("inv", "solve", "cholesky") and np.ndim(case.args[0]) > 2
+
+
 DASK = bc.Library("dask", _chunked, lambda a: np.asarray(a.compute(scheduler="synchronous")),
-                  lambda v: isinstance(v, da.Array))
+                  lambda v: isinstance(v, da.Array), may_refuse=_batched_linalg)
 # every fourth family case (Dask builds a task graph per operation: the whole list takes over a minute)
 CASES = [(m, f, c, ("value", "vjp")) for i, (m, f, c) in enumerate(bc.family_cases()) if i % 4 == 0]
 
@@ -168,3 +173,33 @@ def test_no_dask_input_is_changed(problem):
     pb.jit(lambda p: _mlp_loss(p, dx, dy))(dparams)
     assert [a.name for a in dparams] + [dx.name, dy.name] == keys  # Dask arrays are immutable graphs
     np.testing.assert_array_equal(DASK.back(dx), x)
+
+
+REQUIRED = bc.required_cases(every=4)
+
+
+@pytest.mark.parametrize("module, family, case", REQUIRED, ids=[bc.case_id(m, c) for m, _, c in REQUIRED])
+def test_required_case_on_dask_under_vmap_and_jit(module, family, case):
+    bc.check_case(DASK, family, case, ("vmap", "jit"))
+
+
+def test_no_dask_input_is_mutated_through_the_shared_checks():
+    bc.check_no_input_is_mutated(DASK)
+
+
+def test_jit_takes_dask_arrays_as_dynamic_arguments():
+    bc.check_jit_takes_arrays_as_dynamic_arguments(DASK)
+
+
+def test_numpy_constants_and_scalars_mix_with_dask_arrays():
+    bc.check_numpy_constants_and_python_scalars_mix_in(DASK)
+
+
+def test_gauge_invariant_decompositions_on_dask():
+    bc.check_gauge_invariant_decompositions(DASK, batched=False)
+
+
+def test_dask_and_another_library_in_one_operation_raise():
+    torch = pytest.importorskip("torch")
+    other = bc.Library("torch", torch.as_tensor, np.asarray, lambda v: False)
+    bc.check_two_libraries_in_one_operation_raise(DASK, other)

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 import backend_checks as bc
+import pullback as pb
+import pullback.numpy as pnp
+from pullback.errors import BackendError
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("array_api_compat")
@@ -19,3 +22,45 @@ CASES = [(m, f, c, bc.transforms_for(i)) for i, (m, f, c) in enumerate(bc.family
 @pytest.mark.parametrize("module, family, case, transforms", CASES, ids=[bc.case_id(m, c) for m, _, c, _ in CASES])
 def test_family_case_on_torch_matches_numpy_or_raises_clearly(module, family, case, transforms):
     bc.check_family_case(TORCH, module, family, case, transforms)
+
+
+REQUIRED = bc.required_cases()
+
+
+@pytest.mark.parametrize("module, family, case", REQUIRED, ids=[bc.case_id(m, c) for m, _, c in REQUIRED])
+def test_required_case_on_torch_under_vmap_and_jit(module, family, case):
+    bc.check_case(TORCH, family, case, ("vmap", "jit"))
+
+
+def test_no_torch_input_is_mutated_and_results_are_new_tensors():
+    bc.check_no_input_is_mutated(TORCH)
+
+
+def test_jit_takes_tensors_as_dynamic_arguments_never_constants():
+    bc.check_jit_takes_arrays_as_dynamic_arguments(TORCH)
+
+
+def test_numpy_constants_and_scalars_mix_with_tensors():
+    bc.check_numpy_constants_and_python_scalars_mix_in(TORCH)
+
+
+def test_tensors_and_another_library_in_one_operation_raise():
+    strict = pytest.importorskip("array_api_strict")
+    other = bc.Library("array_api_strict", strict.asarray, np.asarray, lambda v: False)
+    bc.check_two_libraries_in_one_operation_raise(TORCH, other)
+
+
+def test_gauge_invariant_decompositions_on_torch():
+    bc.check_gauge_invariant_decompositions(TORCH)
+
+
+def test_a_primitive_without_a_torch_implementation_names_itself_and_torch():
+    with pytest.raises(BackendError, match=r"'sinc'.*torch|torch.*'sinc'"):
+        pnp.sinc(torch.ones(3, dtype=torch.float64))
+
+
+def test_grad_of_a_tensor_function_returns_a_tensor_on_the_same_device():
+    x = torch.linspace(0, 1, 5, dtype=torch.float64)
+    g = pb.grad(lambda x: pnp.sum(pnp.exp(x) * x))(x)
+    assert isinstance(g, torch.Tensor) and g.device == x.device and g.dtype == torch.float64
+    np.testing.assert_allclose(g.numpy(), np.exp(x.numpy()) * (1 + x.numpy()), rtol=1e-14)

@@ -223,6 +223,33 @@ def apply(prim: Any, args: tuple, params: dict) -> Any:
     return out
 
 
+def xp_rule(prim: Any, xp: Any) -> Callable:
+    """prim's implementation on namespace xp as ``rule(xp, *args, **params)`` for jit's generated code:
+    its xp_impl (or the ufunc of its name), after NumPy's promotion of the operands of a broadcasting
+    primitive; BackendError when it has none."""
+    fn = prim.xp_impl
+    if fn is None:
+        ufunc = getattr(xp, prim.impl.__name__, None) if isinstance(prim.impl, np.ufunc) else None
+        if ufunc is None:
+            raise BackendError(
+                f"jit: the primitive {prim.name!r} has no implementation for {getattr(xp, '__name__', xp)} arrays; "
+                "call the function without jit, or give the primitive an xp_impl.")
+        fn = lambda xp, *args: ufunc(*args)  # noqa: E731
+    if not prim.broadcasting:
+        return fn
+    bk = _BACKENDS.get(id(xp)) or Backend(xp)
+
+    def promoting(xp, *args, **params):
+        arrays = [i for i, a in enumerate(args) if hasattr(a, "dtype")]
+        if len(arrays) > 1:
+            args = list(args)
+            for i, a in zip(arrays, _promoted(bk, [args[i] for i in arrays])):
+                args[i] = a
+        return fn(xp, *args, **params)
+
+    return promoting
+
+
 def _promoted(bk: Backend, arrays: list) -> list:
     """NumPy's promotion among the numeric operands of a broadcasting primitive, where the array API leaves
     mixed kinds (a float with an int array ...) unspecified; boolean operands (conditions) stay."""
@@ -414,6 +441,8 @@ def scatter(xp: Any, x: Any, v: Any, idx: Any, accumulate: bool) -> Any:
     Basic indices update a copy in place (Dask: lazily, chunk by chunk); integer and boolean arrays
     become flat positions, and the update a gather: rounds in which no position repeats (accumulate),
     or the entry written last at each position (write)."""
+    if not hasattr(v, "dtype"):  # a Python scalar (in jit's generated code): weakly typed, x's dtype
+        v = xp.asarray(v, dtype=x.dtype, device=_device(x))
     dtype = xp.result_type(x, v) if accumulate else x.dtype
     shape = tuple(x.shape)
     target = getitem(xp, x, idx)

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BackendError
 from .atoms import Var
+from .backend import xp_rule
 from .naming import RESERVED, sanitize, var_names
 
 __all__ = ["RESERVED", "sanitize", "var_names", "generate", "compile_graph", "infix", "reduction", "astype",
@@ -133,7 +133,8 @@ class _Emitter:
         if isinstance(a, Var):
             return self.names[a]
         v = a.value
-        if isinstance(v, (bool, int, float)) and _is_literal(v):
+        numpy_scalar = isinstance(v, np.generic)  # on another library: moved there, not printed
+        if isinstance(v, (bool, int, float)) and _is_literal(v) and not (self.xp is not None and numpy_scalar):
             return repr(v)
         return self.obj(v)
 
@@ -226,13 +227,9 @@ class _Emitter:
     def through_xp(self, e, args) -> str:
         """On another library: xp.<ufunc>(...) or prims_<name>(xp, ..., param=...) with the xp_impl."""
         prim, impl = e.prim, e.prim.impl
-        if prim.xp_impl is None:
-            if isinstance(impl, np.ufunc) and not e.params and hasattr(self.xp, impl.__name__):
-                return f"xp.{impl.__name__}({', '.join(args)})"
-            raise BackendError(
-                f"jit: the primitive {prim.name!r} has no implementation for {getattr(self.xp, '__name__', 'this')} "
-                "arrays; call the function without jit, or give the primitive an xp_impl.")
-        fn = self.obj(prim.xp_impl, f"prims_{sanitize(prim.name)}")
+        if prim.xp_impl is None and isinstance(impl, np.ufunc) and len(args) == 1 and hasattr(self.xp, impl.__name__):
+            return f"xp.{impl.__name__}({args[0]})"
+        fn = self.obj(xp_rule(prim, self.xp), f"prims_{sanitize(prim.name)}")
         kw = [f"{k}={self.lit(v)}" for k, v in e.params.items()]
         return f"{fn}({', '.join(['xp'] + args + kw)})"
 
