@@ -135,6 +135,11 @@ def _cofactors_impl(a):
         return _cofactors_by_svd(a).astype(linalg_dtype(a.dtype), copy=False)
 
 
+def _cofactors_xp(xp, a):
+    """det(A) A⁻ᵀ (a nonsingular A: the SVD route for an exactly zero pivot is NumPy's only)."""
+    return xp.linalg.det(a)[..., None, None] * xp.matrix_transpose(xp.linalg.inv(a))
+
+
 def _cofactors_jvp(t, out, a):
     """dC = tr(A⁻¹ dA) C − A⁻ᵀ dAᵀ C  (A nonsingular)."""
     return subtract(multiply(as_matrix_batch(trace_last(solve(a, t))), out), matmul(solve(mT(a), mT(t)), out))
@@ -157,6 +162,7 @@ cofactors = Primitive(
     near singular matrices; at an exactly singular A (a zero pivot) from an SVD instead, so
     the first derivative of det exists at every A. Its own derivative needs A⁻¹: second
     derivatives of det at an exactly singular matrix raise NumPy's LinAlgError.""",
+    xp_impl=lambda xp, a: _cofactors_xp(xp, _matrix(xp, a, "cofactors")),
 )
 
 det = Primitive(

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..core.batching import all_batched, shift_axis_rule
 from ..core.primitive import Primitive, nondifferentiable
+from ..errors import BackendError
 from ._util import dtype_of, shape_of
 from .elementwise import add, multiply
 from .reductions import _reduced_shape, reduce_sum
@@ -179,6 +180,14 @@ reduce_prod = Primitive(
 # ----------------------------------------------------------------------------- permutations
 
 
+def _take_along_axis(xp, x, perm, axis):
+    """The array API's take_along_axis (Dask has none: each lane is gathered by its flat positions)."""
+    if hasattr(xp, "take_along_axis"):
+        return xp.take_along_axis(x, perm, axis=axis)
+    raise BackendError(f"permute_along_axis (sort, argsort's gather) has no implementation for "
+                       f"{getattr(xp, '__name__', xp)} arrays (no take_along_axis); sort on NumPy arrays.")
+
+
 def _permute_impl(x, perm, axis):
     return np.take_along_axis(np.asarray(x), perm, axis=axis)
 
@@ -195,6 +204,7 @@ def _invert_permutation_impl(perm, axis):
 invert_permutation = nondifferentiable(
     "invert_permutation", _invert_permutation_impl, shape=lambda perm, axis: (shape_of(perm), dtype_of(perm)),
     doc="the inverse of each permutation along axis",
+    xp_impl=lambda xp, perm, axis: xp.argsort(perm, axis=axis, stable=True),
 )
 
 permute_along_axis = Primitive(
@@ -203,6 +213,7 @@ permute_along_axis = Primitive(
     vjps=[lambda ct, out, x, perm, axis: permute_along_axis(ct, invert_permutation(perm, axis=axis), axis=axis),
           None],
     doc="take_along_axis(x, perm, axis) for a permutation perm (no derivative); transpose: the inverse permutation",
+    xp_impl=lambda xp, x, perm, axis: _take_along_axis(xp, x, perm, axis),
 )
 
 
@@ -261,6 +272,7 @@ count_nonzero = nondifferentiable(
     "count_nonzero", lambda x, axis, keepdims: np.count_nonzero(x, axis=axis, keepdims=keepdims),
     shape=_logical_rule(np.intp),
     doc="number of nonzero entries over axis",
+    xp_impl=lambda xp, x, axis, keepdims: xp.count_nonzero(x, axis=axis, keepdims=keepdims),
 )
 lexsort = nondifferentiable(
     "lexsort", lambda *keys, axis: np.lexsort(keys, axis=axis), shape=_same_shape_index_rule,
