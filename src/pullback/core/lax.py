@@ -215,6 +215,16 @@ def _reshape_impl(x, shape):
     return np.reshape(x, shape)
 
 
+def _reshape_xp(xp, x, shape):
+    """Dask reshapes only by merging or splitting axes: any other reshape goes through the flat array."""
+    if backend.is_lazy(xp) and len(shape) and x.ndim > 1:
+        try:
+            return xp.reshape(x, shape)
+        except (ValueError, NotImplementedError):
+            return xp.reshape(xp.reshape(x, (-1,)), shape)
+    return xp.reshape(x, shape)
+
+
 def _drop_noop_or_fold_nested(s, x, out, prim: Primitive):
     """A shape-changing `prim` (reshape, broadcast_to) applied to x with result `out`: x itself when
     the result already fits x; prim(prim(y)) → prim(y, shape=out.shape); else None (no rewrite)."""
@@ -237,7 +247,7 @@ reshape = Primitive(
     vjps=[lambda ct, out, x, shape: reshape(ct, shape=shape_of(x))],
     doc="x.reshape(shape) (shape fully specified, no -1)",
     negation_commutes=True, rewrite=_rewrite_reshape, stem="rs",
-    xp_impl=lambda xp, x, shape: xp.reshape(x, tuple(shape)),
+    xp_impl=lambda xp, x, shape: _reshape_xp(xp, x, tuple(shape)),
     render=lambda em, e, a: f"np.reshape({a[0]}, {em.lit(tuple(e.params['shape']))})",
 )
 
