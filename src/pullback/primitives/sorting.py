@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from ..core.backend import is_lazy
 from ..core.batching import all_batched, shift_axis_rule
 from ..core.primitive import Primitive, nondifferentiable
 from ..errors import BackendError
@@ -184,6 +185,9 @@ def _take_along_axis(xp, x, perm, axis):
     """The array API's take_along_axis (Dask has none: each lane is gathered by its flat positions)."""
     if hasattr(xp, "take_along_axis"):
         return xp.take_along_axis(x, perm, axis=axis)
+    if is_lazy(xp):  # each lane whole in one chunk, gathered block by block
+        x = x.rechunk({axis: -1})
+        return x.map_blocks(np.take_along_axis, perm.rechunk(x.chunks), axis=axis, dtype=x.dtype)
     raise BackendError(f"permute_along_axis (sort, argsort's gather) has no implementation for "
                        f"{getattr(xp, '__name__', xp)} arrays (no take_along_axis); sort on NumPy arrays.")
 
