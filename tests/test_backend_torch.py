@@ -64,3 +64,30 @@ def test_grad_of_a_tensor_function_returns_a_tensor_on_the_same_device():
     g = pb.grad(lambda x: pnp.sum(pnp.exp(x) * x))(x)
     assert isinstance(g, torch.Tensor) and g.device == x.device and g.dtype == torch.float64
     np.testing.assert_allclose(g.numpy(), np.exp(x.numpy()) * (1 + x.numpy()), rtol=1e-14)
+
+
+def test_jit_tracks_a_tensor_read_from_a_closure_and_moves_numpy_arguments_to_torch():
+    w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    f = pb.jit(lambda x: pnp.sum(pnp.tanh(x * w)))
+    x = np.array([0.1, 0.2, 0.3])
+    expected = np.sum(np.tanh(x * w.numpy()))
+    for arg in (torch.as_tensor(x), x):
+        r = f(arg)
+        assert isinstance(r, torch.Tensor)
+        np.testing.assert_allclose(r.numpy(), expected, rtol=1e-14)
+    w.mul_(2.0)  # the closure's tensor is an input of the compiled code, not a constant baked into it
+    np.testing.assert_allclose(f(x).numpy(), np.sum(np.tanh(x * w.numpy())), rtol=1e-14)
+
+
+def test_jit_of_a_rolled_loop_on_tensors_calls_torch():
+    body = lambda i, c: c * 0.5 + pnp.sin(c)  # noqa: E731
+    f = pb.jit(lambda x: pb.fori_loop(0, 3, body, x))
+    x = np.linspace(0, 1, 4)
+    expected = x
+    for _ in range(3):
+        expected = expected * 0.5 + np.sin(expected)
+    r = f(torch.as_tensor(x))
+    assert isinstance(r, torch.Tensor) and "xp.sin" in f.source(torch.as_tensor(x))
+    np.testing.assert_allclose(r.numpy(), expected, rtol=1e-14)
+    g = pb.grad(lambda x: pnp.sum(pb.fori_loop(0, 3, body, x)))(torch.as_tensor(x))
+    np.testing.assert_allclose(g.numpy(), pb.grad(lambda x: pnp.sum(pb.fori_loop(0, 3, body, x)))(x), rtol=1e-14)

@@ -640,6 +640,16 @@ _NUMBERS = frozenset((float, int, bool, complex)) | frozenset(
     t for t in set(np.sctypeDict.values()) if np.dtype(t).kind in "biufc")
 
 
+def _moving_inputs(compiled: Callable, library: Any, like: Any) -> Callable:
+    """compiled (generated over another library's namespace), moving NumPy inputs to that library first (as
+    dispatch moves NumPy constants): a NumPy argument may meet a torch tensor the function reads from outside."""
+    def run(*leaves):
+        return compiled(*[library.asarray(v, like) if isinstance(v, (np.ndarray, np.generic)) else v for v in leaves])
+
+    run.__pullback_source__ = compiled.__pullback_source__
+    return run
+
+
 def _signature(args: tuple, kwargs: dict) -> tuple | None:
     """The fast path's key and the leaves to pass: (signature, leaves) for arguments made of arrays and
     numbers in tuples, lists, dicts and None; each array contributes its shape and dtype, each number its
@@ -825,8 +835,8 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
             compiled = compile_graph(graph, name if name.isidentifier() else "staged")
         else:
             like = next(x for x in st.leaves + implicit if backend_of(x) is library)
-            compiled = compile_graph(graph, name if name.isidentifier() else "staged", library.xp,
-                                     lambda c: library.asarray(c, like))
+            compiled = _moving_inputs(compile_graph(graph, name if name.isidentifier() else "staged", library.xp,
+                                                    lambda c: library.asarray(c, like)), library, like)
         entry = cache[key] = _Compiled(graph, compiled, fresh)
         last_env[key[0]] = key[1]
         return key, level, entry
