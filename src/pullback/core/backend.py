@@ -228,8 +228,9 @@ def xp_rule(prim: Any, xp: Any) -> Callable:
     its xp_impl (or the ufunc of its name), after NumPy's promotion of the operands of a broadcasting
     primitive; BackendError when it has none."""
     fn = prim.xp_impl
+    bk = _BACKENDS.get(id(xp)) or Backend(xp)
     if fn is None:
-        ufunc = getattr(xp, prim.impl.__name__, None) if isinstance(prim.impl, np.ufunc) else None
+        ufunc = _ufunc_impl(bk, prim.impl) if isinstance(prim.impl, np.ufunc) else None
         if ufunc is None:
             raise BackendError(
                 f"jit: the primitive {prim.name!r} has no implementation for {getattr(xp, '__name__', xp)} arrays; "
@@ -237,7 +238,6 @@ def xp_rule(prim: Any, xp: Any) -> Callable:
         fn = lambda xp, *args: ufunc(*args)  # noqa: E731
     if not prim.broadcasting:
         return fn
-    bk = _BACKENDS.get(id(xp)) or Backend(xp)
 
     def promoting(xp, *args, **params):
         arrays = [i for i, a in enumerate(args) if hasattr(a, "dtype")]
