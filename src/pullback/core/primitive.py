@@ -139,17 +139,15 @@ class Primitive:
         """Apply the primitive: directly on plain values, else via the top trace among the arguments."""
         top = None
         level = -1
-        foreign = False
         for a in args:
             if isinstance(a, Tracer):
                 t = a._trace
                 if t.level > level:
                     top, level = t, t.level
-            elif type(a) not in NUMPY_TYPES:
-                foreign = True
         if top is None:
-            if foreign:  # maybe another array library's values (core/backend.py)
-                return apply_foreign(self, args, params)
+            for a in args:
+                if type(a) not in NUMPY_TYPES:  # maybe another array library's values (core/backend.py)
+                    return apply_foreign(self, args, params)
             if DEBUG_NANS:
                 return check_finite(self, args, self.impl(*args, **params))
             return self.impl(*args, **params)
