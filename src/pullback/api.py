@@ -10,6 +10,7 @@ import numpy as np
 
 from ._arrays import output_leaf as _output_leaf
 from .core.ad import jvp_flat, unbroadcast, vjp_flat
+from .core.backend import NUMPY_TYPES, backend_of, ones_like_value, zeros_like_value
 from .core.trace import Tracer
 from .core.tree import tree_flatten, tree_map, tree_unflatten
 from .errors import (
@@ -26,8 +27,9 @@ from .primitives._util import dtype_of, shape_of
 
 
 def _as_value(x: Any) -> Any:
-    """A leaf as something with shape and dtype: tracers (of outer transformations) stay as they are."""
-    if isinstance(x, (Tracer, np.ndarray, np.generic)):
+    """A leaf as something with shape and dtype: tracers (of outer transformations) and arrays of
+    other libraries (Dask, torch, CuPy ...) stay as they are."""
+    if isinstance(x, (Tracer, np.ndarray, np.generic)) or backend_of(x) is not None:
         return x
     return np.asarray(x)
 
@@ -73,12 +75,19 @@ def _unaliased(leaves: list, avoid: Sequence = ()) -> list:
     gradients could be one array, and an in-place update of one (g *= lr) would change the other.
     """
     seen = {id(_buffer(a)) for a in avoid if isinstance(a, np.ndarray)}
+    foreign = {id(a) for a in avoid if type(a) not in NUMPY_TYPES and not isinstance(a, Tracer)}
     out = []
     for g in leaves:
         if isinstance(g, np.ndarray):
             if id(_buffer(g)) in seen:
                 g = g.copy()
             seen.add(id(_buffer(g)))
+        elif type(g) not in NUMPY_TYPES and not isinstance(g, Tracer):
+            bk = backend_of(g)
+            if bk is not None:  # another library's array: one object per result (torch tensors are mutable)
+                if id(g) in foreign:
+                    g = bk.copy(g)
+                foreign.add(id(g))
         out.append(g)
     return out
 
@@ -87,8 +96,9 @@ def _buffer(a: np.ndarray) -> Any:
     return a if a.base is None else a.base
 
 
-def _zeros_like(x: Any) -> np.ndarray:
-    return np.zeros(shape_of(x), dtype_of(x))
+def _zeros_like(x: Any) -> Any:
+    """Zeros shaped like x, in x's array library."""
+    return zeros_like_value(shape_of(x), dtype_of(x), x)
 
 
 def _fit_ct(g: Any, like: Any) -> Any:
@@ -511,7 +521,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic:
                 "Take np.real / np.abs of it, use grad(..., holomorphic=True) for a holomorphic function, "
                 "or pullback.vjp with a complex cotangent."
             )
-        ct = np.ones((), dtype_of(out)) if dtype_of(out).kind in "fc" else np.ones((), np.float64)
+        ct = ones_like_value((), dtype_of(out) if dtype_of(out).kind in "fc" else np.float64, out)
         gs = pullback([ct], once=True)
         leaves = _unaliased([_fit_ct(g, x) for g, x in zip(gs, flat.in_leaves)], flat.in_leaves)
         if allow_int:
@@ -625,7 +635,7 @@ def elementwise_grad(fun: Callable, argnum: int = 0) -> Callable:
             return fun(*full, **kwargs)
 
         out, vjp_fn = vjp(f, args[num])
-        return vjp_fn(tree_map(lambda o: np.ones(shape_of(o), dtype_of(o)), out))[0]
+        return vjp_fn(tree_map(lambda o: ones_like_value(shape_of(o), dtype_of(o), o), out))[0]
 
     return egrad_fun
 

@@ -77,6 +77,12 @@ class MissingDependencyError(PullbackError, ImportError):
     """An optional dependency (SciPy for pullback.scipy) is not installed."""
 
 
+class BackendError(PullbackError, TypeError):
+    """An operation on arrays of another library (Dask, torch, CuPy, an array-API namespace) that pullback
+    cannot do there: a primitive without an implementation for it, two libraries mixed, a data-dependent
+    shape on a lazy array."""
+
+
 class GraphCheckError(PullbackError, TypeError):
     """A staged graph is ill-typed: an equation's recorded shape/dtype is not what its primitive's
     shape rule gives, or a variable is used before it is defined (an internal error of a pass)."""

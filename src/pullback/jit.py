@@ -14,6 +14,7 @@ import numpy as np
 
 from .api import _int_tuple
 from .core import primitive as _primitive
+from .core.backend import NUMPY_TYPES, backend_of, backend_of_args, numpy_dtype
 from .core.codegen import compile_graph, sanitize
 from .core.ir import Const, Graph, eval_graph
 from .core.staging import ConcretizationError, abstractify, trace_flat
@@ -61,7 +62,15 @@ def _path_names(base: str, tree: TreeDef) -> list[str]:
 
 
 def _is_array_like(x: Any) -> bool:
-    return isinstance(x, (np.ndarray, np.generic, Tracer, bool, int, float, complex))
+    """Arrays are dynamic arguments: NumPy's, traced ones and other libraries' (torch tensors, Dask arrays
+    ... are never baked in as constants)."""
+    return isinstance(x, (np.ndarray, np.generic, Tracer, bool, int, float, complex)) or backend_of(x) is not None
+
+
+def _library(leaves: list) -> tuple:
+    """What keys the cache beside shapes and dtypes: the array library (and device) of the arguments."""
+    found = backend_of_args([x for x in leaves if not isinstance(x, Tracer)])
+    return () if found is None else (found, str(found.device(next(x for x in leaves if backend_of(x) is found))))
 
 
 def _is_integral(x: Any) -> bool:
@@ -153,7 +162,14 @@ def _watched(code: types.CodeType, g: dict) -> tuple:
 _SCALARS = (bool, int, float, complex, str, type(None))
 
 
+def _foreign(v: Any) -> bool:
+    """v is another array library's array (torch, Dask, CuPy ...): tracked like a NumPy array, never a constant."""
+    return type(v) not in NUMPY_TYPES and not isinstance(v, Tracer) and backend_of(v) is not None
+
+
 def _is_tracked_leaf(v: Any) -> bool:
+    if _foreign(v):
+        return True
     if isinstance(v, (np.ndarray, Tracer)):
         return np.dtype(v.dtype) != np.dtype(object)
     return isinstance(v, (np.generic, *_SCALARS))
@@ -167,7 +183,7 @@ def _kind(v: Any, user: bool) -> str | None:
     "missing": not defined yet. Closures of library functions are scanned for arrays and functions only."""
     if v is _MISSING:
         return "missing" if user else None
-    if isinstance(v, Tracer) or (isinstance(v, np.ndarray) and v.dtype != object):
+    if isinstance(v, Tracer) or (isinstance(v, np.ndarray) and v.dtype != object) or _foreign(v):
         return "array"
     if isinstance(v, (types.FunctionType, functools.partial, types.MethodType)):
         return "function"
@@ -297,8 +313,8 @@ class _Environment:
         the fast path cannot check this environment (values of enclosing traces, odd containers)."""
         out = []
         for f in self.frees:
-            if isinstance(f.value, Tracer):
-                return None
+            if isinstance(f.value, Tracer) or _foreign(f.value):
+                return None  # (the fast path checks NumPy arrays only)
             if f.kind == "array":
                 out.append((f.cell, f.namespace, f.name, _ARRAY, f.value.shape, f.value.dtype))
             elif f.kind == "tree":
@@ -390,14 +406,14 @@ def _concrete(v: Any, by_value: int) -> bool:
 
 
 def _traced_leaf(v: Any, by_value: int) -> bool:
-    return isinstance(v, (np.ndarray, Tracer)) and not _concrete(v, by_value)
+    return (isinstance(v, (np.ndarray, Tracer)) or _foreign(v)) and not _concrete(v, by_value)
 
 
 def _free_key(name: str, kind: str, v: Any, by_value: int) -> tuple:
-    if kind == "array" or (kind == "leaf" and isinstance(v, (np.ndarray, Tracer))):
+    if kind == "array" or (kind == "leaf" and (isinstance(v, (np.ndarray, Tracer)) or _foreign(v))):
         if _concrete(v, by_value):
             return (name, _ByValue(v))
-        return (name, "traced", tuple(v.shape), np.dtype(v.dtype))
+        return (name, "traced", tuple(v.shape), numpy_dtype(v.dtype)) + _library([v])
     if kind == "function":
         return (name, _Identity(v))
     if kind == "tree":
@@ -474,7 +490,8 @@ class _Staged:
                     "dynamic (an array) by leaving it out of static_argnums."
                 ) from err
         avals = tuple(map(abstractify, self.leaves))
-        return (self.in_tree, self.mask, avals, self.kw_names, self.static, self.static_vals, static_leaves)
+        return (self.in_tree, self.mask, avals, self.kw_names, self.static, self.static_vals, static_leaves,
+                _library(self.leaves))
 
     def merge(self, flat: list) -> list:
         """All leaves: the traced ones from `flat`, the others as they were given."""
@@ -590,6 +607,10 @@ def _output(x: Any, copy: bool) -> Any:
     read-only views (np.broadcast_to), so no call can alter what another call returns."""
     if isinstance(x, np.ndarray) and (copy or not x.flags.writeable):
         return np.array(x, copy=True)
+    if copy and type(x) not in NUMPY_TYPES:
+        bk = backend_of(x)
+        if bk is not None:
+            return bk.copy(x)
     return x
 
 
@@ -617,6 +638,16 @@ class _Fast:
 # Python numbers (weakly typed) and NumPy's numeric scalars (their type fixes their dtype)
 _NUMBERS = frozenset((float, int, bool, complex)) | frozenset(
     t for t in set(np.sctypeDict.values()) if np.dtype(t).kind in "biufc")
+
+
+def _moving_inputs(compiled: Callable, library: Any, like: Any) -> Callable:
+    """compiled (generated over another library's namespace), moving NumPy inputs to that library first (as
+    dispatch moves NumPy constants): a NumPy argument may meet a torch tensor the function reads from outside."""
+    def run(*leaves):
+        return compiled(*[library.asarray(v, like) if isinstance(v, (np.ndarray, np.generic)) else v for v in leaves])
+
+    run.__pullback_source__ = compiled.__pullback_source__
+    return run
 
 
 def _signature(args: tuple, kwargs: dict) -> tuple | None:
@@ -797,7 +828,15 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
                 level = levels[key0] = escalate(st, env, level, err)
         inputs = set(graph.in_vars)
         fresh = tuple(isinstance(o, Const) or o in inputs for o in graph.outs)  # outputs to copy
-        compiled = compile_graph(graph, name if name.isidentifier() else "staged")
+        implicit = [v for _, v, *_ in env.implicit(level)]
+        found = _library(st.leaves + implicit)  # another library's arrays: the generated code calls its namespace
+        library = found[0] if found else None
+        if library is None:
+            compiled = compile_graph(graph, name if name.isidentifier() else "staged")
+        else:
+            like = next(x for x in st.leaves + implicit if backend_of(x) is library)
+            compiled = _moving_inputs(compile_graph(graph, name if name.isidentifier() else "staged", library.xp,
+                                                    lambda c: library.asarray(c, like)), library, like)
         entry = cache[key] = _Compiled(graph, compiled, fresh)
         last_env[key[0]] = key[1]
         return key, level, entry

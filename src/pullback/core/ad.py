@@ -32,9 +32,11 @@ import numpy as np
 
 from ..config import on_change
 from ..errors import NonLinearRuleError
+from .backend import NUMPY_TYPES
 from .ir import ShapeDtype, Var
 from .lax import add, broadcast_to, fit, getitem, getitem_vjp_into
 from .primitive import check_finite
+from .shapes import dtype_of
 from .staging import trace_flat
 from .trace import Shaped, Trace, Tracer, new_trace
 
@@ -62,8 +64,10 @@ _IS_SLOT = (-1).__lt__  # s >= 0: an input of this trace (its `needs` flag), wit
 def unbroadcast(g: Any, x: Any) -> Any:
     """Fit cotangent g to input x: sum over the axes broadcasting added, cast to x's inexact dtype."""
     try:
-        if g.shape == x.shape and g.dtype == x.dtype:
-            return g
+        if g.shape == x.shape:
+            gd, xd = g.dtype, x.dtype
+            if gd is xd or (type(gd) is type(xd) and gd == xd):  # (dtypes of two libraries are never equal)
+                return g
     except AttributeError:
         pass
     return fit(g, x)
@@ -76,7 +80,7 @@ def zeros_like_value(x: Any) -> np.ndarray:
 
 
 def _dtype_of(x: Any) -> np.dtype:
-    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    return dtype_of(x)
 
 
 # ----------------------------------------------------------------------------- forward
@@ -125,7 +129,7 @@ class JVPTrace(Trace):
                 v = a
                 tangents.append(None)
             primals.append(v)
-            if plain and isinstance(v, Tracer):
+            if plain and type(v) not in NUMPY_TYPES:  # a tracer, or another library's array
                 plain = False
         if plain:
             out = prim.impl(*primals, **params)
@@ -242,7 +246,7 @@ class ReverseTrace(Trace):
                 v = a
                 slots.append(-1)
             primals.append(v)
-            if plain and isinstance(v, Tracer):
+            if plain and type(v) not in NUMPY_TYPES:  # a tracer, or another library's array
                 plain = False
         if plain:
             out = prim.impl(*primals, **params)
@@ -340,8 +344,9 @@ class ReverseTrace(Trace):
                     if g is None:
                         continue
                     p = primals[i]
-                    try:  # unbroadcast, inlined
-                        if g.shape != p.shape or g.dtype != p.dtype:
+                    try:  # unbroadcast, inlined (dtypes of two libraries are never equal)
+                        if g.shape != p.shape or (g.dtype is not p.dtype and (
+                                type(g.dtype) is not type(p.dtype) or g.dtype != p.dtype)):
                             g = fit(g, p)
                     except AttributeError:
                         g = fit(g, p)
@@ -556,7 +561,7 @@ def _stage(rule: Callable, values: list, params: dict) -> _Program | None:
         return rule(vals, params)
 
     try:
-        graph = trace_flat(fun, [ShapeDtype(values[k].shape, values[k].dtype) for k in positions])
+        graph = trace_flat(fun, [ShapeDtype(values[k].shape, dtype_of(values[k])) for k in positions])
     except Exception:  # noqa: BLE001 - a rule that reads values: transpose it at every call instead
         return None
     return _Program(positions, graph)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .backend import numpy_dtype
+
 
 class ShapeDtype:
     """An abstract array: only its shape and dtype are known.
@@ -36,7 +38,7 @@ class ShapeDtype:
 
     def __init__(self, shape: tuple, dtype: Any, weak: bool = False):
         self.shape = tuple(int(n) for n in shape)
-        self.dtype = np.dtype(dtype)
+        self.dtype = numpy_dtype(dtype)
         self.weak = weak
 
     def placeholder(self):
@@ -113,7 +115,8 @@ class Const:
 
     @property
     def dtype(self) -> np.dtype:
-        return getattr(self.value, "dtype", None) or np.result_type(self.value)
+        d = getattr(self.value, "dtype", None)
+        return np.result_type(self.value) if d is None else numpy_dtype(d)  # (another library's, in NumPy's terms)
 
     @property
     def is_scalar_literal(self) -> bool:

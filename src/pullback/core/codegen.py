@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .atoms import Var
+from .backend import xp_rule
 from .naming import RESERVED, sanitize, var_names
 
 __all__ = ["RESERVED", "sanitize", "var_names", "generate", "compile_graph", "infix", "reduction", "astype",
@@ -56,17 +57,24 @@ def _plain(v: Any) -> Any:
 
 
 class _Emitter:
-    def __init__(self, graph, parent: _Emitter | None = None, inputs: list | None = None):
+    def __init__(self, graph, parent: _Emitter | None = None, inputs: list | None = None, xp: Any = None,
+                 move: Callable | None = None):
         self.graph = graph
         self.inlined = parent is not None  # a sub-graph inlined into an enclosing function
         if parent is None:
             self.names = var_names(graph)
-            self.used = set(self.names.values()) | set(RESERVED)
+            self.used = set(self.names.values()) | set(RESERVED) | {"xp"}
             self.env: dict = {"np": np}
             self.objects: dict = {}  # id(object) -> name, so one object is passed once
             self.counts: dict = {}
+            # xp: another array library's namespace (core/backend.py): every equation calls it (or the
+            # primitive's xp_impl with it), and move(constant) puts NumPy constants in that library
+            self.xp, self.move = xp, move
+            if xp is not None:
+                self.env["xp"] = xp
         else:  # an inlined sub-graph: its own names, unique in the enclosing function; one namespace
             self.used, self.env, self.objects, self.counts = parent.used, parent.env, parent.objects, parent.counts
+            self.xp, self.move = parent.xp, parent.move
             self.names = {}
             for v, text in zip(graph.in_vars, inputs):
                 self.names[v] = text
@@ -116,7 +124,8 @@ class _Emitter:
         name = self.objects.get(id(value))
         if name is None:
             name = self.fresh(base)
-            self.env[name] = value
+            self.env[name] = self.move(value) if self.move is not None and base == "c" and isinstance(
+                value, (np.ndarray, np.generic)) else value
             self.objects[id(value)] = name
         return name
 
@@ -124,7 +133,8 @@ class _Emitter:
         if isinstance(a, Var):
             return self.names[a]
         v = a.value
-        if isinstance(v, (bool, int, float)) and _is_literal(v):
+        numpy_scalar = isinstance(v, np.generic)  # on another library: moved there, not printed
+        if isinstance(v, (bool, int, float)) and _is_literal(v) and not (self.xp is not None and numpy_scalar):
             return repr(v)
         return self.obj(v)
 
@@ -145,6 +155,8 @@ class _Emitter:
 
     def dtype(self, dt: Any) -> str:
         dt = np.dtype(dt)
+        if self.xp is not None:
+            return self.obj(dt, "dtype")  # the xp_impl rules take NumPy dtypes
         name = dt.name
         if re.fullmatch(r"[a-z]+[0-9]*", name) and isinstance(getattr(np, name, None), type):
             if np.dtype(getattr(np, name)) == dt:
@@ -185,6 +197,8 @@ class _Emitter:
             if lines is not None:
                 return "\n".join("    " + line for line in lines)
             render = None
+        if self.xp is not None:  # another library: no NumPy spelling (the namespace's calls, below)
+            render = None
         # A weak value is a Python scalar at run time. Between weak values only, Python's operators
         # compute what the user's code computed eagerly (a Python scalar); a weak value meeting an
         # array goes through NumPy's own function, which promotes it weakly (float32 * 2.0 → float32).
@@ -193,7 +207,7 @@ class _Emitter:
             render = None
         rhs = render(self, e, args) if render is not None else None
         if rhs is None:
-            rhs = self.through_impl(e, args)
+            rhs = self.through_impl(e, args) if self.xp is None else self.through_xp(e, args)
         lhs = ", ".join(self.names[o] for o in e.outs)
         if e.prim.multiple_results:
             lhs += ","
@@ -208,6 +222,16 @@ class _Emitter:
         fn = self.obj(impl, f"prims_{sanitize(e.prim.name)}")
         kw = [f"{k}={self.lit(v)}" for k, v in e.params.items()]
         return f"{fn}({', '.join(args + kw)})"
+
+
+    def through_xp(self, e, args) -> str:
+        """On another library: xp.<ufunc>(...) or prims_<name>(xp, ..., param=...) with the xp_impl."""
+        prim, impl = e.prim, e.prim.impl
+        if prim.xp_impl is None and isinstance(impl, np.ufunc) and len(args) == 1 and hasattr(self.xp, impl.__name__):
+            return f"xp.{impl.__name__}({args[0]})"
+        fn = self.obj(xp_rule(prim, self.xp), f"prims_{sanitize(prim.name)}")
+        kw = [f"{k}={self.lit(v)}" for k, v in e.params.items()]
+        return f"{fn}({', '.join(['xp'] + args + kw)})"
 
 
 # ----------------------------------------------------------------------------- rendering hooks
@@ -259,16 +283,17 @@ def block(render: Callable) -> Callable:
     return render
 
 
-def generate(graph, name: str = "staged") -> tuple[str, dict]:
-    """(source, namespace): `def name(inputs): ...` over numpy and the objects in namespace."""
-    em = _Emitter(graph)
+def generate(graph, name: str = "staged", xp: Any = None, move: Callable | None = None) -> tuple[str, dict]:
+    """(source, namespace): `def name(inputs): ...` over numpy and the objects in namespace; with xp (another
+    array library's namespace), over xp, with the NumPy constants put there by move."""
+    em = _Emitter(graph, xp=xp, move=move)
     fname = sanitize(name, "f")
     params = ", ".join(em.names[v] for v in graph.in_vars)
     body = [em.statement(e) for e in graph.eqns]
     outs = [em.atom(o) for o in graph.outs]
     lines = [f"def {fname}({params}):", *body]
     lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
-    lines += [f"# {n}: {_describe(v)} (passed in)" for n, v in em.env.items() if n != "np"]
+    lines += [f"# {n}: {_describe(v)} (passed in)" for n, v in em.env.items() if n not in ("np", "xp")]
     return "\n".join(lines) + "\n", em.env
 
 
@@ -283,9 +308,9 @@ def _describe(v: Any) -> str:
     return type(v).__name__
 
 
-def compile_graph(graph, name: str = "staged") -> Callable:
-    """The generated function, executed from its source."""
-    source, env = generate(graph, name)
+def compile_graph(graph, name: str = "staged", xp: Any = None, move: Callable | None = None) -> Callable:
+    """The generated function, executed from its source (over xp, another array library, when given)."""
+    source, env = generate(graph, name, xp, move)
     fname = sanitize(name, "f")
     code = compile(source, f"<pullback staged {fname}>", "exec")
     exec(code, env)  # noqa: S102 - source built only from sanitized names and literals

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from .atoms import ShapeDtype, aval_of, fits, is_number, zero_like
 from .codegen import astype, index_render, infix
 from .primitive import Primitive
@@ -143,13 +144,10 @@ def fit(g, x):
     >>> fit(numpy.ones((2, 3)), numpy.zeros(3))
     array([2., 2., 2.])
     """
-    try:
-        xs, xd = x.shape, x.dtype
-    except AttributeError:
-        xs, xd = np.shape(x), np.result_type(x)
+    xs, xd = shape_of(x), dtype_of(x)
     if g.shape != xs:
         g = sum_to(g, shape=xs)
-    if g.dtype != xd and xd.kind in "fc":
+    if dtype_of(g) != xd and xd.kind in "fc":
         g = convert(g, dtype=xd)
     return g
 
@@ -174,7 +172,7 @@ add = Primitive(
     vjps=[lambda ct, out, x, y: ct, lambda ct, out, x, y: ct],  # the backward pass unbroadcasts (fit)
     doc="x + y",
     commutative=True, broadcasting=True, weak_preserving=True,
-    rewrite=_rewrite_add, render=infix("+"),
+    rewrite=_rewrite_add, render=infix("+"), xp_impl=lambda xp, x, y: xp.add(x, y),
 )
 
 
@@ -184,10 +182,16 @@ def _convert_impl(x, dtype):
     return np.asarray(x).astype(dtype, copy=False) if not isinstance(x, np.generic) else x.astype(dtype)
 
 
+def _convert_xp(xp, x, dtype):
+    if backend.numpy_dtype(dtype).kind != "c" and backend.numpy_dtype(x.dtype).kind == "c":
+        x = xp.real(x)
+    return xp.astype(x, backend.xp_dtype(xp, dtype))
+
+
 def _convert_back(ct, x):
     """The transpose of a cast: cast back (a complex cotangent of a real input keeps its real part)."""
     xd = dtype_of(x)
-    return convert(ct, dtype=xd) if ct.dtype != xd else ct
+    return convert(ct, dtype=xd) if dtype_of(ct) != xd else ct
 
 
 def _rewrite_identity(s, ins, params, out):
@@ -201,7 +205,7 @@ convert = Primitive(
     vjps=[lambda ct, out, x, dtype: _convert_back(ct, x)],
     doc="x.astype(dtype) between inexact dtypes (complex → real keeps the real part)",
     elementwise=True, negation_commutes=True,
-    rewrite=_rewrite_identity, render=astype, stem="cast",
+    rewrite=_rewrite_identity, render=astype, stem="cast", xp_impl=_convert_xp,
 )
 
 # ----------------------------------------------------------------------------- reshape, broadcast_to, sum_to
@@ -209,6 +213,16 @@ convert = Primitive(
 
 def _reshape_impl(x, shape):
     return np.reshape(x, shape)
+
+
+def _reshape_xp(xp, x, shape):
+    """Dask reshapes only by merging or splitting axes: any other reshape goes through the flat array."""
+    if backend.is_lazy(xp) and len(shape) and x.ndim > 1:
+        try:
+            return xp.reshape(x, shape)
+        except (ValueError, NotImplementedError):
+            return xp.reshape(xp.reshape(x, (-1,)), shape)
+    return xp.reshape(x, shape)
 
 
 def _drop_noop_or_fold_nested(s, x, out, prim: Primitive):
@@ -233,6 +247,7 @@ reshape = Primitive(
     vjps=[lambda ct, out, x, shape: reshape(ct, shape=shape_of(x))],
     doc="x.reshape(shape) (shape fully specified, no -1)",
     negation_commutes=True, rewrite=_rewrite_reshape, stem="rs",
+    xp_impl=lambda xp, x, shape: _reshape_xp(xp, x, tuple(shape)),
     render=lambda em, e, a: f"np.reshape({a[0]}, {em.lit(tuple(e.params['shape']))})",
 )
 
@@ -253,6 +268,12 @@ def _sum_to_impl(x, shape):
     return x.reshape(shape)
 
 
+def _sum_to_xp(xp, x, shape):
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
+    return xp.reshape(xp.sum(x, axis=axes, keepdims=True) if axes else x, tuple(shape))
+
+
 def _rewrite_broadcast_to(s, ins, params, out):
     """broadcast_to its own shape → x; broadcast_to(broadcast_to(x)) → broadcast_to(x)."""
     return _drop_noop_or_fold_nested(s, ins[0], out, broadcast_to)
@@ -263,7 +284,7 @@ broadcast_to = Primitive(
     jvps=[lambda t, out, x, shape: broadcast_to(t, shape=shape)],
     vjps=[lambda ct, out, x, shape: sum_to(ct, shape=shape_of(x))],
     doc="numpy.broadcast_to; transpose: sum_to",
-    rewrite=_rewrite_broadcast_to, stem="bc",
+    rewrite=_rewrite_broadcast_to, stem="bc", xp_impl=lambda xp, x, shape: xp.broadcast_to(x, tuple(shape)),
     render=lambda em, e, a: f"np.broadcast_to({a[0]}, {em.lit(tuple(e.params['shape']))})",
 )
 sum_to = Primitive(
@@ -271,7 +292,7 @@ sum_to = Primitive(
     jvps=[lambda t, out, x, shape: sum_to(t, shape=shape)],
     vjps=[lambda ct, out, x, shape: broadcast_to(ct, shape=shape_of(x))],
     doc="sum over the axes that broadcasting `shape` to x.shape would create; transpose: broadcast_to",
-    negation_commutes=True, rewrite=_rewrite_identity, stem="sumto",
+    negation_commutes=True, rewrite=_rewrite_identity, stem="sumto", xp_impl=_sum_to_xp,
 )
 
 # ----------------------------------------------------------------------------- concatenate
@@ -291,7 +312,8 @@ def _concat_shape(*xs, axis):
 def _concat_jvp(primals, tangents, out, axis):
     if all(t is None for t in tangents):
         return None
-    ts = [np.zeros(shape_of(p), dtype_of(out)) if t is None else t for p, t in zip(primals, tangents, strict=False)]
+    ts = [backend.zeros_like_value(shape_of(p), dtype_of(out), p) if t is None else t
+          for p, t in zip(primals, tangents, strict=False)]
     return concatenate(*ts, axis=axis)
 
 
@@ -344,7 +366,7 @@ concatenate = Primitive(
     "concatenate", _concat_impl, shape=_concat_shape, linear=True,
     jvp=_concat_jvp, vjp=_concat_vjp,
     doc="numpy.concatenate along a non-negative axis; transpose: slices of the cotangent",
-    rewrite=_rewrite_concatenate, stem="cat",
+    rewrite=_rewrite_concatenate, stem="cat", xp_impl=lambda xp, *xs, axis: xp.concat(list(xs), axis=axis),
     render=lambda em, e, a: f"np.concatenate([{', '.join(a)}], axis={em.lit(e.params['axis'])})",
 )
 
@@ -419,6 +441,7 @@ getitem = Primitive(
     vjps=[_getitem_vjp], vjp=lambda ct, out, primals, needs, idx: (_getitem_vjp(ct, out, primals[0], idx),),
     doc="x[idx] (basic, advanced and boolean indexing); transpose: add_at into zeros",
     negation_commutes=True, rewrite=_rewrite_getitem, render=index_render, stem="idx",
+    xp_impl=lambda xp, x, idx: backend.getitem(xp, x, idx),
 )
 
 
@@ -477,6 +500,7 @@ add_at = Primitive(
     vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
     doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
     rewrite=_rewrite_add_at, stem="addat",
+    xp_impl=lambda xp, x, v, idx: backend.scatter(xp, x, v, idx, accumulate=True),
 )
 
 # ----------------------------------------------------------------------------- batching helpers

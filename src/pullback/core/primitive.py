@@ -41,6 +41,9 @@ data on the primitive, registered beside it (so core/ names no primitive):
   holds each argument's concrete value where it is a constant, else None. It may return
   ``(maps, False)`` to say the pattern is a superset only. Without a rule, one is derived from the
   traits (elementwise, broadcasting, reduction), else every output depends on every input.
+- ``xp_impl``: the implementation on another array library's values, ``xp_impl(xp, *args, **params)``
+  with ``xp`` the arguments' array-API namespace (core/backend.py chooses it in `bind`, and moves NumPy
+  constants there first). A primitive whose ``impl`` is a NumPy ufunc needs none.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ from typing import Any
 import numpy as np
 
 from ..config import on_change, user_frame
+from .backend import NUMPY_TYPES
+from .backend import apply as apply_foreign
 from .trace import Tracer
 
 Rule = Callable[..., Any]
@@ -63,7 +68,7 @@ class Primitive:
         "name", "impl", "shape", "jvps", "jvp", "vjps", "vjp",
         "differentiable", "multiple_results", "linear", "batch", "__doc__",
         "commutative", "elementwise", "broadcasting", "reduction", "weak_preserving",
-        "negation_commutes", "negation", "rewrites", "render", "stem", "sparsity",
+        "negation_commutes", "negation", "rewrites", "render", "stem", "sparsity", "xp_impl",
     )
 
     def __init__(
@@ -92,6 +97,7 @@ class Primitive:
         render: Callable | None = None,
         stem: str | None = None,
         sparsity: Callable | None = None,
+        xp_impl: Callable | None = None,
     ):
         self.name = name
         self.impl = impl
@@ -119,6 +125,7 @@ class Primitive:
         self.render = render
         self.stem = stem if stem is not None else name[:4]
         self.sparsity = sparsity
+        self.xp_impl = xp_impl
 
     def def_rewrite(self, rule: Rule) -> Rule:
         """Add a rewrite rule ``rule(s, ins, params, out) -> atom | None`` (tried after the earlier ones).
@@ -138,6 +145,9 @@ class Primitive:
                 if t.level > level:
                     top, level = t, t.level
         if top is None:
+            for a in args:
+                if type(a) not in NUMPY_TYPES:  # maybe another array library's values (core/backend.py)
+                    return apply_foreign(self, args, params)
             if DEBUG_NANS:
                 return check_finite(self, args, self.impl(*args, **params))
             return self.impl(*args, **params)

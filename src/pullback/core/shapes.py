@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .backend import numpy_dtype
+
 
 def shape_of(x: Any) -> tuple:
     """The shape of an array, traced value, abstract value or Python scalar.
@@ -31,7 +33,7 @@ def dtype_of(x: Any) -> np.dtype:
     """
     d = getattr(x, "dtype", None)
     if d is not None:
-        return d
+        return d if isinstance(d, np.dtype) else numpy_dtype(d)  # another library's dtype, in NumPy's terms
     return np.result_type(x)
 
 

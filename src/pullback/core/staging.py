@@ -17,6 +17,7 @@ import numpy as np
 from ..config import on_change
 from ..errors import EscapedTracerError, PullbackError, TracerConversionError
 from . import check
+from .backend import NUMPY_TYPES, backend_of, numpy_dtype
 from .codegen import compile_graph
 from .ir import Const, Eqn, Graph, ShapeDtype, Var, weak_result
 from .primitive import Primitive
@@ -191,6 +192,8 @@ def abstractify(x: Any) -> ShapeDtype:
         return ShapeDtype(x.shape, x.dtype)
     if type(x) in (bool, int, float, complex):
         return ShapeDtype((), np.result_type(x), weak=True)
+    if type(x) not in NUMPY_TYPES and backend_of(x) is not None:  # another library's array: never converted
+        return ShapeDtype(tuple(x.shape), numpy_dtype(x.dtype))
     arr = np.asarray(x)
     return ShapeDtype(arr.shape, arr.dtype)
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EscapedTracerError, PullbackError, TracerConversionError, UnsupportedFunctionError
+from .backend import numpy_dtype
 
 _STACK: contextvars.ContextVar[tuple] = contextvars.ContextVar("pullback_trace_stack", default=())
 _IDS = itertools.count()
@@ -113,7 +114,8 @@ class Tracer(Shaped):
 
     @property
     def dtype(self) -> np.dtype:
-        return self.aval.dtype
+        d = self.aval.dtype
+        return d if isinstance(d, np.dtype) else numpy_dtype(d)  # another library's dtype, in NumPy's terms
 
     def __len__(self) -> int:
         if not self.shape:

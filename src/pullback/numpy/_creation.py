@@ -18,6 +18,7 @@ from typing import Any
 import numpy as _np
 
 from ..core.ad import JVPTrace, JVPTracer, ReverseTrace
+from ..core.backend import NUMPY_TYPES, backend_of, ones_like_value, zeros_like_value
 from ..core.batching import BatchTrace, BatchTracer
 from ..core.staging import StagingTrace
 from ..core.trace import _STACK, Tracer, full_lower
@@ -33,9 +34,10 @@ from ._ufuncs import astype
 def _concrete_or_none(x):
     """x's plain value, or None while staging (no value is known)."""
     try:
-        return _np.asarray(full_lower(x))
+        v = full_lower(x)
     except PullbackError:
         return None
+    return None if _foreign(v) else _np.asarray(v)
 
 
 def _like_shape(a, shape):
@@ -43,6 +45,11 @@ def _like_shape(a, shape):
 
 
 _PULLBACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _foreign(a: Any) -> bool:
+    """a is an array of another library (Dask, torch ...): *_like functions build their result there."""
+    return type(a) not in NUMPY_TYPES and not isinstance(a, Tracer) and backend_of(a) is not None
 
 
 def lift(value: _np.ndarray) -> Any:
@@ -104,6 +111,8 @@ def empty(shape, dtype=float, order="C", *, device=None, like=None) -> Any:
 def zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
     """numpy.zeros_like: constant zeros (no derivative); inside a transformation a floating-point
     result accepts traced values in place (see zeros)."""
+    if _foreign(a):
+        return zeros_like_value(_like_shape(a, shape), dtype or dtype_of(a), a)
     if not isinstance(a, Tracer):
         return lift(_np.zeros_like(a, dtype=dtype, order=order, subok=subok, shape=shape))
     return lift(_np.zeros(_like_shape(a, shape), dtype or dtype_of(a)))
@@ -111,6 +120,8 @@ def zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None)
 
 def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
     """numpy.ones_like (constant); inside a transformation it accepts traced values in place (see zeros)."""
+    if _foreign(a):
+        return ones_like_value(_like_shape(a, shape), dtype or dtype_of(a), a)
     if not isinstance(a, Tracer):
         return lift(_np.ones_like(a, dtype=dtype, order=order, subok=subok, shape=shape))
     return lift(_np.ones(_like_shape(a, shape), dtype or dtype_of(a)))
@@ -118,6 +129,8 @@ def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) 
 
 def empty_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None) -> Any:
     """numpy.empty_like; inside a transformation it accepts traced values in place (see zeros)."""
+    if _foreign(a):
+        return zeros_like_value(_like_shape(a, shape), dtype or dtype_of(a), a)
     if not isinstance(a, Tracer):
         return lift(_np.empty_like(a, dtype=dtype, order=order, subok=subok, shape=shape))
     return lift(_np.empty(_like_shape(a, shape), dtype or dtype_of(a)))
@@ -140,6 +153,8 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
     """numpy.full_like; a traced fill value gives a traced array (differentiable in the fill value)."""
     if traced(fill_value):
         return _traced_full(_like_shape(a, shape), asarray(fill_value), dtype or dtype_of(a))
+    if _foreign(a):  # ones in a's library, times the fill value (a NumPy scalar moved there at dispatch)
+        return ew.multiply(ones_like_value(_like_shape(a, shape), dtype or dtype_of(a), a), fill_value)
     if not isinstance(a, Tracer):
         return lift(_np.full_like(a, fill_value, dtype=dtype, order=order, subok=subok, shape=shape))
     return lift(_np.full(_like_shape(a, shape), fill_value, dtype or dtype_of(a)))

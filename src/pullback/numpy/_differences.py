@@ -13,11 +13,12 @@ import math
 
 import numpy as _np
 
+from ..core.backend import plain_value
 from ..core.trace import Tracer
 from ..errors import UnsupportedFunctionError
 from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, shape_of
-from ._helpers import concrete_or_none, one_axis
+from ._helpers import concrete_or_none, numpy_value, one_axis
 from ._reductions import sum as _sum
 from ._shapes import asarray, concatenate, getitem, ravel, reshape
 from ._ufuncs import astype
@@ -205,6 +206,7 @@ def unwrap(p, discont=None, axis=-1, *, period=6.283185307179586):
     p = asarray(p)
     values = concrete_or_none(p)
     if values is None:
+        numpy_value(plain_value(p))  # another library's array: BackendError (its values are never read)
         raise UnsupportedFunctionError("pullback.numpy.unwrap needs concrete values (it cannot be staged).")
     nd = len(shape_of(p))
     ax = one_axis(axis, nd)

@@ -26,7 +26,7 @@ from ..primitives import elementwise as ew
 from ..primitives._util import dtype_of, shape_of
 from ._creation import linspace, zeros_like
 from ._differences import diff
-from ._helpers import contains_tracer, traced
+from ._helpers import contains_tracer, is_traced, traced
 from ._indexing import at
 from ._reductions import max as _max
 from ._reductions import min as _min
@@ -69,7 +69,7 @@ class ndarray(metaclass=_NDArrayType):
 
 def _dtype_stand_in(x: Any) -> Any:
     """What NumPy's dtype functions need of a traced value: its dtype."""
-    return dtype_of(x) if isinstance(x, Tracer) else x
+    return dtype_of(x) if is_traced(x) else x
 
 
 def result_type(*arrays_and_dtypes: Any) -> _np.dtype:
@@ -91,7 +91,7 @@ def can_cast(from_: Any, to: Any, casting: str = "safe") -> bool:
 def min_scalar_type(a: Any) -> _np.dtype:
     """numpy.min_scalar_type; a traced 0-d value is read by its concrete value when one is known
     (under jit it is not, and its dtype is returned), a traced array by its dtype."""
-    if isinstance(a, Tracer):
+    if is_traced(a):
         if shape_of(a) != ():
             return dtype_of(a)
         try:
@@ -103,7 +103,7 @@ def min_scalar_type(a: Any) -> _np.dtype:
 
 def common_type(*arrays: Any) -> type:
     """numpy.common_type; traced values are read by their dtype."""
-    return _np.common_type(*[_np.empty(0, dtype_of(a)) if isinstance(a, Tracer) else a for a in arrays])
+    return _np.common_type(*[_np.empty(0, dtype_of(a)) if is_traced(a) else a for a in arrays])
 
 
 # ----------------------------------------------------------------------------- r_ and c_

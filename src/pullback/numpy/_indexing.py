@@ -55,7 +55,7 @@ from ..primitives import indexing as ix
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, shape_of
 from ..primitives.gather import gather
-from ._helpers import along, traced
+from ._helpers import along, numpy_value, traced
 from ._shapes import (
     asarray,
     broadcast_to,
@@ -77,7 +77,7 @@ _MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
 
 
 def _concrete(x):
-    return _np.asarray(full_lower(x)) if isinstance(x, Tracer) else _np.asarray(x)
+    return numpy_value(full_lower(x) if isinstance(x, Tracer) else x)
 
 
 # ----------------------------------------------------------------------------- values written into x

@@ -146,7 +146,7 @@ def piecewise(x, condlist, funclist, *args, **kw):
     """numpy.piecewise: each function applied to the elements its condition selects (only those)."""
     x = asarray(x)
     n2 = len(funclist)
-    if _np.isscalar(condlist) or (not isinstance(condlist[0], (list, _np.ndarray, Tracer))
+    if _np.isscalar(condlist) or (not (isinstance(condlist[0], (list, _np.ndarray)) or traced(condlist[0]))
                                    and len(shape_of(x)) != 0):
         condlist = [condlist]
     conds = _np.asarray([_concrete(c) for c in condlist], dtype=bool)

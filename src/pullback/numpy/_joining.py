@@ -13,10 +13,11 @@ import operator
 import numpy as _np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from ..core.backend import zeros_like_value
 from ..core.trace import full_lower
 from ..primitives import shape as sh
-from ..primitives._util import shape_of
-from ._helpers import along, traced
+from ..primitives._util import dtype_of, shape_of
+from ._helpers import along, numpy_value, traced
 from ._shapes import (
     _fresh,
     asarray,
@@ -272,7 +273,7 @@ def resize(a, new_shape):
     a = ravel(asarray(a))
     size, new_size = shape_of(a)[0], int(_np.prod(new_shape, dtype=_np.int64))
     if size == 0 or new_size == 0:
-        return _np.zeros(new_shape, a.dtype)
+        return zeros_like_value(new_shape, dtype_of(a), a)
     return reshape(getitem(tile(a, -(-new_size // size)), slice(0, new_size)), new_shape)
 
 
@@ -280,7 +281,7 @@ def trim_zeros(filt, trim="fb", axis=None):
     """filt without its leading / trailing zeros (read from its value) along the given axes."""
     if not traced(filt):
         return _np.trim_zeros(filt, trim, axis)
-    value = _np.asarray(full_lower(filt))
+    value = numpy_value(full_lower(filt))
     trim = trim.lower()
     if trim not in {"fb", "bf", "f", "b"}:
         raise ValueError(f"unexpected character(s) in `trim`: {trim!r}")

@@ -199,8 +199,8 @@ def _validated_q(q, name: str, scale: float):
     """(q in [0, 1], whether q is a weakly typed Python scalar), with NumPy's checks."""
     weak = type(q) in (int, float)
     if scale != 1:
-        q = ew.divide(q, scale) if isinstance(q, Tracer) else _np.true_divide(q, scale)
-    elif not isinstance(q, Tracer):
+        q = ew.divide(q, scale) if is_traced(q) else _np.true_divide(q, scale)
+    elif not is_traced(q):
         q = _np.asanyarray(q)
     value = _np.asarray(concrete(q))
     if not _np.all((value >= 0) & (value <= 1)):

@@ -48,7 +48,7 @@ def accumulating(a, dtype):
 
 def _same_kind_scalar(value, like):
     """A plain initial value in `like`'s dtype, so that np.float64(2.0) does not widen a float32 result."""
-    if isinstance(value, Tracer):
+    if is_traced(value):
         return value
     return _np.asarray(value).astype(dtype_of(like))[()]
 

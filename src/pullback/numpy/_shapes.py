@@ -15,9 +15,10 @@ import numpy as _np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..core.atoms import Const, Var
+from ..core.backend import NUMPY_TYPES, backend_of
 from ..core.staging import ConcretizationError, StagingTracer
 from ..core.trace import Tracer, full_lower
-from ..errors import PullbackError, UnsupportedFunctionError, ViewWriteError
+from ..errors import BackendError, PullbackError, UnsupportedFunctionError, ViewWriteError
 from ..primitives import dynamic as dy
 from ..primitives import elementwise as ew
 from ..primitives import gather as ga
@@ -25,7 +26,7 @@ from ..primitives import indexing as ix
 from ..primitives import linalg as la
 from ..primitives import shape as sh
 from ..primitives._util import dtype_of, normalize_axis, shape_of
-from ._helpers import check_kwargs, contains_tracer, traced
+from ._helpers import check_kwargs, contains_tracer, is_traced, traced
 from ._ufuncs import astype
 
 
@@ -137,7 +138,7 @@ def reshape(a, /, shape=None, order="C", *, newshape=None, copy=None):
     """a with a new shape; order 'F' fills it in column-major order."""
     if shape is None:
         shape = newshape
-    if not isinstance(a, Tracer):
+    if not is_traced(a):
         return _np.reshape(a, shape, order=order, copy=copy)
     s = _resolve_shape(shape, math.prod(shape_of(a)))
     if _memory_order(a, order) == "F":
@@ -149,14 +150,14 @@ def reshape(a, /, shape=None, order="C", *, newshape=None, copy=None):
 
 def ravel(a, order="C"):
     """a flattened to 1-D."""
-    if not isinstance(a, Tracer):
+    if not is_traced(a):
         return _np.ravel(a, order=order)
     return reshape(a, (-1,), order=order)
 
 
 def transpose(a, axes=None):
     """Permute the axes of a (reverse them by default)."""
-    if not isinstance(a, Tracer):
+    if not is_traced(a):
         return _np.transpose(a, axes)
     nd = len(shape_of(a))
     if axes is None:
@@ -182,7 +183,7 @@ def matrix_transpose(x, /):
 
 
 def swapaxes(a, axis1, axis2):
-    if not isinstance(a, Tracer):
+    if not is_traced(a):
         return _np.swapaxes(a, axis1, axis2)
     nd = len(shape_of(a))
     i, j = normalize_axis_index(axis1, nd), normalize_axis_index(axis2, nd)
@@ -192,7 +193,7 @@ def swapaxes(a, axis1, axis2):
 
 
 def moveaxis(a, source, destination):
-    if not isinstance(a, Tracer):
+    if not is_traced(a):
         return _np.moveaxis(a, source, destination)
     nd = len(shape_of(a))
     src = normalize_axis_tuple(source, nd, "source")
@@ -207,7 +208,7 @@ def moveaxis(a, source, destination):
 
 def rollaxis(a, axis, start=0):
     """Roll `axis` backwards until it lies before position `start` (numpy.rollaxis)."""
-    if not isinstance(a, Tracer):
+    if not is_traced(a):
         return _np.rollaxis(a, axis, start)
     nd = len(shape_of(a))
     axis = normalize_axis_index(axis, nd)
@@ -225,7 +226,7 @@ def rollaxis(a, axis, start=0):
 
 
 def expand_dims(a, axis):
-    if not isinstance(a, Tracer):
+    if not is_traced(a):
         return _np.expand_dims(a, axis)
     nd = len(shape_of(a)) + (len(axis) if isinstance(axis, (tuple, list)) else 1)
     axes = normalize_axis_tuple(axis, nd)
@@ -234,7 +235,7 @@ def expand_dims(a, axis):
 
 
 def squeeze(a, axis=None):
-    if not isinstance(a, Tracer):
+    if not is_traced(a):
         return _np.squeeze(a, axis)
     s = shape_of(a)
     if axis is None:
@@ -248,7 +249,7 @@ def squeeze(a, axis=None):
 
 
 def broadcast_to(array, shape, subok=False):
-    if not isinstance(array, Tracer):
+    if not is_traced(array):
         return _np.broadcast_to(array, shape, subok=subok)
     shape = (operator.index(shape),) if isinstance(shape, (int, _np.integer)) else tuple(shape)
     if _np.broadcast_shapes(shape_of(array), shape) != shape:
@@ -372,7 +373,7 @@ def column_stack(tup):
 
 def asarray(a, dtype=None, order=None, *, copy=None, device=None, like=None):
     """a as an array; a (nested) list holding traced values is stacked."""
-    if isinstance(a, Tracer):
+    if is_traced(a):
         return a if dtype is None else astype(a, dtype)
     if isinstance(a, (list, tuple)) and contains_tracer(a):
         out = stack([asarray(x) for x in a])
@@ -382,7 +383,7 @@ def asarray(a, dtype=None, order=None, *, copy=None, device=None, like=None):
 
 def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
     """Like numpy.array; traced values (or lists of them) stay traced, and copy=True gives a new value."""
-    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and contains_tracer(object)):
+    if is_traced(object) or (isinstance(object, (list, tuple)) and contains_tracer(object)):
         out = asarray(object, dtype=dtype)
         if out is object and copy:
             out = _fresh(out)
@@ -399,7 +400,7 @@ def _fresh(a: Tracer) -> Tracer:
 
 def copy(a, order="K", subok=False):
     """A copy of a; for a traced value, a new traced value (updating it in place leaves a as it was)."""
-    if isinstance(a, Tracer):
+    if is_traced(a):
         return _fresh(a)
     return _np.copy(a, order=order, subok=subok)
 
@@ -416,7 +417,7 @@ def getitem(a, idx):
         return _dynamic_getitem(a, *found)
     idx = normalize_index(idx)
     out = sh.getitem(a, idx=idx)
-    if isinstance(a, Tracer) and _is_view_index(idx, len(shape_of(a))):
+    if is_traced(a) and _is_view_index(idx, len(shape_of(a))):
         _mark_view(out, a, "basic indexing", lambda base, new: ix.scatter(base, new, idx=idx))
     return out
 
@@ -579,6 +580,12 @@ def normalize_index(idx):
 def _index_item(i):
     if isinstance(i, Tracer):
         i = full_lower(i)
+    if type(i) not in NUMPY_TYPES and backend_of(i) is not None:
+        bk = backend_of(i)
+        raise BackendError(
+            f"an index that is a {bk.name} array (a mask or index array computed from the data) gives a "
+            "data-dependent shape, which pullback would have to read back from the library. Use "
+            "np.where(mask, x, 0) instead of x[mask], or index with a NumPy array.")
     if isinstance(i, list):
         if contains_tracer(i):
             i = [full_lower(x) if isinstance(x, Tracer) else x for x in i]

@@ -35,7 +35,7 @@ def _at_least_2d(x):
 def _plain_weights(w, name: str, samples: int):
     if w is None:
         return None
-    if isinstance(w, Tracer):
+    if is_traced(w):
         raise UnsupportedFunctionError(f"pullback.numpy.cov: traced {name} are not supported; pass a plain array.")
     w = _np.asarray(w, dtype=float)
     if w.ndim > 1:

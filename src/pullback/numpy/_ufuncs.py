@@ -18,7 +18,7 @@ from ..errors import UnsupportedFunctionError
 from ..primitives import elementwise as ew
 from ..primitives import elementwise_extra as ex
 from ..primitives._util import dtype_of, shape_of
-from ._helpers import check_kwargs
+from ._helpers import check_kwargs, is_traced
 
 _NoValue = getattr(_np, "_NoValue", object())
 
@@ -32,8 +32,8 @@ def _cast(x, dtype):
 def astype(x: Any, dtype: Any) -> Any:
     """x converted to dtype; a conversion to an integer or boolean dtype carries no derivative."""
     dt = _np.dtype(dtype)
-    if isinstance(x, Tracer):
-        if x.dtype == dt:
+    if is_traced(x):
+        if dtype_of(x) == dt:
             return x
         if dt.kind in "fc":
             return ew.convert(x, dtype=dt)
@@ -120,7 +120,7 @@ for _alias, _target in _ALIASES.items():
 def positive(x, /, out=None, **kwargs):
     """Differentiable numpy.positive (+x): a new array, like NumPy's, so in-place updates of it leave x alone."""
     check_kwargs("positive", out, **kwargs)
-    return ew.convert(x, dtype=x.dtype) if isinstance(x, Tracer) else _np.positive(x)
+    return ew.convert(x, dtype=dtype_of(x)) if is_traced(x) else _np.positive(x)
 
 
 def sign(x, /, out=None, *, where=True, dtype=None, **kwargs):
@@ -135,11 +135,11 @@ def fabs(x, /, out=None, *, where=True, dtype=None, **kwargs):
     """Differentiable numpy.fabs: |x| as a float, derivative sign(x) (0 at 0); complex input is refused, as in NumPy."""
     check_kwargs("fabs", out, where, None, **kwargs)
     x = _cast(x, dtype)
-    if not isinstance(x, Tracer):
+    if not is_traced(x):
         return _np.fabs(x)
-    if x.dtype.kind == "c":
+    if dtype_of(x).kind == "c":
         raise TypeError("ufunc 'fabs' not supported for complex input; use pullback.numpy.abs")
-    return ew.absolute(x if x.dtype.kind == "f" else astype(x, _np.float64))
+    return ew.absolute(x if dtype_of(x).kind == "f" else astype(x, _np.float64))
 
 
 def float_power(x1, x2, /, out=None, *, where=True, dtype=None, **kwargs):
@@ -185,7 +185,7 @@ def clip(a, a_min=_NoValue, a_max=_NoValue, out=None, *, min=_NoValue, max=_NoVa
     if dtype is not None:
         a, lo, hi = (None if v is None else _cast(v, dtype) for v in (a, lo, hi))
     if lo is None and hi is None:
-        return a if isinstance(a, Tracer) else _np.clip(a, None, None)
+        return a if is_traced(a) else _np.clip(a, None, None)
     return ex.clip(a, lo, hi)
 
 
@@ -248,14 +248,14 @@ def divmod(x1, x2, /, out=None, **kwargs):
 
 def real(val):
     """Re(val), differentiable; real input is returned as it is."""
-    if isinstance(val, Tracer):
-        return ew.real(val) if val.dtype.kind == "c" else val
+    if is_traced(val):
+        return ew.real(val) if dtype_of(val).kind == "c" else val
     return _np.real(val)
 
 
 def imag(val):
     """Im(val), differentiable (zeros, with zero derivative, for real input)."""
-    if isinstance(val, Tracer):
+    if is_traced(val):
         return ew.imag(val)
     return _np.imag(val)
 
@@ -272,7 +272,7 @@ def angle(z, deg=False):
 
 def iscomplexobj(x) -> bool:
     """True for a complex dtype (traced values included)."""
-    return dtype_of(x).kind == "c" if isinstance(x, Tracer) else _np.iscomplexobj(x)
+    return dtype_of(x).kind == "c" if is_traced(x) else _np.iscomplexobj(x)
 
 
 def isrealobj(x) -> bool:
@@ -282,15 +282,15 @@ def isrealobj(x) -> bool:
 
 def isreal(x):
     """Elementwise Im(x) == 0: a test of values, no derivative."""
-    if isinstance(x, Tracer):
+    if is_traced(x):
         return ew.equal(ew.imag(x), 0)
     return _np.isreal(x)
 
 
 def iscomplex(x):
     """Elementwise Im(x) != 0 (all False for a real dtype): a test of values, no derivative."""
-    if isinstance(x, Tracer):
-        if x.dtype.kind != "c":
+    if is_traced(x):
+        if dtype_of(x).kind != "c":
             return _np.zeros(x.shape, bool)[()]
         return ew.not_equal(ew.imag(x), 0)
     return _np.iscomplex(x)

@@ -25,7 +25,9 @@ import functools
 
 import numpy as np
 
+from ..core.backend import is_lazy
 from ..core.primitive import Primitive, nondifferentiable
+from ..errors import BackendError
 from ._util import dtype_of, shape_of
 from .elementwise import add, conj, imag, multiply, negative, real, subtract
 from .linalg import (
@@ -80,6 +82,7 @@ inv = Primitive(
     "inv", np.linalg.inv, shape=_same_square_rule("inv"),
     jvps=[lambda t, out, a: negative(matmul(matmul(out, t), out))],
     doc="A⁻¹ (numpy.linalg.inv):  dX = −X dA X,  Ā = −Xᵀ X̄ Xᵀ",
+    xp_impl=lambda xp, a: xp.linalg.inv(_matrix(xp, a, 'inv')),
 )
 
 
@@ -104,6 +107,7 @@ solve = Primitive(
     jvps=[lambda t, out, a, b: negative(solve(a, matmul(t, out))), lambda t, out, a, b: solve(a, t)],
     vjp=_solve_vjp,
     doc="X = A⁻¹B for stacks of matrices B (..., n, k), batch axes broadcast:  B̄ = A⁻ᵀX̄,  Ā = −B̄ Xᵀ",
+    xp_impl=lambda xp, a, b: xp.linalg.solve(_matrix(xp, a, "solve"), b),
 )
 
 # ----------------------------------------------------------------------------- determinants
@@ -131,6 +135,11 @@ def _cofactors_impl(a):
         return _cofactors_by_svd(a).astype(linalg_dtype(a.dtype), copy=False)
 
 
+def _cofactors_xp(xp, a):
+    """det(A) A⁻ᵀ (a nonsingular A: the SVD route for an exactly zero pivot is NumPy's only)."""
+    return xp.linalg.det(a)[..., None, None] * xp.matrix_transpose(xp.linalg.inv(a))
+
+
 def _cofactors_jvp(t, out, a):
     """dC = tr(A⁻¹ dA) C − A⁻ᵀ dAᵀ C  (A nonsingular)."""
     return subtract(multiply(as_matrix_batch(trace_last(solve(a, t))), out), matmul(solve(mT(a), mT(t)), out))
@@ -153,12 +162,14 @@ cofactors = Primitive(
     near singular matrices; at an exactly singular A (a zero pivot) from an SVD instead, so
     the first derivative of det exists at every A. Its own derivative needs A⁻¹: second
     derivatives of det at an exactly singular matrix raise NumPy's LinAlgError.""",
+    xp_impl=lambda xp, a: _cofactors_xp(xp, _matrix(xp, a, "cofactors")),
 )
 
 det = Primitive(
     "det", np.linalg.det, shape=_per_matrix_rule("det"),
     jvps=[lambda t, out, a: trace_last(matmul(mT(cofactors(a)), t))],
     doc="det A:  d(det A) = Σ C ∘ dA with C = adj(A)ᵀ the cofactor matrix,  Ā = d̄ · C",
+    xp_impl=lambda xp, a: xp.linalg.det(_matrix(xp, a, 'det')),
 )
 
 
@@ -187,6 +198,7 @@ slogdet = Primitive(
     doc="""(sign, log|det A|):  with τ = tr(A⁻¹ dA),  d log|det A| = Re τ,  d sign = sign · i Im τ.
 
     For real A the sign is piecewise constant and carries no derivative.""",
+    xp_impl=lambda xp, a: tuple(xp.linalg.slogdet(_matrix(xp, a, "slogdet"))),
 )
 
 # ----------------------------------------------------------------------------- Cholesky
@@ -202,6 +214,28 @@ def _phi(m):
 
 def _cholesky_impl(a, upper):
     return np.linalg.cholesky(a, upper=upper)
+
+
+def _matrix(xp, a, name, whole=True):
+    """a for the namespace's linalg: for Dask, one 2-D matrix (dask.array.linalg has no batches) in one chunk
+    (whole) or in row blocks (QR's tall-and-skinny algorithm)."""
+    if not is_lazy(xp):
+        return a
+    if a.ndim != 2:
+        raise BackendError(f"{name} on dask arrays takes one 2-D matrix (dask.array.linalg has no batches); "
+                           f"got shape {tuple(a.shape)}. Loop over the matrices, or compute them first.")
+    if not whole and a.shape[0] < a.shape[1]:
+        raise BackendError(f"{name} on dask arrays needs a tall matrix (dask's tall-and-skinny algorithm); got shape "
+                           f"{tuple(a.shape)}. Transpose the problem, or compute the matrix first.")
+    return a.rechunk(-1) if whole else a.rechunk({1: -1})
+
+
+def _cholesky_xp(xp, a, upper):
+    if is_lazy(xp):  # dask.array.linalg.cholesky (one matrix, square chunks)
+        import dask.array as da
+
+        return da.linalg.cholesky(_matrix(xp, a, "cholesky"), lower=not upper)
+    return xp.linalg.cholesky(a, upper=upper)
 
 
 def _cholesky_jvp(t, out, a, upper):
@@ -222,6 +256,7 @@ cholesky = Primitive(
     real part of the diagonal; the derivative is that of this function, so the other
     triangle gets a zero gradient and each read off-diagonal entry stands for itself and
     its mirror. For a symmetric perturbation this is the usual dL = L Φ(L⁻¹ dA L⁻ᴴ).""",
+    xp_impl=_cholesky_xp,
 )
 
 # ----------------------------------------------------------------------------- QR
@@ -289,6 +324,7 @@ qr = Primitive(
     dQ = Q(Ω − C) + B and dR = (C − Ω) R. m < n: the square case on the first m columns
     X, and dR_Y = dQᴴ Y + Qᴴ dY for the rest. Needs the leading k×k block of R invertible
     (A of full rank in its first min(m, n) columns).""",
+    xp_impl=lambda xp, a: tuple(xp.linalg.qr(_matrix(xp, a, "qr", whole=False), mode="reduced")),
 )
 
 # ----------------------------------------------------------------------------- pseudo-inverse

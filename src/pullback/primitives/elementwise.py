@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..core.atoms import Const, aval_of, fits, is_number, known_finite, zero_like
+from ..core.backend import numpy_dtype
 from ..core.batching import attach_broadcasting_rules
 from ..core.canonical import const_key
 from ..core.codegen import astype, infix
@@ -254,7 +255,7 @@ divide = Primitive(
         lambda ct, out, x, y: negative(multiply(ct, divide(out, y))),
     ],
     doc="x / y:  ∂/∂x = 1/y,  ∂/∂y = −out/y",
-    **_ARITH, rewrite=_rewrite_divide, render=infix("/"), stem="div",
+    **_ARITH, rewrite=_rewrite_divide, render=infix("/"), stem="div", xp_impl=lambda xp, x, y: xp.divide(x, y),
 )
 add.def_rewrite(_rewrite_add_negations)
 add.def_rewrite(_rewrite_add_selects)
@@ -317,7 +318,7 @@ power = Primitive(
         lambda ct, out, x, y: multiply(ct, _pow_dy(x, out)),
     ],
     doc="xʸ",
-    **_ARITH, rewrite=_rewrite_power, render=infix("**"), stem="pow",
+    **_ARITH, rewrite=_rewrite_power, render=infix("**"), stem="pow", xp_impl=lambda xp, x, y: xp.pow(x, y),
 )
 
 
@@ -366,7 +367,7 @@ arctan2 = Primitive(
         lambda ct, out, y, x: multiply(ct, negative(divide(y, _hypot2(x, y)))),
     ],
     doc="arctan2(y, x): ∂/∂y = x/(x²+y²), ∂/∂x = −y/(x²+y²)",
-    broadcasting=True,
+    broadcasting=True, xp_impl=lambda xp, y, x: xp.atan2(y, x),
 )
 hypot = Primitive(
     "hypot", np.hypot, shape=broadcast_rule,
@@ -421,13 +422,25 @@ UNARY_DERIVATIVES = {
 }
 
 
+# The array API's names of the unary functions NumPy spells differently (their foreign implementations)
+ARRAY_API_NAMES = {
+    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh",
+    "arctanh": "atanh", "rint": "round",
+}
+
+
+def _xp_named(name):
+    """The foreign implementation calling the namespace's function `name`."""
+    return lambda xp, x: getattr(xp, name)(x)
+
+
 def _unary(name, np_fn, deriv):
     return Primitive(
         name, np_fn, shape=same_rule,
         jvps=[lambda t, out, x: multiply(t, deriv(x, out))],
         vjps=[lambda ct, out, x: multiply(ct, deriv(x, out))],
         doc=f"{name}(x), elementwise",
-        elementwise=True,
+        elementwise=True, xp_impl=_xp_named(ARRAY_API_NAMES[name]) if name in ARRAY_API_NAMES else None,
     )
 
 
@@ -452,14 +465,14 @@ absolute = Primitive(
     "absolute", np.abs, shape=lambda x: (shape_of(x), np.abs(np.zeros((), dtype_of(x))).dtype),
     jvps=[_abs_jvp], vjps=[_abs_vjp],
     doc="|x|; derivative sign(x) (0 at 0); for complex z, conj(z)/|z| in JAX's convention",
-    elementwise=True,
+    elementwise=True, xp_impl=lambda xp, x: xp.abs(x),
 )
 
 # ----------------------------------------------------------------------------- complex parts
 
 
 def _to_dtype_of(ct, x):
-    return convert(ct, dtype=dtype_of(x)) if ct.dtype != dtype_of(x) else ct
+    return convert(ct, dtype=dtype_of(x)) if dtype_of(ct) != dtype_of(x) else ct
 
 
 def _real_part(ct):
@@ -473,6 +486,7 @@ real = Primitive(
     vjps=[lambda ct, out, x: _to_dtype_of(_real_part(ct), x)],
     doc="Re x",
     elementwise=True, rewrite=_rewrite_real, render=lambda em, e, a: f"np.real({a[0]})",
+    xp_impl=lambda xp, x: xp.real(x),
 )
 imag = Primitive(
     "imag", np.imag, shape=lambda x: (shape_of(x), np.imag(np.zeros((), dtype_of(x))).dtype), linear=True,
@@ -480,13 +494,14 @@ imag = Primitive(
     vjps=[lambda ct, out, x: multiply(_to_dtype_of(_real_part(ct), x), -1j) if is_complex(x) else multiply(ct, 0.0)],
     doc="Im x; its transpose is ct ↦ −i·ct",
     elementwise=True, render=lambda em, e, a: f"np.imag({a[0]})",
+    xp_impl=lambda xp, x: xp.imag(x) if numpy_dtype(x.dtype).kind == "c" else xp.zeros_like(x),
 )
 conj = Primitive(
     "conjugate", np.conjugate, shape=same_rule, linear=True,
     jvps=[lambda t, out, x: conj(t)],
     vjps=[lambda ct, out, x: conj(ct)],
     doc="complex conjugate",
-    elementwise=True, rewrite=_rewrite_conjugate,
+    elementwise=True, rewrite=_rewrite_conjugate, xp_impl=lambda xp, x: xp.conj(x),
 )
 
 
@@ -495,7 +510,7 @@ _convert_impl = convert.impl
 convert_nondiff = nondifferentiable(
     "convert_nondiff", _convert_impl, shape=lambda x, dtype: (shape_of(x), np.dtype(dtype)),
     doc="x.astype(dtype) to an integer or boolean dtype: the result carries no derivative",
-    elementwise=True, render=astype, stem="cast",
+    elementwise=True, render=astype, stem="cast", xp_impl=convert.xp_impl,
 )
 
 # ----------------------------------------------------------------------------- select
@@ -516,6 +531,7 @@ select = Primitive(
     ],
     doc="where(cond, x, y); the condition carries no derivative",
     broadcasting=True, rewrite=_rewrite_select, render=lambda em, e, a: f"np.where({', '.join(a)})", stem="where",
+    xp_impl=lambda xp, c, x, y: xp.where(c, x, y),
 )
 
 # ----------------------------------------------------------------------------- no derivative
@@ -539,7 +555,8 @@ less, less_equal, greater, greater_equal, equal, not_equal = (
 # Piecewise-constant functions: their derivative is zero wherever it exists, so their
 # results are constants to every transformation.
 NONDIFF_UNARY = {
-    name: nondifferentiable(name, getattr(np, name), shape=ufunc_rule(getattr(np, name)), elementwise=True)
+    name: nondifferentiable(name, getattr(np, name), shape=ufunc_rule(getattr(np, name)), elementwise=True,
+                            xp_impl=_xp_named(ARRAY_API_NAMES[name]) if name in ARRAY_API_NAMES else None)
     for name in ("sign", "floor", "ceil", "rint", "trunc", "logical_not", "isnan", "isinf", "isfinite", "signbit")
 }
 sign = NONDIFF_UNARY["sign"]
@@ -547,7 +564,7 @@ sign = NONDIFF_UNARY["sign"]
 stop_gradient = nondifferentiable(
     "stop_gradient", lambda x: x, shape=same_rule,
     doc="identity whose result is a constant to every transformation",
-    elementwise=True, render=lambda em, e, a: a[0], stem="sg",
+    elementwise=True, render=lambda em, e, a: a[0], stem="sg", xp_impl=lambda xp, x: x,
 )
 
 

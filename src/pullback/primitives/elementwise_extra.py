@@ -242,6 +242,12 @@ def _masked(v, mask):
     return v if mask is None else select(mask, v, 0.0)
 
 
+def _clip_xp(xp, a, lo, hi):
+    """NumPy's clip: minimum(maximum(a, a_min), a_max), so a_max wins where the bounds cross."""
+    out = a if lo is None else xp.maximum(a, lo)
+    return out if hi is None else xp.minimum(out, hi)
+
+
 _CLIP_MASKS = (_clip_mask_a, _clip_mask_lo, _clip_mask_hi)
 
 clip = Primitive(
@@ -252,6 +258,7 @@ clip = Primitive(
         "count as inside, as in torch.clamp), 0 outside; ∂/∂a_min = 1 where a < a_min; ∂/∂a_max = 1 "
         "where a > a_max, or everywhere a_min > a_max (NumPy then returns a_max)",
     broadcasting=True,
+    xp_impl=lambda xp, a, lo, hi: _clip_xp(xp, a, lo, hi),
 )
 
 # ----------------------------------------------------------------------------- NaN and infinity handling

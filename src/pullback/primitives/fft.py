@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.backend import is_lazy, numpy_dtype, xp_dtype
 from ..core.primitive import Primitive
 from ._util import dtype_of, shape_of
 from .elementwise import conj, multiply
@@ -34,11 +35,24 @@ def _fft_impl(x, axis, inverse, norm):
     return (np.fft.ifft if inverse else np.fft.fft)(x, axis=axis, norm=norm)
 
 
+def _fft_xp(xp, x, axis, inverse, norm):
+    """The array API's fft takes complex input only: a real x is cast first (as NumPy does)."""
+    if numpy_dtype(x.dtype).kind != "c":
+        x = xp.astype(x, xp_dtype(xp, np.result_type(numpy_dtype(x.dtype), 1j)))
+    return (xp.fft.ifft if inverse else xp.fft.fft)(_one_chunk(xp, x, axis), axis=axis, norm=norm or "backward")
+
+
+def _one_chunk(xp, x, axis):
+    """Dask transforms along an axis held in one chunk: rechunk that axis only (the others stay chunked)."""
+    return x.rechunk({axis: -1}) if is_lazy(xp) and len(x.chunks[axis]) > 1 else x
+
+
 fft = Primitive(
     "fft", _fft_impl, shape=_complex_rule, linear=True,
     jvps=[lambda t, out, x, axis, inverse, norm: fft(t, axis=axis, inverse=inverse, norm=norm)],
     vjps=[lambda ct, out, x, axis, inverse, norm: fft(ct, axis=axis, inverse=inverse, norm=norm)],
     doc="numpy.fft.fft / ifft along a non-negative axis (no padding); its own transpose",
+    xp_impl=lambda xp, x, axis, inverse, norm: _fft_xp(xp, x, axis, inverse, norm),
 )
 
 
@@ -79,6 +93,7 @@ rfft = Primitive(
     jvps=[lambda t, out, x, axis, norm: rfft(t, axis=axis, norm=norm)],
     vjps=[_rfft_transpose],
     doc="numpy.fft.rfft of a real x along a non-negative axis (no padding): n → n//2 + 1 bins",
+    xp_impl=lambda xp, x, axis, norm: xp.fft.rfft(_one_chunk(xp, x, axis), axis=axis, norm=norm or "backward"),
 )
 
 
@@ -104,6 +119,7 @@ irfft = Primitive(
     jvps=[lambda t, out, x, axis, n, norm: irfft(t, axis=axis, n=n, norm=norm)],
     vjps=[_irfft_transpose],
     doc="numpy.fft.irfft along a non-negative axis: n//2 + 1 bins → n real samples",
+    xp_impl=lambda xp, x, axis, n, norm: xp.fft.irfft(_one_chunk(xp, x, axis), n=n, axis=axis, norm=norm or "backward"),
 )
 
 

@@ -115,6 +115,7 @@ matmul = Primitive(
     vjps=[_matmul_vjp_a, _matmul_vjp_b],
     doc="numpy.matmul",
     rewrite=_rewrite_matmul, render=infix("@"), stem="mm",
+    xp_impl=lambda xp, a, b: xp.matmul(a, b),  # Dask: block by block
 )
 
 
@@ -221,12 +222,10 @@ def hermitian_from_triangle_transpose(g, lower: bool):
 def is_symbolic_zero(ct) -> bool:
     """True for a cotangent that is a plain all-zero array (an output nobody used).
 
-    Traced cotangents are never treated as zero; the test reads no traced value, so it is
-    safe under staging.
+    Traced cotangents and other libraries' arrays are never treated as zero: the test reads no traced
+    value (safe under staging) and never computes a Dask array.
     """
-    from ..core.trace import Tracer
-
-    return not isinstance(ct, Tracer) and not np.any(ct)
+    return isinstance(ct, (np.ndarray, np.generic, float, int)) and not np.any(ct)
 
 
 # ----------------------------------------------------------------------------- batching (vmap)

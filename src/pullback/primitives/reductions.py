@@ -89,6 +89,7 @@ reduce_sum = Primitive(
     vjps=[lambda ct, out, x, axis, keepdims: broadcast_to(_expand(ct, x, axis, keepdims), shape=shape_of(x))],
     doc="Σ over axis; transpose: broadcast back",
     reduction=True, negation_commutes=True, render=reduction("np.sum"), stem="sum",
+    xp_impl=lambda xp, x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
 )
 reduce_sum.def_rewrite(_canonical_reduction(reduce_sum))
 sum_to.def_rewrite(_sum_to_as_reduce_sum)
@@ -104,12 +105,15 @@ def _extremum(name, np_fn, np_name, stem):
     def impl(x, axis, keepdims):
         return np_fn(x, axis=axis, keepdims=keepdims)
 
+    def xp_impl(xp, x, axis, keepdims):
+        return getattr(xp, np_fn.__name__)(x, axis=axis, keepdims=keepdims)
+
     return Primitive(
         name, impl, shape=_reduce_rule,
         jvps=[lambda t, out, x, axis, keepdims: reduce_sum(
             multiply(t, _tie_share(x, out, axis, keepdims)), axis=axis, keepdims=keepdims)],
         doc=f"{name} over axis; when several entries tie for the extremum they share the derivative equally",
-        reduction=True, render=reduction(np_name), stem=stem,
+        reduction=True, render=reduction(np_name), stem=stem, xp_impl=xp_impl,
     )
 
 

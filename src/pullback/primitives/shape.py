@@ -61,6 +61,7 @@ transpose = Primitive(
     vjps=[lambda ct, out, x, axes: transpose(ct, axes=_inverse_perm(axes))],
     doc="permute axes",
     negation_commutes=True, rewrite=_rewrite_transpose, stem="tr",
+    xp_impl=lambda xp, x, axes: xp.permute_dims(x, tuple(axes)),
     render=lambda em, e, a: f"np.transpose({a[0]}, {em.lit(tuple(e.params['axes']))})",
 )
 transpose.batch = lambda vals, batched, axes: transpose(vals[0], axes=(0,) + tuple(a + 1 for a in axes))

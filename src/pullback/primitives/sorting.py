@@ -26,8 +26,10 @@ import math
 
 import numpy as np
 
+from ..core.backend import is_lazy
 from ..core.batching import all_batched, shift_axis_rule
 from ..core.primitive import Primitive, nondifferentiable
+from ..errors import BackendError
 from ._util import dtype_of, shape_of
 from .elementwise import add, multiply
 from .reductions import _reduced_shape, reduce_sum
@@ -87,6 +89,16 @@ def _flip_apply(np_fn, x, axis, reverse):
     return np.flip(np_fn(np.flip(x, axis), axis=axis), axis)
 
 
+def _cumulative_xp(name, native):
+    """The array API's cumulative_sum / cumulative_prod (the library's cumsum / cumprod where it lacks them)."""
+    def impl(xp, x, axis, reverse):
+        fn = getattr(xp, name, None) or (lambda v, axis: getattr(xp, native)(v, axis=axis))
+        if not reverse:
+            return fn(x, axis=axis)
+        return xp.flip(fn(xp.flip(x, axis=axis), axis=axis), axis=axis)
+    return impl
+
+
 def _cumsum_impl(x, axis, reverse):
     return _flip_apply(np.cumsum, x, axis, reverse)
 
@@ -100,6 +112,7 @@ cumsum = Primitive(
     jvps=[lambda t, out, x, axis, reverse: cumsum(t, axis=axis, reverse=reverse)],
     vjps=[lambda ct, out, x, axis, reverse: cumsum(ct, axis=axis, reverse=not reverse)],
     doc="yᵢ = Σₖ≤ᵢ xₖ along axis (Σₖ≥ᵢ when reverse); transpose: the running sum the other way",
+    xp_impl=_cumulative_xp("cumulative_sum", "cumsum"),
 )
 
 
@@ -117,6 +130,7 @@ cumprod = Primitive(
     "cumprod", _cumprod_impl, shape=_cumulative_rule,
     jvps=[_cumprod_jvp],
     doc="yᵢ = Πₖ≤ᵢ xₖ along axis (Πₖ≥ᵢ when reverse); derivatives by a prefix scan, exact with zeros",
+    xp_impl=_cumulative_xp("cumulative_prod", "cumprod"),
 )
 
 
@@ -160,10 +174,22 @@ reduce_prod = Primitive(
     jvps=[lambda t, out, x, axis, keepdims: reduce_sum(
         multiply(t, products_of_others(x, axis)), axis=axis, keepdims=keepdims)],
     doc="Π over axis; ∂/∂xⱼ = Πₖ≠ⱼ xₖ (prefix × suffix products: exact with zeros)",
+    xp_impl=lambda xp, x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
 )
 
 
 # ----------------------------------------------------------------------------- permutations
+
+
+def _take_along_axis(xp, x, perm, axis):
+    """The array API's take_along_axis (Dask has none: each lane is gathered by its flat positions)."""
+    if hasattr(xp, "take_along_axis"):
+        return xp.take_along_axis(x, perm, axis=axis)
+    if is_lazy(xp):  # each lane whole in one chunk, gathered block by block
+        x = x.rechunk({axis: -1})
+        return x.map_blocks(np.take_along_axis, perm.rechunk(x.chunks), axis=axis, dtype=x.dtype)
+    raise BackendError(f"permute_along_axis (sort, argsort's gather) has no implementation for "
+                       f"{getattr(xp, '__name__', xp)} arrays (no take_along_axis); sort on NumPy arrays.")
 
 
 def _permute_impl(x, perm, axis):
@@ -182,6 +208,7 @@ def _invert_permutation_impl(perm, axis):
 invert_permutation = nondifferentiable(
     "invert_permutation", _invert_permutation_impl, shape=lambda perm, axis: (shape_of(perm), dtype_of(perm)),
     doc="the inverse of each permutation along axis",
+    xp_impl=lambda xp, perm, axis: xp.argsort(perm, axis=axis, stable=True),
 )
 
 permute_along_axis = Primitive(
@@ -190,6 +217,7 @@ permute_along_axis = Primitive(
     vjps=[lambda ct, out, x, perm, axis: permute_along_axis(ct, invert_permutation(perm, axis=axis), axis=axis),
           None],
     doc="take_along_axis(x, perm, axis) for a permutation perm (no derivative); transpose: the inverse permutation",
+    xp_impl=lambda xp, x, perm, axis: _take_along_axis(xp, x, perm, axis),
 )
 
 
@@ -205,6 +233,7 @@ def _same_shape_index_rule(x, *rest, **params):
 argsort = nondifferentiable(
     "argsort", lambda x, axis, kind: np.argsort(x, axis=axis, kind=kind), shape=_same_shape_index_rule,
     doc="indices that sort x along axis",
+    xp_impl=lambda xp, x, axis, kind: xp.argsort(x, axis=-1 if axis is None else axis, stable=True),
 )
 argpartition = nondifferentiable(
     "argpartition", lambda x, kth, axis: np.argpartition(x, kth, axis=axis), shape=_same_shape_index_rule,
@@ -220,10 +249,12 @@ def _arg_rule(x, axis, keepdims):
 argmax = nondifferentiable(
     "argmax", lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims), shape=_arg_rule,
     doc="index of the first maximum along axis (an int axis, or None for the flattened array)",
+    xp_impl=lambda xp, x, axis, keepdims: xp.argmax(x, axis=axis, keepdims=keepdims),
 )
 argmin = nondifferentiable(
     "argmin", lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims), shape=_arg_rule,
     doc="index of the first minimum along axis (an int axis, or None for the flattened array)",
+    xp_impl=lambda xp, x, axis, keepdims: xp.argmin(x, axis=axis, keepdims=keepdims),
 )
 
 
@@ -234,15 +265,18 @@ def _logical_rule(dtype):
 reduce_any = nondifferentiable(
     "reduce_any", lambda x, axis, keepdims: np.any(x, axis=axis, keepdims=keepdims), shape=_logical_rule(bool),
     doc="whether any entry over axis is nonzero",
+    xp_impl=lambda xp, x, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims),
 )
 reduce_all = nondifferentiable(
     "reduce_all", lambda x, axis, keepdims: np.all(x, axis=axis, keepdims=keepdims), shape=_logical_rule(bool),
     doc="whether every entry over axis is nonzero",
+    xp_impl=lambda xp, x, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims),
 )
 count_nonzero = nondifferentiable(
     "count_nonzero", lambda x, axis, keepdims: np.count_nonzero(x, axis=axis, keepdims=keepdims),
     shape=_logical_rule(np.intp),
     doc="number of nonzero entries over axis",
+    xp_impl=lambda xp, x, axis, keepdims: xp.count_nonzero(x, axis=axis, keepdims=keepdims),
 )
 lexsort = nondifferentiable(
     "lexsort", lambda *keys, axis: np.lexsort(keys, axis=axis), shape=_same_shape_index_rule,

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.backend import is_lazy, numpy_dtype
 from ..core.primitive import Primitive
+from ..errors import BackendError
 from ._util import dtype_of, shape_of
 from .decompositions import _square, linalg_dtype, solve
 from .elementwise import add, conj, divide, equal, imag, multiply, real, select, subtract
@@ -80,6 +82,24 @@ def _eigh_impl(a, UPLO):
     return w, v
 
 
+def _eigh_xp(xp, a, UPLO):
+    """The array API's eigh reads the lower triangle; the upper one is the lower one of Aᴴ."""
+    if UPLO == "U":
+        a = xp.conj(xp.matrix_transpose(a)) if numpy_dtype(a.dtype).kind == "c" else xp.matrix_transpose(a)
+    return tuple(xp.linalg.eigh(a))
+
+
+def _svd_xp(xp, a, hermitian):
+    if hermitian:
+        raise BackendError("svd(..., hermitian=True) runs on NumPy arrays only; pass hermitian=False")
+    if is_lazy(xp):  # dask.array.linalg.svd: one 2-D matrix, in row blocks (tall) or column blocks (wide)
+        if a.ndim != 2:
+            raise BackendError(f"svd on dask arrays takes one 2-D matrix (dask.array.linalg has no batches); "
+                               f"got shape {tuple(a.shape)}. Loop over the matrices, or compute them first.")
+        a = a.rechunk({1: -1}) if a.shape[0] >= a.shape[1] else a.rechunk({0: -1})
+    return tuple(xp.linalg.svd(a, full_matrices=False))
+
+
 def _eigh_shape(a, UPLO):
     s = _square("eigh", a)
     dt = linalg_dtype(dtype_of(a))
@@ -105,6 +125,7 @@ eigh = Primitive(
     NumPy reads one triangle of A (UPLO) and the real part of the diagonal; the derivative
     is that of this function (zero for the triangle never read). See the module docstring
     for repeated eigenvalues and the phase gauge.""",
+    xp_impl=_eigh_xp,
 )
 
 
@@ -118,6 +139,7 @@ eigvalsh = Primitive(
     "eigvalsh", lambda a, UPLO: np.linalg.eigvalsh(a, UPLO=UPLO), shape=lambda a, UPLO: _eigh_shape(a, UPLO)[0],
     jvps=[_eigvalsh_jvp],
     doc="numpy.linalg.eigvalsh: dλᵢ = vᵢᴴ dA vᵢ (finite at repeated eigenvalues; see the module docstring)",
+    xp_impl=lambda xp, a, UPLO: _eigh_xp(xp, a, UPLO)[0],
 )
 
 # ----------------------------------------------------------------------------- general eigenproblem
@@ -279,6 +301,7 @@ svd = Primitive(
     values when U or Vh is used) and, for m ≠ n, 1/s terms (taken as 0 where s = 0).
     hermitian=True reads the lower triangle of A (NumPy uses eigh), and is differentiated
     as such.""",
+    xp_impl=_svd_xp,
 )
 
 
@@ -302,6 +325,7 @@ svdvals = Primitive(
     "svdvals", lambda a, hermitian: np.linalg.svd(a, compute_uv=False, hermitian=hermitian),
     shape=lambda a, hermitian: _svd_shape(a, hermitian)[1], jvps=[_svdvals_jvp], vjps=[_svdvals_vjp],
     doc="numpy.linalg.svd(A, compute_uv=False): dsᵢ = Re(uᵢᴴ dA vᵢ), finite at repeated singular values",
+    xp_impl=lambda xp, a, hermitian: _svd_xp(xp, a, hermitian)[1],
 )
 
 for _prim in (eigh, eigvalsh, eig, eigvals, svd, svdvals):
