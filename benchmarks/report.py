@@ -230,6 +230,7 @@ PLOTTERS = {
     "W6": _plot_w6,
     "M1": lambda plt, r: __import__("benchmarks.m1_memory", fromlist=["plot"]).plot(plt, r),
     "W8": lambda plt, r: __import__("benchmarks.w8_ode", fromlist=["plot"]).plot(plt, r),
+    "W9": lambda plt, r: __import__("benchmarks.w9_distributed", fromlist=["plot"]).plot(plt, r),
 }
 
 

@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "M1", "W8", "W10", "W11", "J1", "J2"]
+WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "M1", "W8", "W9", "W10", "W11", "J1", "J2"]
 ALL_PEERS = ("numpy", "autograd", "torch", "jax")
 
 
@@ -42,12 +42,13 @@ def _modules():
         w6_jacobian,
         w7_gp,
         w8_ode,
+        w9_distributed,
         w10_sparse,
         w11_taylor,
     )
 
     return {"W1": w1_mlp, "W2": w2_adjoint, "W3": w3_eager, "W4": w4_hvp, "W5": w5_jvp, "W6": w6_jacobian,
-            "W7": w7_gp, "M1": m1_memory, "W8": w8_ode,
+            "W7": w7_gp, "M1": m1_memory, "W8": w8_ode, "W9": w9_distributed,
             "W10": w10_sparse, "W11": w11_taylor, "J1": jit_call, "J2": j2_rolled}
 
 

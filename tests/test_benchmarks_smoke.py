@@ -159,7 +159,7 @@ def test_runner_end_to_end_tiny_without_peers(capsys):
     rc = run.main(["--tiny", "--peers", "none", "--no-plots"])
     out = capsys.readouterr().out
     assert rc == 0, out
-    for key in ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W10", "W11"):
+    for key in ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11"):
         assert f"| {key} |" in out
 
 
