@@ -203,7 +203,9 @@ def apply(prim: Any, args: tuple, params: dict) -> Any:
     weak = np.result_type(*[numpy_dtype(a.dtype) for a in ours])  # what a Python scalar among them becomes
     moved = [a if backend_of(a) is bk else _to_backend(a, bk, like, weak) for a in args]
     if prim.broadcasting:
-        moved = _promoted(bk, moved)
+        present = [i for i, a in enumerate(moved) if a is not None]  # clip's absent bound is None
+        for i, a in zip(present, _promoted(bk, [moved[i] for i in present])):
+            moved[i] = a
     xp_impl = prim.xp_impl
     if xp_impl is None:
         fn = _ufunc_impl(bk, prim.impl) if isinstance(prim.impl, np.ufunc) and not params else None

@@ -193,13 +193,13 @@ def _multiply_jvp(primals, tangents, out):
 
 
 def _multiply_vjp_x(ct, out, x, y):
-    if out.ndim and not x.ndim and x.dtype.kind in "fc":
+    if out.ndim and not x.ndim and numpy_dtype(x.dtype).kind in "fc":
         return sum_of_products(ct, y, ndim=out.ndim)
     return multiply(ct, y)
 
 
 def _multiply_vjp_y(ct, out, x, y):
-    if out.ndim and not y.ndim and y.dtype.kind in "fc":
+    if out.ndim and not y.ndim and numpy_dtype(y.dtype).kind in "fc":
         return sum_of_products(ct, x, ndim=out.ndim)
     return multiply(ct, x)
 
@@ -243,7 +243,7 @@ sum_of_products = Primitive(
           lambda ct, out, x, y, ndim: multiply(_with_unit_axes(ct, ndim), x)],
     doc="Σ x·y over the last `ndim` axes (equal in both), the leading axes broadcast; no conjugation. "
         "Multiply's reverse rule for a 0-d factor; ∂/∂x = y, ∂/∂y = x",
-    stem="sop",
+    stem="sop", xp_impl=lambda xp, x, y, ndim: xp.sum(xp.multiply(x, y), axis=tuple(range(-ndim, 0))),
 )
 
 
