@@ -203,3 +203,15 @@ def test_dask_and_another_library_in_one_operation_raise():
     torch = pytest.importorskip("torch")
     other = bc.Library("torch", torch.as_tensor, np.asarray, lambda v: False)
     bc.check_two_libraries_in_one_operation_raise(DASK, other)
+
+
+def test_a_broadcast_numpy_constant_moves_chunked_like_the_array_it_meets():
+    from pullback.core.backend import backend_of
+
+    y = da.random.random((4000, 3), chunks=(1000, 3))
+    view = np.broadcast_to(np.arange(3.0), (4000, 3))  # zero stride along rows
+    moved = backend_of(y).asarray(view, y)
+    assert moved.chunks[0] == y.chunks[0]
+    np.testing.assert_array_equal(moved.compute(), view)
+    out = pnp.multiply(view, y)
+    np.testing.assert_allclose(out.compute(), view * y.compute())

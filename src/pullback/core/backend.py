@@ -95,7 +95,12 @@ class Backend:
         if isinstance(value, np.ndarray) and value.size and 0 in value.strides:
             core = value[tuple(0 if s == 0 else slice(None) for s in value.strides)]
             compact = np.reshape(core, tuple(1 if s == 0 else n for s, n in zip(value.strides, value.shape)))
-            return self.xp.broadcast_to(self.asarray(np.ascontiguousarray(compact), like), value.shape)
+            moved = self.asarray(np.ascontiguousarray(compact), like)
+            if self.lazy and tuple(getattr(like, "shape", ())) == value.shape:
+                # chunked like the array it meets, so Dask need not rechunk a one-chunk seed
+                chunks = tuple(c if s == 0 else (n,) for c, s, n in zip(like.chunks, value.strides, value.shape))
+                return self.native.broadcast_to(moved, value.shape, chunks=chunks)
+            return self.xp.broadcast_to(moved, value.shape)
         if self.lazy:
             return self.native.from_array(np.asarray(value), chunks=-1) if np.ndim(value) else \
                 self.native.from_array(np.asarray(value))

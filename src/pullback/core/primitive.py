@@ -48,6 +48,7 @@ data on the primitive, registered beside it (so core/ names no primitive):
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -58,7 +59,7 @@ import numpy as np
 from ..config import on_change, user_frame
 from .backend import NUMPY_TYPES
 from .backend import apply as apply_foreign
-from .trace import Tracer
+from .trace import LARGE_CONSTANT, Tracer, constant_sink
 
 Rule = Callable[..., Any]
 
@@ -148,6 +149,9 @@ class Primitive:
             for a in args:
                 if type(a) not in NUMPY_TYPES:  # maybe another array library's values (core/backend.py)
                     return apply_foreign(self, args, params)
+            sink = constant_sink()
+            if sink is not None and self._large_result(args, params):
+                return sink.process_primitive(self, args, params)
             if DEBUG_NANS:
                 return check_finite(self, args, self.impl(*args, **params))
             return self.impl(*args, **params)
@@ -158,6 +162,16 @@ class Primitive:
         return top.process_primitive(self, args, params)
 
     __call__ = bind
+
+    def _large_result(self, args: tuple, params: dict) -> bool:
+        """Whether the result on these constants has over LARGE_CONSTANT elements (by the shape rule)."""
+        if self.shape is None or self.multiple_results:
+            return False
+        try:
+            shape, _ = self.shape(*args, **params)
+        except Exception:  # the implementation, run eagerly, reports what is wrong with the arguments
+            return False
+        return math.prod(shape) > LARGE_CONSTANT
 
     def __repr__(self) -> str:
         return f"Primitive({self.name})"

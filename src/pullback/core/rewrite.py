@@ -32,8 +32,9 @@ from .atoms import Const, Eqn, ShapeDtype, Var, aval_of, fits, is_number, rule_a
 from .canonical import const_key, params_key
 from .lax import broadcast_to, concatenate, reshape
 from .subgraph import map_subgraphs, subgraphs_of
+from .trace import LARGE_CONSTANT
 
-FOLD_LIMIT = 1 << 16  # fold constant equations whose result has at most this many elements
+FOLD_LIMIT = LARGE_CONSTANT  # fold constant equations whose result has at most this many elements
 MAX_DEPTH = 64  # rules nest (a rule's new equation is simplified in turn) at most this deep
 
 

@@ -86,6 +86,7 @@ PROGRESS_AFTER_S = 3.0  # first report after this many seconds, then every PROGR
 
 class StagingTrace(Trace):
     __slots__ = ("eqns", "consts", "started", "next_report", "captured")
+    records_constants = True
 
     def __init__(self, level: int, closed: bool = False):
         super().__init__(level)

@@ -27,10 +27,20 @@ _STACK: contextvars.ContextVar[tuple] = contextvars.ContextVar("pullback_trace_s
 _IDS = itertools.count()
 
 
+# A staged program keeps as equations, not as baked-in constants, the results over this many
+# elements that its code computes from constants alone (a broadcast seed, a ones((n, n)) mask):
+# the graph stays small and the values are made at run time in the inputs' library. The rewrite
+# engine folds constant equations up to the same size.
+LARGE_CONSTANT = 1 << 16
+
+_RECORDERS_OPEN = [0]  # traces with records_constants open, in any context: a cheap first test
+
+
 class Trace:
     """Base interpreter. Subclasses implement process_primitive and friends."""
 
     __slots__ = ("level", "active", "id")
+    records_constants = False  # a staging trace: bind gives it large results of constants (constant_sink)
 
     def __init__(self, level: int):
         self.level = level
@@ -51,11 +61,24 @@ def new_trace(trace_type: type, *args: Any) -> Iterator[Trace]:
     stack = _STACK.get()
     trace = trace_type(len(stack), *args)
     token = _STACK.set(stack + (trace,))
+    recorder = trace_type.records_constants
+    _RECORDERS_OPEN[0] += recorder
     try:
         yield trace
     finally:
         trace.active = False
+        _RECORDERS_OPEN[0] -= recorder
         _STACK.reset(token)
+
+
+def constant_sink() -> Trace | None:
+    """The innermost open trace that records large results computed from constants, or None."""
+    if not _RECORDERS_OPEN[0]:
+        return None
+    for t in reversed(_STACK.get()):
+        if t.records_constants:
+            return t
+    return None
 
 
 def current_level() -> int:
