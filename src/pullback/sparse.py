@@ -31,6 +31,7 @@ from .core.ir import Var
 from .core.trace import Tracer
 from .errors import PullbackError
 from .jit import make_graph
+from .primitives import _sparsity_index as index_rules
 from .primitives import sparsity_rules as rules
 from .tree_util import register_pytree_node
 from .vmap import vmap
