@@ -207,3 +207,21 @@ def test_sparse_jacobian_through_gather_with_constant_index():
     J = pb.SparseJacobian(f, x, mode="fwd")
     assert J.sparsity.exact and J.ncolors <= 3
     np.testing.assert_allclose(J(x).toarray(), pb.jacfwd(f)(x), rtol=1e-13, atol=1e-13)
+
+
+def test_docs_rule_table_matches_the_primitives():
+    """docs/sparse.md's per-primitive table is pullback.sparse.rule_table() (regenerate it when a rule
+    is added)."""
+    import pathlib
+
+    from pullback.sparse import rule_table
+
+    page = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "sparse.md").read_text(encoding="utf-8")
+    start, end = "<!-- rule-table:start -->\n", "\n<!-- rule-table:end -->"
+    assert start in page and end in page
+    table = page[page.index(start) + len(start):page.index(end)]
+    assert table == rule_table()
+    for name in ("gather", "index_add", "index_set", "dynamic_slice", "dynamic_update_slice", "getitem",
+                 "scatter_sum"):
+        assert f"`{name}`" in table and "none: all-ones" not in next(r for r in table.splitlines()
+                                                                     if f"`{name}`" in r)

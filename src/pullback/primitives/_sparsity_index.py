@@ -146,5 +146,6 @@ RULES = {
 }
 
 for _prim, _rule in RULES.items():
+    _rule.exactness = "exact for a constant index; superset, flagged, for a traced one"
     if _prim.sparsity is None:
         _prim.sparsity = _rule
