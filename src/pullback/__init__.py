@@ -23,6 +23,7 @@ from .implicit import custom_root, linear_solve
 from .jacobians import ggnvp, hessian, hvp, jacfwd, jacobian, jacrev, jvp_by_vjp
 from .jit import jit, make_graph
 from .sparse import (
+    SparseCOO,
     SparseHessian,
     SparseJacobian,
     Sparsity,
@@ -42,7 +43,8 @@ from .vmap import vmap
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "FunctionCtx", "PullbackError", "SparseHessian", "SparseJacobian", "Sparsity", "checkpoint",
+    "Function", "FunctionCtx", "PullbackError", "SparseCOO", "SparseHessian", "SparseJacobian", "Sparsity",
+    "checkpoint",
     "checkpoint_scan", "color_columns", "color_rows", "cond", "config", "custom_jvp", "custom_root",
     "custom_vjp", "elementwise_grad", "extend", "float0", "fori_loop", "ggnvp", "grad", "hessian",
     "hessian_sparsity", "hvp", "is_traced", "jacfwd", "jacobian", "jacobian_sparsity", "jacrev", "jet", "jit",

@@ -31,6 +31,7 @@ from .core.ir import Var
 from .core.trace import Tracer
 from .errors import PullbackError
 from .jit import make_graph
+from .primitives import _sparsity_index as index_rules
 from .primitives import sparsity_rules as rules
 from .tree_util import register_pytree_node
 from .vmap import vmap
@@ -1210,3 +1211,67 @@ def sparse_hessian(fun: Callable, pattern: Any = None, ordering: str = "largest_
            [1., 0.]])
     """
     return _per_shape(lambda x: SparseHessian(fun, x, pattern=pattern, ordering=ordering))
+
+
+# ----------------------------------------------------------------------------- which rules exist
+
+_RULE_MODULES = ("pullback.core.lax", "pullback.callback")  # and every module of pullback.primitives
+INDEX_RULES = index_rules.RULES  # the operand-index primitives' rules (registered when imported)
+
+
+def _all_primitives() -> list:
+    """Every primitive defined in pullback.core.lax, pullback.callback and pullback.primitives.*
+    (module attributes and their dict tables), one per name."""
+    import importlib
+    import pkgutil
+
+    from . import primitives as prims_pkg
+    from .core.primitive import Primitive
+
+    names = list(_RULE_MODULES) + [f"{prims_pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(prims_pkg.__path__)]
+    found: dict = {}
+    for name in names:
+        for v in vars(importlib.import_module(name)).values():
+            for p in (v.values() if isinstance(v, dict) else [v]):
+                if isinstance(p, Primitive):
+                    found.setdefault(p.name, p)
+    return [found[k] for k in sorted(found)]
+
+
+def _sparsity_kind(prim) -> str:
+    if not prim.differentiable:
+        return "no dependency (not differentiable)"
+    rule = prim.sparsity
+    if rule is None:
+        if prim.elementwise or prim.broadcasting:
+            return "trait: entry to entry (exact)"
+        if prim.reduction:
+            return "trait: reduction (exact)"
+        return "none: all-ones (superset, flagged)"
+    if getattr(rule, "through_subgraphs", False):
+        return "through the sub-graphs (as exact as the body; while_loop: superset, flagged)"
+    return f"rule ({getattr(rule, 'exactness', 'exact')})"
+
+
+def _taylor_kind(prim) -> str:
+    from . import taylor
+
+    if taylor.has_rule(prim):
+        return "recurrence"
+    if prim.linear and not prim.multiple_results:
+        return "per coefficient (linear)"
+    if not prim.differentiable:
+        return "zero terms (not differentiable)"
+    return "nested-jvp fallback"
+
+
+def rule_table() -> str:
+    """A markdown table of which primitives have sparsity and Taylor rules (docs/sparse.md holds it):
+    one row per (sparsity rule, Taylor rule) pair, naming the primitives that have it."""
+    groups: dict = {}
+    for p in _all_primitives():
+        groups.setdefault((_sparsity_kind(p), _taylor_kind(p)), []).append(p.name)
+    lines = ["| sparsity rule | Taylor rule (jet) | primitives |", "|---|---|---|"]
+    for (sk, tk), names in sorted(groups.items()):
+        lines.append(f"| {sk} | {tk} | {', '.join(f'`{n}`' for n in names)} |")
+    return "\n".join(lines)

@@ -134,6 +134,12 @@ _RULES: dict = {
 }
 
 
+def has_rule(prim: Any) -> bool:
+    """Whether jet has a Taylor recurrence for prim (linear primitives go per coefficient; the rest
+    fall back to nested jvp)."""
+    return prim in _RULES
+
+
 def _fallback(prim, series, consts, K, params):
     """Coefficients of t ↦ prim(x(t)) by nested jvp at t = 0 (the k-th derivative over k!)."""
     def h(t):

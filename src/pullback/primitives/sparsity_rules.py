@@ -172,6 +172,9 @@ def _prod_rule(in_shapes, consts, out_shape, axis, keepdims):
     return reduction_maps(in_shapes, consts, out_shape, axis=axis, keepdims=keepdims)
 
 
+_matmul_rule.exactness = "exact; superset, flagged, for a constant stack of several matrices"
+_solve_rule_exactness = "superset, flagged: dense within each matrix"
+
 _RULES = {
     reshape: _gather(lambda x, shape: np.reshape(x, shape)),
     transpose: _gather(lambda x, axes: np.transpose(x, axes)),
@@ -239,6 +242,7 @@ def _matrix_function(core_out: int):
     (flagged) where the matrices have structural zeros (a triangular or block matrix)."""
     def rule(in_shapes, consts, out_shape, **params):
         return [_batch_blocks(in_shapes[0], 2, out_shape, core_out)] + [None] * (len(in_shapes) - 1), False
+    rule.exactness = "superset, flagged: dense within each matrix"
     return rule
 
 
@@ -257,6 +261,8 @@ def _scatter_extremum_rule(in_shapes, consts, out_shape, idx):
     """x.at[idx].min / .max (v): out[p] depends on x[p] and on every entry of v sent to p. Exact."""
     return _add_at_rule(in_shapes, consts, out_shape, idx)
 
+
+_solve_rule.exactness = _solve_rule_exactness
 
 _MORE_RULES = {
     fft: _fft_rule, rfft: _fft_rule, irfft: _fft_rule,
