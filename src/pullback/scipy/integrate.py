@@ -11,6 +11,8 @@ output time the state is reset to the stored y_i and the jump g_i is added to a.
 First-order gradients on concrete values of a non-stiff problem take one continuous backward
 solve (_ColumnAdjoint: DOP853 steps that do not stop at every output time; a jump inside a step
 rides in its own column of the same batched, staged vjp evaluations, as the adjoint is linear).
+Those staged functions are cached by func (its code, the objects in its closure, its globals and
+defaults) and the static arguments, so a later gradient call of the same func re-traces nothing.
 Otherwise every backward interval is solved by SciPy (the forward's solve_ivp method; for odeint,
 RK45 while LSODA stayed non-stiff, LSODA otherwise), same tolerances; the products aᵀ∂f/∂y and
 aᵀ∂f/∂θ come from pullback.vjp of `func`.
