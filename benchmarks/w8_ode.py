@@ -160,7 +160,9 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
         "How the backward pass runs: one continuous DOP853 solve of [y, a] backwards, with its own steps "
         "(≈ 30 here); the cotangent of each output time inside a step rides in its own column of the same "
         "evaluations (the adjoint is linear in a), so each of the 12 stages of a step is one call of a "
-        "staged, vmapped vjp of f for up to 64 columns, and the parameter cotangent is the steps' RK "
+        "staged, vmapped vjp of f for up to 64 columns (staged once, and reused by later gradient calls of "
+        "the same func, even a new lambda of the same code and closure), and the parameter cotangent is the "
+        "steps' RK "
         "quadrature, one batched vjp in θ per step. The forward solve is LSODA in Fortran (≈ 120 steps, ≈ 250 "
         "evaluations of f); the backward pass's ≈ 400 calls of generated NumPy code cost per-operation "
         "overhead more than arithmetic, hence the remaining ratio.",

@@ -325,3 +325,42 @@ def test_continuous_adjoint_matches_the_interval_by_interval_adjoint(times):
     if times == "repeated":  # (moving one of two equal times would break their order: not t)
         for i in (0, 2, 3):
             np.testing.assert_allclose(fast[i], fd_grad(loss, args, i), rtol=2e-6, atol=2e-7)
+
+
+def _closure_rhs(c):
+    return lambda y, t, k: -k * y + c * pnp.sin(t) * y[::-1]
+
+
+def test_staged_adjoint_reused_across_calls_and_keyed_on_the_closure():
+    """A fresh lambda of the same code and closure reuses the staged adjoint; another closure value does not."""
+    ts = np.linspace(0.0, 2.0, 40)
+    y0, k = np.array([1.0, -0.5]), 0.7
+
+    def loss(c):
+        return lambda y0_, k_: pnp.sum(pi.odeint(_closure_rhs(c), y0_, ts, args=(k_,), **TOL) ** 2)
+
+    c1, c2 = 0.3, 1.5
+    before = len(pi._COLUMN_FNS)
+    g1 = pb.grad(loss(c1), argnums=(0, 1))(y0, k)
+    n_keys = len(pi._COLUMN_FNS)
+    g1_again = pb.grad(loss(c1), argnums=(0, 1))(y0, k)
+    assert len(pi._COLUMN_FNS) == n_keys and n_keys >= min(before + 1, pi._COLUMN_CACHE_SIZE)
+    g2 = pb.grad(loss(c2), argnums=(0, 1))(y0, k)
+    for c, g in ((c1, g1), (c1, g1_again), (c2, g2)):
+        f = loss(c)
+        np.testing.assert_allclose(g[0], fd_grad(f, (y0, k), 0), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(g[1], fd_grad(f, (y0, k), 1), rtol=1e-6, atol=1e-8)
+    assert not np.allclose(g1[0], g2[0])
+
+
+def test_function_key_tells_apart_what_a_function_computes():
+    from pullback.scipy._args import function_key, static_key
+
+    f1, f3 = _closure_rhs(0.3), _closure_rhs(0.4)
+    assert function_key(f1) is not None and function_key(f1) != function_key(f3)
+    c = 0.3
+    g1, g2 = _closure_rhs(c), _closure_rhs(c)
+    assert function_key(g1) == function_key(g2)
+    assert function_key(np.sin) is None and function_key(lambda y: y) != function_key(lambda y: y)
+    assert static_key((1.0, 2, "a")) == static_key((np.ones(3), 2, "a")) != static_key((1.0, 3, "a"))
+    assert static_key((1.0, [np.arange(2)])) is None

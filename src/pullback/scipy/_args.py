@@ -42,3 +42,33 @@ def split_args(args: tuple) -> tuple[list, Callable[[list], tuple]]:
         return tuple(tree_unflatten(tree, full))
 
     return diff, rebuild
+
+
+def static_key(args: tuple) -> tuple | None:
+    """A hashable key of args' structure and static (non-float) leaves, None if one is unhashable.
+
+    Two calls with equal keys differ only in their float leaves (the differentiated inputs)."""
+    leaves, tree = tree_flatten(tuple(args))
+    key = (tree, tuple(None if _is_float_leaf(leaf) else (type(leaf), leaf) for leaf in leaves))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def function_key(func: Any) -> tuple | None:
+    """A hashable key under which two Python functions compute the same thing: the same code, the same
+    objects in their closure cells (by identity), the same globals and defaults; None for other callables
+    (bound methods, partials, callable objects) and empty cells. Whoever caches by it must keep the
+    first function alive (so that the identities cannot be reused)."""
+    code = getattr(func, "__code__", None)
+    if code is None or not hasattr(func, "__globals__"):
+        return None
+    try:
+        cells = tuple(id(c.cell_contents) for c in (func.__closure__ or ()))
+    except ValueError:   # an empty cell
+        return None
+    defaults = tuple(id(d) for d in (func.__defaults__ or ()))
+    kwdefaults = tuple(sorted((k, id(v)) for k, v in (func.__kwdefaults__ or {}).items()))
+    return (code, cells, id(func.__globals__), defaults, kwdefaults)

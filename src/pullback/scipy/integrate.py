@@ -11,6 +11,8 @@ output time the state is reset to the stored y_i and the jump g_i is added to a.
 First-order gradients on concrete values of a non-stiff problem take one continuous backward
 solve (_ColumnAdjoint: DOP853 steps that do not stop at every output time; a jump inside a step
 rides in its own column of the same batched, staged vjp evaluations, as the adjoint is linear).
+Those staged functions are cached by func (its code, the objects in its closure, its globals and
+defaults) and the static arguments, so a later gradient call of the same func re-traces nothing.
 Otherwise every backward interval is solved by SciPy (the forward's solve_ivp method; for odeint,
 RK45 while LSODA stayed non-stiff, LSODA otherwise), same tolerances; the products aᵀ∂f/∂y and
 aᵀ∂f/∂θ come from pullback.vjp of `func`.
@@ -42,7 +44,7 @@ from ..errors import PullbackError, TracerConversionError, UnsupportedFunctionEr
 from ..implicit import concrete
 from ..jit import jit
 from ..vmap import vmap
-from ._args import as_args_tuple, split_args
+from ._args import as_args_tuple, function_key, split_args, static_key
 
 __all__ = ["cumulative_trapezoid", "odeint", "simpson", "solve_ivp", "trapezoid"]
 
@@ -72,6 +74,7 @@ class _Problem:
         self.stiff: bool | None = None  # odeint: whether LSODA switched to its stiff method (BDF)
         self.stage = False  # run rhs through pullback.jit (pays off for the many backward evaluations)
         self._fast: Callable | None = None
+        self.cache_key: tuple | None = None  # equal keys: the same rhs up to its float params (_rhs_key)
 
     def callback(self, params: list) -> Callable:
         """rhs(y, t, *params) as the NumPy function SciPy calls: staged once with pullback.jit
@@ -291,6 +294,13 @@ def _dense_interval(prob: _Problem, dense: _DenseAdjoint, y_start, t_start, t_en
 # ----------------------------------------------------------------------------- one continuous backward solve
 
 
+# The staged functions of _ColumnAdjoint by the problem's _rhs_key: a gradient call of the same func
+# (a new lambda of the same code and closure each call, as in a loss function) reuses their traces.
+# An entry keeps its func (and what that func's closure holds) alive until evicted.
+_COLUMN_FNS: dict = {}
+_COLUMN_CACHE_SIZE = 16
+
+
 class _ColumnAdjoint:
     """The adjoint of a non-stiff problem on concrete values, as one continuous backward solve.
 
@@ -317,19 +327,27 @@ class _ColumnAdjoint:
         max_step = prob.options.get("hmax") or prob.options.get("max_step") or np.inf
         self.max_step = float(max_step)
 
-        def stage(z, ts, h, *p):
-            """h·[f(y_j), −f_y(y_j)ᵀ a_j] for the rows j of z = [y, a]."""
-            ys, a = z[:, :n], z[:, n:]
-            out, pull = vjp(lambda ys_: vmap(lambda y, t: rhs(y, t, *p))(ys_, ts), ys)
-            hc = h[:, None]
-            return (pnp.concatenate([hc * out, -(hc * pull(a)[0])], axis=1),)   # a tuple: as the generated code
+        key = None if prob.cache_key is None else (prob.cache_key, n)
+        fns = _COLUMN_FNS.get(key) if key is not None else None
+        if fns is None:
+            def stage(z, ts, h, *p):
+                """h·[f(y_j), −f_y(y_j)ᵀ a_j] for the rows j of z = [y, a]."""
+                ys, a = z[:, :n], z[:, n:]
+                out, pull = vjp(lambda ys_: vmap(lambda y, t: rhs(y, t, *p))(ys_, ts), ys)
+                hc = h[:, None]
+                return (pnp.concatenate([hc * out, -(hc * pull(a)[0])], axis=1),)   # a tuple: as the generated code
 
-        def theta(ys, ts, cts, *p):
-            """Σ_j f_θ(y_j, t_j)ᵀ c_j, flattened: the quadrature of b over a step's stages, in one call."""
-            _, pull = vjp(lambda *p_: vmap(lambda y, t: rhs(y, t, *p_))(ys, ts), *p)
-            return (pnp.concatenate([pnp.ravel(c) for c in pull(cts)]) if p else pnp.zeros(0),)
+            def theta(ys, ts, cts, *p):
+                """Σ_j f_θ(y_j, t_j)ᵀ c_j, flattened: the quadrature of b over a step's stages, in one call."""
+                _, pull = vjp(lambda *p_: vmap(lambda y, t: rhs(y, t, *p_))(ys, ts), *p)
+                return (pnp.concatenate([pnp.ravel(c) for c in pull(cts)]) if p else pnp.zeros(0),)
 
-        self.stage_fn, self.theta_fn = jit(stage), jit(theta)   # (jit's call path: about a microsecond)
+            fns = jit(stage), jit(theta)   # (jit's call path: about a microsecond)
+            if key is not None:
+                if len(_COLUMN_FNS) >= _COLUMN_CACHE_SIZE:
+                    del _COLUMN_FNS[next(iter(_COLUMN_FNS))]   # the oldest
+                _COLUMN_FNS[key] = fns
+        self.stage_fn, self.theta_fn = fns
         self.quadrature = [s for s in range(_si.DOP853.n_stages) if _si.DOP853.B[s] != 0]
 
     def agrees_with(self, rhs: Callable, y, t: float) -> bool:
@@ -497,6 +515,14 @@ _solve = custom_vjp(_solve_bottom, nondiff_argnums=(0,))
 _solve.defvjp(_solve_fwd, _solve_bwd)
 
 
+def _rhs_key(func: Callable, shape: tuple, tfirst: bool, args: tuple) -> tuple | None:
+    """A key equal for two calls whose flat right-hand sides (_flat_rhs) agree up to the float leaves of
+    args: the same function (function_key), state shape, argument order and static arguments; None if
+    there is none (a callable object, an unhashable static argument)."""
+    fkey, skey = function_key(func), static_key(args)
+    return None if fkey is None or skey is None else (fkey, tuple(shape), bool(tfirst), skey)
+
+
 def _flat_rhs(func: Callable, shape: tuple, static_rebuild: Callable, tfirst: bool) -> Callable:
     """The user's func as rhs(y_flat, t, *float_args) -> flat dy/dt."""
 
@@ -542,6 +568,7 @@ def odeint(func: Callable, y0: Any, t: Any, args: Any = (), Dfun: Any = None, co
         options["tcrit"] = tcrit
     n = int(np.prod(shape))
     prob = _Problem(_flat_rhs(func, shape, rebuild, tfirst), n, "odeint", rtol, atol, options)
+    prob.cache_key = _rhs_key(func, shape, tfirst, args)
     prob.keep_info = bool(full_output)
     ys = _solve(prob, pnp.ravel(y0), t, *params)
     if full_output:
@@ -607,6 +634,7 @@ def solve_ivp(fun: Callable, t_span: Sequence, y0: Any, method: str = "RK45", t_
     else:
         t_eval = pnp.asarray(t_eval, dtype=float) if not _float_kind(pnp.asarray(t_eval)) else pnp.asarray(t_eval)
         prob = _Problem(rhs, n, method, rtol, atol, options)
+        prob.cache_key = _rhs_key(fun, (n,), True, args)
         start = pnp.reshape(pnp.asarray(t0, dtype=float), (1,))
         ys = _solve(prob, y0, pnp.concatenate([start, t_eval]), *params)[1:]
         t_out = t_eval
