@@ -109,12 +109,25 @@ def _rewrite_matmul(s, ins, params, out):
     return None
 
 
+def _lower_matmul(ctx, e, a):
+    """numba: np.dot (BLAS) for float64 vectors and matrices."""
+    sa, sb = ctx.in_shapes
+    if not (1 <= len(sa) <= 2 and 1 <= len(sb) <= 2) or np.dtype(e.outs[0].aval.dtype) != np.float64:
+        return None
+    if any(np.dtype(x.aval.dtype) != np.float64 for x in e.ins):
+        return None
+    return f"np.dot(np.ascontiguousarray({a[0]}), np.ascontiguousarray({a[1]}))"
+
+
+_lower_matmul.blas = True  # the cost model keeps large products on NumPy
+
+
 matmul = Primitive(
     "matmul", np.matmul, shape=_matmul_shape,
     jvps=[lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)],
     vjps=[_matmul_vjp_a, _matmul_vjp_b],
     doc="numpy.matmul",
-    rewrite=_rewrite_matmul, render=infix("@"), stem="mm",
+    rewrite=_rewrite_matmul, render=infix("@"), stem="mm", lower=_lower_matmul,
     xp_impl=lambda xp, a, b: xp.matmul(a, b),  # Dask: block by block
 )
 
