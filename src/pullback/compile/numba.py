@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..config import config
-from ..core.atoms import Const, Var
+from ..core.atoms import Const, Var, is_weak
 from ..core.codegen import compile_graph, sanitize
 from ..core.ir import Graph
 from ..core.subgraph import subgraphs_of
@@ -269,7 +269,8 @@ class NumbaProgram:
             for e in eqns:
                 reads.update(a for a in e.ins if isinstance(a, Var))
         later.reverse()
-        names = {v: f"v{i}" for i, v in enumerate(g.in_vars)}
+        readable = g.names()
+        names = {v: readable[v] for v in g.in_vars}
         env: dict = {"np": np}
         lines: list[str] = []
         scalar0 = {}  # Var -> a 0-d value's expression as a NumPy scalar of its dtype
@@ -277,7 +278,7 @@ class NumbaProgram:
         def ref(a) -> str:
             if isinstance(a, Var):
                 return names[a]
-            n = f"k{len(env)}"
+            n = f"_pb_c{len(env)}"
             env[n] = a.value
             return n
 
@@ -286,10 +287,10 @@ class NumbaProgram:
             defined = [o for e in eqns for o in e.outs]
             outs = [o for o in defined if o in after]
             for o in outs:
-                names[o] = f"v{len(names)}"
+                names[o] = readable.get(o) or f"v{len(names)}"
             lhs = ", ".join(names[o] for o in outs) + ("," if len(outs) == 1 else "")
             if low:
-                fname = f"{self.name}_k{count}"
+                fname = f"_pb_{self.name}_k{count}"
                 count += 1
                 src, ins, consts = kernel_source(eqns, outs, fname)
                 self.kernels.append((fname, src))
@@ -297,32 +298,33 @@ class NumbaProgram:
                 args = []
                 for v in ins:
                     if v.aval.shape == ():  # 0-d values are scalars in a kernel
-                        args.append(f"_s({names[v]})")
+                        args.append(f"_pb_s({names[v]})")
                     else:
                         args.append(names[v])
                 for c in consts:
-                    n = f"k{len(env)}"
+                    n = f"_pb_c{len(env)}"
                     env[n] = c
                     args.append(n)
                 call = f"{fname}({', '.join(args)})"
                 if outs:
                     lines.append(f"    {lhs} = {call}")
                     for o in outs:
-                        if o.aval.shape == ():
-                            t = f"T{len(env)}"
-                            env[t] = np.dtype(o.aval.dtype).type
+                        if o.aval.shape == ():  # a NumPy scalar again (a weak one: a Python number)
+                            t = f"_pb_t{len(env)}"
+                            env[t] = np.dtype(o.aval.dtype).type(0).item().__class__ if is_weak(o) \
+                                else np.dtype(o.aval.dtype).type
                             scalar0[o] = t
                             lines.append(f"    {names[o]} = {t}({names[o]})")
             else:
                 sub = Graph([v for v in _free_inputs(eqns)], eqns, outs)
-                fname = f"{self.name}_np{count}"
+                fname = f"_pb_{self.name}_np{count}"
                 count += 1
                 fn = compile_graph(sub, fname)
                 env[fname] = fn
                 self.kernels.append((fname, "# on NumPy\n" + fn.__pullback_source__))
                 call = f"{fname}({', '.join(names[v] for v in sub.in_vars)})"
                 lines.append(f"    {lhs} = {call}" if outs else f"    {call}")
-        env["_s"] = _scalar
+        env["_pb_s"] = _scalar
         rets = [ref(o) for o in g.outs]
         head = f"def {self.name}({', '.join(names[v] for v in g.in_vars)}):"
         body = lines + [f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})"]
@@ -333,7 +335,7 @@ class NumbaProgram:
 
     def source(self) -> str:
         """The driver and every kernel's source (the NumPy segments' too)."""
-        parts = ["# driver\n" + self.driver_source] + [f"# {n}\n{s}" for n, s in self.kernels]
+        parts = [self.driver_source] + [f"# {n}\n{s}" for n, s in self.kernels]
         return "\n".join(parts)
 
     def is_cached(self) -> bool:
