@@ -13,11 +13,11 @@ import pytest
 
 import pullback as pb
 import pullback.numpy as pnp
-import pullback.jit as _unused  # noqa: F401
-jit_module = sys.modules["pullback.jit"]
 from pullback.compile import cost, fusion
 from pullback.compile import numba as lowering
 from pullback.errors import ArgumentError, MissingDependencyError
+
+jit_module = sys.modules["pullback.jit"]  # the module (pullback.jit the attribute is the function)
 
 needs_numba = pytest.mark.skipif(not jit_module._numba_installed(), reason="numba is not installed")
 

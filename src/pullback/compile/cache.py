@@ -27,8 +27,9 @@ def cache_dir() -> str:
 
 
 def _versions() -> str:
-    from .. import __version__
     import numba
+
+    from .. import __version__
 
     return f"pullback {__version__}; numba {numba.__version__}"
 

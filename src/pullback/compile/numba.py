@@ -92,7 +92,7 @@ def scalar_template(e) -> str | Callable | None:
     if not (p.elementwise or p.broadcasting):
         return None
     if isinstance(p.impl, np.ufunc) and not e.params and p.impl.nout == 1:
-        return "np." + p.impl.__name__ + "(" + ", ".join("{%d}" % i for i in range(p.impl.nin)) + ")"
+        return "np." + p.impl.__name__ + "(" + ", ".join("{" + str(i) + "}" for i in range(p.impl.nin)) + ")"
     return None
 
 
@@ -126,7 +126,7 @@ def lowerable(e, kernel: _Kernel | None = None) -> bool:
         return False  # (array constants reach a hook as arguments; kept simple: only Vars)
     probe = _Kernel("probe") if kernel is None else kernel
     try:
-        return p.lower(LowerContext(probe, e), e, ["a%d" % i for i in range(len(e.ins))]) is not None
+        return p.lower(LowerContext(probe, e), e, [f"a{i}" for i in range(len(e.ins))]) is not None
     except (TypeError, ValueError, KeyError, IndexError):
         return False
 
@@ -264,7 +264,7 @@ class NumbaProgram:
                 segments.append((low, [e]))
         later: list = []  # the Vars each segment's successors (and the outputs) read
         reads = {o for o in g.outs if isinstance(o, Var)}
-        for low, eqns in reversed(segments):
+        for _low, eqns in reversed(segments):
             later.append(set(reads))
             for e in eqns:
                 reads.update(a for a in e.ins if isinstance(a, Var))
