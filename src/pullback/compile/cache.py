@@ -27,11 +27,15 @@ def cache_dir() -> str:
 
 
 def _versions() -> str:
+    from importlib import metadata
+
     import numba
 
-    from .. import __version__
-
-    return f"pullback {__version__}; numba {numba.__version__}"
+    try:
+        version = metadata.version("pullback")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"pullback {version}; numba {numba.__version__}"
 
 
 def key_of(source: str) -> str:
