@@ -2,7 +2,7 @@
 
 Per call, the NumPy backend pays about a microsecond of dispatch per equation plus its memory traffic
 (one pass over every output); a numba kernel pays one dispatch per kernel and one pass per fused loop.
-Compiling costs about 0.3 s plus a few ms per equation (once: later processes read numba's disk cache).
+Compiling costs about 0.5 s plus some 40 ms per equation (once: later processes read numba's disk cache).
 
 Kept on NumPy: graphs dominated by large matrix products (BLAS does the work either way), large arrays
 of transcendental functions (NumPy's SIMD ufuncs beat scalar loops built with fastmath=False), and
@@ -24,7 +24,7 @@ NUMPY_OP_S = 1.0e-6  # NumPy backend: dispatch per equation
 NUMPY_ELEM_S = 1.0e-9  # NumPy backend: per output element, per equation
 NUMBA_CALL_S = 1.5e-6  # numba: per kernel or NumPy segment called by the driver
 NUMBA_ELEM_S = 0.4e-9  # numba: per element of fused work
-COMPILE_S, COMPILE_EQN_S = 0.3, 0.004
+COMPILE_S, COMPILE_EQN_S = 0.5, 0.04
 
 
 def _size(v) -> int:

@@ -202,7 +202,10 @@ def kernel_source(eqns: list, outs: list, name: str) -> tuple[str, list, list]:
                 body.append(f"{target} = {spell(e, [k.read(a) for a in e.ins])}")
             else:
                 expr = e.prim.lower(LowerContext(k, e), e, [k.read(a) for a in e.ins])
-                body.append(f"{target} = {expr}")
+                if isinstance(expr, list):  # statements assigning $out
+                    body += [line.replace("$out", target) for line in expr]
+                else:
+                    body.append(f"{target} = {expr}")
     rets = [k.read(o) for o in outs]
     params = [k.names[v] for v in k.args] + [n for n, _ in k.consts]
     src = [_HEADER, _DECORATOR, f"def {name}({', '.join(params)}):"]

@@ -275,7 +275,27 @@ def _lower_getitem(ctx, e, a):
     """numba: basic indexing (integers and literal slices) only."""
     if ctx.in_shapes[0] == ():
         return None
-    idx = e.params["idx"]
+    text = _basic_index(ctx, e.params["idx"])
+    return None if text is None else f"{a[0]}[{text}]"
+
+
+def _lower_add_at(ctx, e, a):
+    """numba: a copy of x, then x[idx] += v, for basic indices (no element repeats)."""
+    if ctx.in_shapes[0] == () or np.dtype(e.outs[0].aval.dtype) != np.dtype(e.ins[0].aval.dtype):
+        return None
+    text = _basic_index(ctx, e.params["idx"])
+    return None if text is None else ["$out = np.copy(" + a[0] + ")", f"$out[{text}] += {a[1]}"]
+
+
+def _lower_concatenate(ctx, e, a):
+    """numba: np.concatenate of a tuple of arrays."""
+    if any(s == () for s in ctx.in_shapes):
+        return None
+    return f"np.concatenate(({', '.join(a)},), axis={int(e.params['axis'])})"
+
+
+def _basic_index(ctx, idx):
+    """The text inside x[...] for an index of integers and literal slices, else None."""
     items = idx if isinstance(idx, tuple) else (idx,)
     if not items:
         return None
@@ -290,7 +310,7 @@ def _lower_getitem(ctx, e, a):
             parts.append(str(int(i)))
         else:
             return None
-    return f"{a[0]}[{', '.join(parts)}]"
+    return ", ".join(parts)
 
 
 reshape = Primitive(
@@ -421,6 +441,7 @@ concatenate = Primitive(
     doc="numpy.concatenate along a non-negative axis; transpose: slices of the cotangent",
     rewrite=_rewrite_concatenate, stem="cat", xp_impl=lambda xp, *xs, axis: xp.concat(list(xs), axis=axis),
     render=lambda em, e, a: f"np.concatenate([{', '.join(a)}], axis={em.lit(e.params['axis'])})",
+    lower=_lower_concatenate,
 )
 
 # ----------------------------------------------------------------------------- getitem, add_at
@@ -552,7 +573,7 @@ add_at = Primitive(
     jvp=_add_at_jvp,
     vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
     doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
-    rewrite=_rewrite_add_at, stem="addat",
+    rewrite=_rewrite_add_at, stem="addat", lower=_lower_add_at,
     xp_impl=lambda xp, x, v, idx: backend.scatter(xp, x, v, idx, accumulate=True),
 )
 
