@@ -49,8 +49,8 @@ data on the primitive, registered beside it (so core/ names no primitive):
   (``"({0} + {1})"``, ``"math.exp({0})"``) or a callable ``scalar_expr(args, **params) -> str | None``;
   without one, a primitive whose ``impl`` is a NumPy ufunc is spelled ``np.<ufunc>(...)``. ``lower``, for
   other operations, ``lower(ctx, e, args) -> str | list | None``: a whole-array expression valid in numba's
-  nopython mode (``np.dot(a, b)``, ``a[1:3]``), or statements assigning ``$out``, or None where these parameters do not lower (the
-  compiled kernel is then split around the equation, which runs on NumPy).
+  nopython mode (``np.dot(a, b)``, ``a[1:3]``), or statements assigning ``$out``, or None where these
+  parameters do not lower (the compiled kernel is then split around the equation, which runs on NumPy).
 """
 
 from __future__ import annotations
