@@ -26,16 +26,22 @@ def cache_dir() -> str:
     return os.path.join(base, "numba")
 
 
+_VERSIONS: list = []
+
+
 def _versions() -> str:
-    from importlib import metadata
+    """The installed pullback and numba versions (read from their metadata: numba is not imported)."""
+    if not _VERSIONS:
+        from importlib import metadata
 
-    import numba
-
-    try:
-        version = metadata.version("pullback")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return f"pullback {version}; numba {numba.__version__}"
+        found = []
+        for dist in ("pullback", "numba"):
+            try:
+                found.append(f"{dist} {metadata.version(dist)}")
+            except metadata.PackageNotFoundError:
+                found.append(f"{dist} unknown")
+        _VERSIONS.append("; ".join(found))
+    return _VERSIONS[0]
 
 
 def key_of(source: str) -> str:
