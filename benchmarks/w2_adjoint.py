@@ -16,6 +16,7 @@ recursion ξ_0 = s_0⊙f, ξ_i = s_i⊙f + s_i⊙(W ξ_{i-1}), ∂F/∂β_i = ξ
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import numpy as np
@@ -26,6 +27,7 @@ from .common import (
     Recorder,
     WorkloadResult,
     attempt,
+    first_call_seconds,
     fmt_ratio,
     fmt_time,
     jax_block,
@@ -228,6 +230,7 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
         np_F = rec.get("numpy", "F")
         for fw, label, cases in [("pullback", "pullback", [m for m, _ in METHODS]),
                                  ("pullback.jit", "pullback.jit", ["rev_rev"]),
+                                 ("pullback.jit[numba]", "pullback.jit[numba]", ["rev_rev"]),
                                  ("numpy", "NumPy (by hand)", ["rev_rev"]),
                                  ("autograd", "autograd", ["rev_rev"]), ("torch", "PyTorch eager", ["rev_rev"]),
                                  ("jax", "JAX eager", ["rev_rev"]), ("jax.jit", "jax.jit", ["rev_rev"])]:
@@ -312,6 +315,18 @@ def _bench_k(cfg: Config, peers: Peers, res: WorkloadResult, k: int, n: int) -> 
                 "F": lambda: pj_F(phi, data),
                 "rev_rev": lambda: pj_g(phi, data),
             })
+        if importlib.util.find_spec("numba") is not None:  # the numba backend (docs/jit.md), beside jax.jit
+            nb_F, nb_g = pb.jit(F_data, backend="numba"), pb.jit(pb.grad(F_data), backend="numba")
+            cold = first_call_seconds(lambda: nb_g(phi, data))
+            if attempt(res, f"pullback.jit[numba] k={k}",
+                       lambda: _check(res, f"pullback.jit[numba] k={k}", g_hand, nb_g(phi, data))):
+                rec.group("pullback.jit[numba]", compiled=True, fns={
+                    "F": lambda: nb_F(phi, data),
+                    "rev_rev": lambda: nb_g(phi, data),
+                })
+                warm = rec.get("pullback.jit[numba]", "rev_rev")
+                res.notes.append(f"pullback.jit[numba] rev-rev k={k}: first call (trace + numba compile, or the "
+                                 f"disk cache) {cold:.1f} s; warm {1e6 * (warm or 0):.1f} µs")
     if peers.has("autograd"):
         aF = autograd_F(prob, peers.autograd, peers.anp)
         ag = peers.autograd.grad(aF)

@@ -10,6 +10,7 @@ is µs per primitive op of value_and_grad (time ÷ 5·iters), per framework.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import numpy as np
@@ -79,7 +80,8 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
     recs = {shape: _bench_shape(cfg, peers, res, shape, x, iters) for shape, x in inputs.items()}
 
     # ---- report: µs per op
-    fws = [("pullback", "pullback"), ("pullback.jit", "pullback.jit"), ("numpy", "NumPy (by hand)"),
+    fws = [("pullback", "pullback"), ("pullback.jit", "pullback.jit"), ("pullback.jit[numba]", "pullback.jit[numba]"),
+           ("numpy", "NumPy (by hand)"),
            ("autograd", "autograd"), ("torch", "PyTorch eager"), ("jax", "JAX eager"), ("jax.jit", "jax.jit")]
     us = {shape: {fw: {c: (None if rec.get(fw, c) is None else rec.get(fw, c) / nops * 1e6) for c in ("f", "vg")}
                   for fw, _ in fws} for shape, rec in recs.items()}
@@ -154,6 +156,18 @@ def _bench_shape(cfg: Config, peers: Peers, res: WorkloadResult, shape: str, x, 
                 "f": lambda: pj_f(x),
                 "vg": lambda: pj_vg(x),
             })
+    if hasattr(pb, "jit") and importlib.util.find_spec("numba") is not None:  # the numba backend (docs/jit.md)
+        nb_f, nb_vg = pb.jit(f_pb, backend="numba"), pb.jit(vg, backend="numba")
+        cold = first_call_seconds(lambda: nb_vg(x))
+        if attempt(res, f"pullback.jit[numba] {shape}",
+                   lambda: _check(res, f"pullback.jit[numba] {shape}", g_ref, nb_vg(x)[1])):
+            rec.group("pullback.jit[numba]", compiled=True, fns={
+                "f": lambda: nb_f(x),
+                "vg": lambda: nb_vg(x),
+            })
+            warm = rec.get("pullback.jit[numba]", "vg")
+            res.notes.append(f"pullback.jit[numba] value_and_grad, {shape}: first call (trace + numba compile, or "
+                             f"the disk cache) {cold:.2f} s; warm {1e6 * (warm or 0):.1f} µs")
     if peers.has("autograd"):
         f_ag = make_f(peers.anp, iters)
         ag_vg = peers.autograd.value_and_grad(f_ag)

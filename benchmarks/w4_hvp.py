@@ -8,6 +8,7 @@ the same pair from the closed-form gradient and 2×2 Hessian blocks.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import numpy as np
@@ -18,6 +19,7 @@ from .common import (
     Recorder,
     WorkloadResult,
     attempt,
+    first_call_seconds,
     jax_block,
     rng,
 )
@@ -86,6 +88,17 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
                 "f": lambda: pj_f(x),
                 "hvp": lambda: pj_hvp(x, v),
             })
+        if importlib.util.find_spec("numba") is not None:  # the numba backend (docs/jit.md), beside jax.jit
+            nb_f = pb.jit(f_pb, backend="numba")
+            nb_hvp = pb.jit(lambda x_, v_: pb.hvp(f_pb, (x_,), (v_,)), backend="numba")
+            cold = first_call_seconds(lambda: nb_hvp(x, v))
+            if attempt(res, "pullback.jit[numba]", lambda: _check(res, "pullback.jit[numba]", hv_ref, nb_hvp(x, v)[1])):
+                rec.group("pullback.jit[numba]", compiled=True, fns={
+                    "f": lambda: nb_f(x),
+                    "hvp": lambda: nb_hvp(x, v),
+                })
+                res.notes.append(f"pullback.jit[numba]: first call (trace + numba compile, or the disk cache) "
+                                 f"{cold:.2f} s; warm hvp {1e6 * (rec.get('pullback.jit[numba]', 'hvp') or 0):.1f} µs.")
     if peers.has("autograd"):
         f_ag = make_f(peers.anp)
         ag_hvp = peers.autograd.hessian_vector_product(f_ag)
@@ -129,7 +142,7 @@ def run(cfg: Config, peers: Peers) -> WorkloadResult:
 
 
 def _series(rec, case):
-    fws = ("pullback", "pullback.jit", "numpy", "autograd", "torch", "jax", "jax.jit")
+    fws = ("pullback", "pullback.jit", "pullback.jit[numba]", "numpy", "autograd", "torch", "jax", "jax.jit")
     return {fw: (rec.get(fw, "f"), rec.get(fw, case)) for fw in fws
             if rec.get(fw, "f") is not None and rec.get(fw, case) is not None}
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dis
 import functools
+import importlib.util
 import inspect
+import os
 import types
 import warnings
 from collections.abc import Callable
@@ -20,7 +22,14 @@ from .core.ir import Const, Graph, eval_graph
 from .core.staging import ConcretizationError, abstractify, trace_flat
 from .core.trace import Tracer
 from .core.tree import TreeDef, tree_flatten, tree_unflatten
-from .errors import ArgnumsError, EscapedTracerError, PullbackError, TracerConversionError
+from .errors import (
+    ArgnumsError,
+    ArgumentError,
+    EscapedTracerError,
+    MissingDependencyError,
+    PullbackError,
+    TracerConversionError,
+)
 
 
 class StaticArgError(PullbackError, TypeError):
@@ -742,7 +751,39 @@ def _guarded(guard: tuple) -> list | None:
     return extra
 
 
-def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
+_BACKENDS = ("auto", "numpy", "numba")
+_SAID: list = []  # "numba is not installed" is said once per process
+
+
+def _numba_installed() -> bool:
+    """numba can be imported (checked without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def _backend(backend: str | None) -> str:
+    """The backend a jit uses: the argument, else $PULLBACK_JIT_BACKEND, else "auto"; "auto" without
+    numba is "numpy" (said once, with PULLBACK_VERBOSE=1)."""
+    chosen = backend if backend is not None else os.environ.get("PULLBACK_JIT_BACKEND", "auto") or "auto"
+    if chosen not in _BACKENDS:
+        raise ArgumentError(f"pullback.jit: backend={chosen!r} is not one of {', '.join(map(repr, _BACKENDS))}"
+                            + (" (read from $PULLBACK_JIT_BACKEND)" if backend is None else ""))
+    if chosen == "numba" and not _numba_installed():
+        raise MissingDependencyError(
+            "pullback.jit(backend='numba') needs numba, which is not installed: pip install pullback[jit]")
+    if chosen == "auto" and not _numba_installed():
+        from .config import config
+
+        if config.verbose and not _SAID:
+            _SAID.append(True)
+            import sys
+
+            print("pullback.jit: numba is not installed, jit runs generated NumPy code "
+                  "(pip install pullback[jit] for compiled kernels)", file=sys.stderr)
+        return "numpy"
+    return chosen
+
+
+def jit(fun: Callable, static_argnums: tuple | int = (), backend: str | None = None) -> Callable:
     """Trace fun once per (pytree structure, shapes, dtypes, static values), simplify the graph, and
     run its generated NumPy code. Called with traced values (grad(jit(f)), jit inside jit), the
     graph is evaluated primitive by primitive, so every transformation sees through it.
@@ -756,7 +797,13 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     trace per distinct value). Calls with arrays and Python numbers of shapes seen before take a fast
     path of about a microsecond (benchmarks/jit_call.py).
 
-    The returned function has `.cache` (one entry per trace), `.graph(*args)` and `.source(*args)`.
+    The returned function has `.cache` (one entry per trace), `.graph(*args)` and `.source(*args)`
+    (`.source(*args, backend="numba")` for the numba kernels' source).
+
+    Backends (docs/jit.md): "numpy" runs the generated NumPy source; "numba" lowers the graph to numba
+    kernels (fused loops; operations without a lowering run on NumPy in between), compiled at the first
+    call and cached on disk; "auto" (the default, or $PULLBACK_JIT_BACKEND) starts on NumPy and moves to
+    numba when the cost model predicts the compile pays for itself (or the kernels are on disk already).
     Python control flow runs once, at trace time: it may depend on shapes and static arguments,
     not on array values (use pb.cond / pb.while_loop for that).
 
@@ -767,6 +814,8 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     static_argnums : int or tuple of int, optional
         Arguments passed to fun as Python values; each distinct value is traced anew (they
         must be hashable).
+    backend : {"auto", "numpy", "numba"}, optional
+        Where the graph runs; default $PULLBACK_JIT_BACKEND or "auto".
 
     Returns
     -------
@@ -792,6 +841,7 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     array([0., 0.])
     """
     static = _static_tuple(static_argnums)
+    mode = _backend(backend)
     cache: dict = {}  # (arguments' key, environment's key[, by-value level]) -> _Compiled
     levels: dict = {}  # key at level 0 -> the by-value level its trace needed (see _Environment.implicit)
     fast: dict = {}  # the arguments' structure, shapes and dtypes (_signature) -> _Fast (see jitted)
@@ -833,6 +883,10 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
         library = found[0] if found else None
         if library is None:
             compiled = compile_graph(graph, name if name.isidentifier() else "staged")
+            if mode != "numpy":
+                from .compile.cost import Tiered
+
+                compiled = Tiered(compiled, graph, name if name.isidentifier() else "staged", mode)
         else:
             like = next(x for x in st.leaves + implicit if backend_of(x) is library)
             compiled = _moving_inputs(compile_graph(graph, name if name.isidentifier() else "staged", library.xp,
@@ -903,8 +957,14 @@ def jit(fun: Callable, static_argnums: tuple | int = ()) -> Callable:
     def graph_of(*args, **kwargs) -> Graph:
         return lookup(args, kwargs)[3].graph
 
-    def source_of(*args, **kwargs) -> str:
-        return lookup(args, kwargs)[3].compiled.__pullback_source__
+    def source_of(*args, backend: str | None = None, **kwargs) -> str:
+        compiled = lookup(args, kwargs)[3].compiled
+        if backend is not None and hasattr(compiled, "source"):
+            return compiled.source(backend)
+        if backend == "numba":
+            raise ArgumentError("pullback.jit(...).source(backend='numba'): this jit runs on NumPy only "
+                                "(backend='numpy', numba not installed, or another array library's inputs)")
+        return compiled.__pullback_source__
 
     jitted.cache = cache  # type: ignore[attr-defined]
     jitted.graph = graph_of  # type: ignore[attr-defined]

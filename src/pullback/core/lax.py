@@ -172,7 +172,7 @@ add = Primitive(
     vjps=[lambda ct, out, x, y: ct, lambda ct, out, x, y: ct],  # the backward pass unbroadcasts (fit)
     doc="x + y",
     commutative=True, broadcasting=True, weak_preserving=True,
-    rewrite=_rewrite_add, render=infix("+"), xp_impl=lambda xp, x, y: xp.add(x, y),
+    rewrite=_rewrite_add, render=infix("+"), xp_impl=lambda xp, x, y: xp.add(x, y), scalar_expr="({0} + {1})",
 )
 
 
@@ -199,13 +199,21 @@ def _rewrite_identity(s, ins, params, out):
     return ins[0] if fits(ins[0], out) else None
 
 
+def _convert_scalar(args, dtype):
+    """numba: a cast of one element (to float64, int64 or bool; None for other dtypes)."""
+    dt = np.dtype(dtype)
+    if dt.kind == "b":
+        return f"({args[0]} != 0)"
+    return f"np.{dt.name}({args[0]})" if dt in (np.dtype(np.float64), np.dtype(np.int64)) else None
+
+
 convert = Primitive(
     "convert", _convert_impl, shape=lambda x, dtype: (shape_of(x), np.dtype(dtype)), linear=True,
     jvps=[lambda t, out, x, dtype: convert(t, dtype=dtype)],
     vjps=[lambda ct, out, x, dtype: _convert_back(ct, x)],
     doc="x.astype(dtype) between inexact dtypes (complex → real keeps the real part)",
     elementwise=True, negation_commutes=True,
-    rewrite=_rewrite_identity, render=astype, stem="cast", xp_impl=_convert_xp,
+    rewrite=_rewrite_identity, render=astype, stem="cast", xp_impl=_convert_xp, scalar_expr=_convert_scalar,
 )
 
 # ----------------------------------------------------------------------------- reshape, broadcast_to, sum_to
@@ -241,12 +249,76 @@ def _rewrite_reshape(s, ins, params, out):
     return _drop_noop_or_fold_nested(s, ins[0], out, reshape)
 
 
+def _lower_reshape(ctx, e, a):
+    """numba: a contiguous copy (or the array itself) reshaped; 0-d values are scalars there."""
+    src, out = ctx.in_shapes[0], ctx.out_shape
+    if src == () and out == ():
+        return a[0]
+    if src == ():
+        return f"np.full({out!r}, {a[0]})"
+    if out == ():
+        return f"np.ascontiguousarray({a[0]}).reshape((1,))[0]"
+    return f"np.ascontiguousarray({a[0]}).reshape({out!r})"
+
+
+def _lower_broadcast_to(ctx, e, a):
+    """numba: np.full of a scalar, np.broadcast_to of an array (a read-only view)."""
+    out = ctx.out_shape
+    if out == ():
+        return a[0] if ctx.in_shapes[0] == () else None
+    if ctx.in_shapes[0] == ():
+        return f"np.full({out!r}, {a[0]})"
+    return f"np.broadcast_to({a[0]}, {out!r})"
+
+
+def _lower_getitem(ctx, e, a):
+    """numba: basic indexing (integers and literal slices) only."""
+    if ctx.in_shapes[0] == ():
+        return None
+    text = _basic_index(ctx, e.params["idx"])
+    return None if text is None else f"{a[0]}[{text}]"
+
+
+def _lower_add_at(ctx, e, a):
+    """numba: a copy of x, then x[idx] += v, for basic indices (no element repeats)."""
+    if ctx.in_shapes[0] == () or np.dtype(e.outs[0].aval.dtype) != np.dtype(e.ins[0].aval.dtype):
+        return None
+    text = _basic_index(ctx, e.params["idx"])
+    return None if text is None else ["$out = np.copy(" + a[0] + ")", f"$out[{text}] += {a[1]}"]
+
+
+def _lower_concatenate(ctx, e, a):
+    """numba: np.concatenate of a tuple of arrays."""
+    if any(s == () for s in ctx.in_shapes):
+        return None
+    return f"np.concatenate(({', '.join(a)},), axis={int(e.params['axis'])})"
+
+
+def _basic_index(ctx, idx):
+    """The text inside x[...] for an index of integers and literal slices, else None."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if not items:
+        return None
+    parts = []
+    for i in items:
+        if isinstance(i, slice):
+            ends = [ctx.lit(x) for x in (i.start, i.stop, i.step)]
+            if any(t is None for t in ends):
+                return None
+            parts.append(":".join("" if x is None else t for x, t in zip((i.start, i.stop, i.step), ends)))
+        elif isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            parts.append(str(int(i)))
+        else:
+            return None
+    return ", ".join(parts)
+
+
 reshape = Primitive(
     "reshape", _reshape_impl, shape=lambda x, shape: (shape, dtype_of(x)), linear=True,
     jvps=[lambda t, out, x, shape: reshape(t, shape=shape)],
     vjps=[lambda ct, out, x, shape: reshape(ct, shape=shape_of(x))],
     doc="x.reshape(shape) (shape fully specified, no -1)",
-    negation_commutes=True, rewrite=_rewrite_reshape, stem="rs",
+    negation_commutes=True, rewrite=_rewrite_reshape, stem="rs", lower=_lower_reshape,
     xp_impl=lambda xp, x, shape: _reshape_xp(xp, x, tuple(shape)),
     render=lambda em, e, a: f"np.reshape({a[0]}, {em.lit(tuple(e.params['shape']))})",
 )
@@ -286,6 +358,7 @@ broadcast_to = Primitive(
     doc="numpy.broadcast_to; transpose: sum_to",
     rewrite=_rewrite_broadcast_to, stem="bc", xp_impl=lambda xp, x, shape: xp.broadcast_to(x, tuple(shape)),
     render=lambda em, e, a: f"np.broadcast_to({a[0]}, {em.lit(tuple(e.params['shape']))})",
+    lower=_lower_broadcast_to,
 )
 sum_to = Primitive(
     "sum_to", _sum_to_impl, shape=lambda x, shape: (shape, dtype_of(x)), linear=True,
@@ -368,6 +441,7 @@ concatenate = Primitive(
     doc="numpy.concatenate along a non-negative axis; transpose: slices of the cotangent",
     rewrite=_rewrite_concatenate, stem="cat", xp_impl=lambda xp, *xs, axis: xp.concat(list(xs), axis=axis),
     render=lambda em, e, a: f"np.concatenate([{', '.join(a)}], axis={em.lit(e.params['axis'])})",
+    lower=_lower_concatenate,
 )
 
 # ----------------------------------------------------------------------------- getitem, add_at
@@ -440,7 +514,7 @@ getitem = Primitive(
     jvps=[lambda t, out, x, idx: getitem(t, idx=idx)],
     vjps=[_getitem_vjp], vjp=lambda ct, out, primals, needs, idx: (_getitem_vjp(ct, out, primals[0], idx),),
     doc="x[idx] (basic, advanced and boolean indexing); transpose: add_at into zeros",
-    negation_commutes=True, rewrite=_rewrite_getitem, render=index_render, stem="idx",
+    negation_commutes=True, rewrite=_rewrite_getitem, render=index_render, stem="idx", lower=_lower_getitem,
     xp_impl=lambda xp, x, idx: backend.getitem(xp, x, idx),
 )
 
@@ -499,7 +573,7 @@ add_at = Primitive(
     jvp=_add_at_jvp,
     vjps=[lambda ct, out, x, v, idx: ct, _add_at_v_vjp],
     doc="a copy of x with v added at x[idx]; repeated indices accumulate (numpy.add.at)",
-    rewrite=_rewrite_add_at, stem="addat",
+    rewrite=_rewrite_add_at, stem="addat", lower=_lower_add_at,
     xp_impl=lambda xp, x, v, idx: backend.scatter(xp, x, v, idx, accumulate=True),
 )
 

@@ -44,6 +44,13 @@ data on the primitive, registered beside it (so core/ names no primitive):
 - ``xp_impl``: the implementation on another array library's values, ``xp_impl(xp, *args, **params)``
   with ``xp`` the arguments' array-API namespace (core/backend.py chooses it in `bind`, and moves NumPy
   constants there first). A primitive whose ``impl`` is a NumPy ufunc needs none.
+- lowering hooks for compiled backends (pullback/compile/): ``scalar_expr``, how an elementwise or
+  broadcasting primitive is spelled on scalars inside a fused loop, a format template over its arguments
+  (``"({0} + {1})"``, ``"math.exp({0})"``) or a callable ``scalar_expr(args, **params) -> str | None``;
+  without one, a primitive whose ``impl`` is a NumPy ufunc is spelled ``np.<ufunc>(...)``. ``lower``, for
+  other operations, ``lower(ctx, e, args) -> str | list | None``: a whole-array expression valid in numba's
+  nopython mode (``np.dot(a, b)``, ``a[1:3]``), or statements assigning ``$out``, or None where these
+  parameters do not lower (the compiled kernel is then split around the equation, which runs on NumPy).
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ class Primitive:
         "differentiable", "multiple_results", "linear", "batch", "__doc__",
         "commutative", "elementwise", "broadcasting", "reduction", "weak_preserving",
         "negation_commutes", "negation", "rewrites", "render", "stem", "sparsity", "xp_impl",
+        "scalar_expr", "lower",
     )
 
     def __init__(
@@ -99,6 +107,8 @@ class Primitive:
         stem: str | None = None,
         sparsity: Callable | None = None,
         xp_impl: Callable | None = None,
+        scalar_expr: str | Callable | None = None,
+        lower: Callable | None = None,
     ):
         self.name = name
         self.impl = impl
@@ -127,6 +137,8 @@ class Primitive:
         self.stem = stem if stem is not None else name[:4]
         self.sparsity = sparsity
         self.xp_impl = xp_impl
+        self.scalar_expr = scalar_expr
+        self.lower = lower
 
     def def_rewrite(self, rule: Rule) -> Rule:
         """Add a rewrite rule ``rule(s, ins, params, out) -> atom | None`` (tried after the earlier ones).

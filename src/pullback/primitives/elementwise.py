@@ -165,14 +165,14 @@ subtract = Primitive(
     jvps=[lambda t, out, x, y: t, lambda t, out, x, y: negative(t)], jvp=_subtract_jvp,
     vjps=[lambda ct, out, x, y: ct, lambda ct, out, x, y: negative(ct)],
     doc="x − y",
-    **_ARITH, rewrite=_rewrite_subtract, render=infix("-"), stem="sub",
+    **_ARITH, rewrite=_rewrite_subtract, render=infix("-"), stem="sub", scalar_expr="({0} - {1})",
 )
 negative = Primitive(
     "negative", np.negative, shape=same_rule, linear=True,
     jvps=[lambda t, out, x: negative(t)],
     vjps=[lambda ct, out, x: negative(ct)],
     doc="−x",
-    negation=True, elementwise=True, weak_preserving=True,
+    negation=True, elementwise=True, weak_preserving=True, scalar_expr="(-{0})",
     rewrite=_rewrite_negative, render=lambda em, e, a: f"-{a[0]}", stem="neg",
 )
 def _multiply_jvp(primals, tangents, out):
@@ -209,7 +209,7 @@ multiply = Primitive(
     jvps=[lambda t, out, x, y: multiply(t, y), lambda t, out, x, y: multiply(x, t)], jvp=_multiply_jvp,
     vjps=[_multiply_vjp_x, _multiply_vjp_y],
     doc="x · y",
-    **_ARITH, commutative=True, rewrite=_rewrite_multiply, render=infix("*"), stem="mul",
+    **_ARITH, commutative=True, rewrite=_rewrite_multiply, render=infix("*"), stem="mul", scalar_expr="({0} * {1})",
 )
 def _sum_of_products_impl(x, y, ndim):
     x, y = np.asarray(x), np.asarray(y)
@@ -256,6 +256,7 @@ divide = Primitive(
     ],
     doc="x / y:  ∂/∂x = 1/y,  ∂/∂y = −out/y",
     **_ARITH, rewrite=_rewrite_divide, render=infix("/"), stem="div", xp_impl=lambda xp, x, y: xp.divide(x, y),
+    scalar_expr="({0} / {1})",
 )
 add.def_rewrite(_rewrite_add_negations)
 add.def_rewrite(_rewrite_add_selects)
@@ -532,6 +533,7 @@ select = Primitive(
     doc="where(cond, x, y); the condition carries no derivative",
     broadcasting=True, rewrite=_rewrite_select, render=lambda em, e, a: f"np.where({', '.join(a)})", stem="where",
     xp_impl=lambda xp, c, x, y: xp.where(c, x, y),
+    scalar_expr="({1} if {0} else {2})",
 )
 
 # ----------------------------------------------------------------------------- no derivative

@@ -109,12 +109,49 @@ def _rewrite_matmul(s, ins, params, out):
     return None
 
 
+def _lower_matmul(ctx, e, a):
+    """numba: np.dot (BLAS) for float64 vectors and matrices."""
+    sa, sb = ctx.in_shapes
+    if not (1 <= len(sa) <= 2 and 1 <= len(sb) <= 2) or np.dtype(e.outs[0].aval.dtype) != np.float64:
+        return None
+    if any(np.dtype(x.aval.dtype) != np.float64 for x in e.ins):
+        return None
+    if int(np.prod(sa)) * (sb[-1] if len(sb) == 2 else 1) <= 512 and ctx.out_shape != ():
+        return _small_matmul_loops(sa, sb, a)
+    return f"np.dot(np.ascontiguousarray({a[0]}), np.ascontiguousarray({a[1]}))"
+
+
+def _small_matmul_loops(sa, sb, a):
+    """Small products as scalar loops (a BLAS call costs more than the arithmetic): out[i, j] = Σ_k a[i, k] b[k, j]."""
+    m = sa[0] if len(sa) == 2 else None
+    n = sb[1] if len(sb) == 2 else None
+    kk = sa[-1]
+    oi = ", ".join(x for x, d in (("_i", m), ("_j", n)) if d is not None)
+    ai = "_i, _k" if m is not None else "_k"
+    bi = "_k, _j" if n is not None else "_k"
+    shape = tuple(d for d in (m, n) if d is not None)
+    lines = [f"$out = np.empty({shape!r}, np.float64)"]
+    ind = ""
+    if m is not None:
+        lines.append(f"for _i in range({m}):")
+        ind += "    "
+    if n is not None:
+        lines.append(f"{ind}for _j in range({n}):")
+        ind += "    "
+    lines += [f"{ind}_acc = 0.0", f"{ind}for _k in range({kk}):", f"{ind}    _acc += {a[0]}[{ai}] * {a[1]}[{bi}]",
+              f"{ind}$out[{oi}] = _acc"]
+    return lines
+
+
+_lower_matmul.blas = True  # the cost model keeps large products on NumPy
+
+
 matmul = Primitive(
     "matmul", np.matmul, shape=_matmul_shape,
     jvps=[lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)],
     vjps=[_matmul_vjp_a, _matmul_vjp_b],
     doc="numpy.matmul",
-    rewrite=_rewrite_matmul, render=infix("@"), stem="mm",
+    rewrite=_rewrite_matmul, render=infix("@"), stem="mm", lower=_lower_matmul,
     xp_impl=lambda xp, a, b: xp.matmul(a, b),  # Dask: block by block
 )
 

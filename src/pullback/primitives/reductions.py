@@ -83,12 +83,30 @@ def _reduce_rule(x, axis, keepdims):
     return _reduced_shape(shape_of(x), axis, keepdims), dtype_of(x)
 
 
+def _lower_sum(ctx, e, a):
+    """numba: np.sum over everything or over one axis (keepdims by a reshape of the result)."""
+    axis, shape = e.params.get("axis"), ctx.in_shapes[0]
+    if shape == ():
+        return a[0]
+    axes = tuple(range(len(shape))) if axis is None else tuple(axis) if isinstance(axis, tuple) else (axis,)
+    if len(axes) == len(shape):
+        total = f"np.sum({a[0]})"
+        return total if ctx.out_shape == () else f"np.full({ctx.out_shape!r}, {total})"
+    if len(axes) != 1:
+        return None
+    total = f"np.sum({a[0]}, axis={int(axes[0]) % len(shape)})"
+    return f"np.ascontiguousarray({total}).reshape({ctx.out_shape!r})" if e.params.get("keepdims") else total
+
+
+_lower_sum.accumulate = "+"  # a full sum folds into a fused loop as `acc += element`
+
+
 reduce_sum = Primitive(
     "reduce_sum", _sum_impl, shape=_reduce_rule, linear=True,
     jvps=[lambda t, out, x, axis, keepdims: reduce_sum(t, axis=axis, keepdims=keepdims)],
     vjps=[lambda ct, out, x, axis, keepdims: broadcast_to(_expand(ct, x, axis, keepdims), shape=shape_of(x))],
     doc="Σ over axis; transpose: broadcast back",
-    reduction=True, negation_commutes=True, render=reduction("np.sum"), stem="sum",
+    reduction=True, negation_commutes=True, render=reduction("np.sum"), stem="sum", lower=_lower_sum,
     xp_impl=lambda xp, x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
 )
 reduce_sum.def_rewrite(_canonical_reduction(reduce_sum))

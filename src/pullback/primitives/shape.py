@@ -61,6 +61,8 @@ transpose = Primitive(
     vjps=[lambda ct, out, x, axes: transpose(ct, axes=_inverse_perm(axes))],
     doc="permute axes",
     negation_commutes=True, rewrite=_rewrite_transpose, stem="tr",
+    lower=lambda ctx, e, a: (
+        f"np.transpose({a[0]}, {tuple(int(i) for i in e.params['axes'])!r})" if e.params["axes"] else None),
     xp_impl=lambda xp, x, axes: xp.permute_dims(x, tuple(axes)),
     render=lambda em, e, a: f"np.transpose({a[0]}, {em.lit(tuple(e.params['axes']))})",
 )
